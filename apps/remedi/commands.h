@@ -1,0 +1,13 @@
+// Each subcommand lives in its own file and registers itself on the CLI11 app. A subcommand's
+// callback throws remedi::Error for bad input; main() turns that into one line and exit code 2.
+#pragma once
+
+namespace CLI {
+class App;
+}
+
+namespace remedi::cli {
+
+void register_version_info(CLI::App& app);
+
+}  // namespace remedi::cli

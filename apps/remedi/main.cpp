@@ -1,0 +1,31 @@
+#include <CLI/CLI.hpp>
+
+#include <exception>
+#include <iostream>
+
+#include "commands.h"
+#include "lm/threads.h"
+#include "util/error.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"remedi: inspect and edit what a language model believes (REMEDI)", "remedi"};
+  app.set_version_flag("--version", std::string("remedi ") + REMEDI_VERSION);
+  app.require_subcommand(1);
+  remedi::lm::configure_threads();
+  remedi::cli::register_version_info(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::Success& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return remedi::kBadInputExitCode;
+  } catch (const remedi::Error& e) {
+    std::cerr << "remedi: error: " << e.what() << "\n";
+    return remedi::kBadInputExitCode;
+  } catch (const std::exception& e) {
+    std::cerr << "remedi: internal error: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,1 @@
+#include "lm/config.h"

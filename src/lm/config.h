@@ -1,0 +1,57 @@
+// Architecture hyper-parameters of a causal LM, read from an HF config.json or from GGUF metadata.
+// No libtorch here: `remedi inspect` and the tokenizer use it too.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace remedi::io {
+class GgufFile;
+}
+
+namespace remedi::lm {
+
+enum class Family { GPT2, GPTJ, NeoX, Llama };
+std::string_view family_name(Family family);  // "gpt2", "gptj", "gpt_neox", "llama"
+
+enum class Activation { GeluNew, GeluExact, Silu };
+
+struct ModelConfig {
+  Family family = Family::GPT2;
+  std::int64_t n_layer = 0;
+  std::int64_t hidden_size = 0;
+  std::int64_t n_head = 0;
+  std::int64_t n_kv_head = 0;  // == n_head unless grouped-query attention
+  std::int64_t head_dim = 0;   // hidden_size / n_head
+  std::int64_t intermediate_size = 0;
+  std::int64_t vocab_size = 0;     // width of the LM head
+  std::int64_t max_positions = 0;  // context length
+  double norm_eps = 1e-5;          // LayerNorm / RMSNorm epsilon
+  Activation activation = Activation::GeluNew;
+  // Rotary embeddings (GPT-J, NeoX, Llama). rotary_dim <= head_dim; 0 for GPT-2.
+  std::int64_t rotary_dim = 0;
+  double rope_theta = 10000.0;
+  // GPT-J rotates adjacent pairs (x0,x1),(x2,x3)...; NeoX and Llama rotate halves (x_i, x_{i+d/2}).
+  bool rotary_interleaved = false;
+  bool use_parallel_residual = false;  // NeoX; GPT-J is always parallel
+  bool tie_word_embeddings = false;
+  bool attention_bias = false;  // Llama q/k/v/o biases (config "attention_bias")
+  bool mlp_bias = false;        // Llama mlp biases (config "mlp_bias")
+  std::int64_t bos_token_id = -1;
+  std::int64_t eos_token_id = -1;
+  std::int64_t pad_token_id = -1;  // -1: use eos
+};
+
+// Reads and validates `<dir>/config.json` (or a config.json path). model_type gpt2 / gptj /
+// gpt_neox / llama (and mistral-style llama variants with the same layout). Missing or invalid
+// fields throw remedi::Error(path, field, reason).
+ModelConfig config_from_hf_json(const std::string& path);
+
+// From GGUF metadata (general.architecture = gpt2 / gptj / gptneox / llama, then `<arch>.*` keys).
+ModelConfig config_from_gguf(const io::GgufFile& gguf);
+
+// Total parameter count implied by the config (embeddings counted once when tied).
+std::int64_t parameter_count(const ModelConfig& config);
+
+}  // namespace remedi::lm

@@ -1,0 +1,72 @@
+// Byte-level BPE tokenizer (GPT-2, GPT-J, GPT-NeoX, SmolLM2/Llama-with-GPT2-vocab), loaded from an
+// HF tokenizer.json, from vocab.json + merges.txt, or from GGUF metadata (tokenizer.ggml.*).
+//
+// Offsets are in Unicode code points of the input string (the unit of Python's str and of HF
+// `offset_mapping`), half-open [start, end). See spec §2.2: a token that begins with a space
+// includes that space in its span.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace remedi::io {
+class GgufFile;
+}
+
+namespace remedi::tok {
+
+struct Offset {
+  std::int64_t start = 0;  // code points
+  std::int64_t end = 0;
+  bool operator==(const Offset&) const = default;
+};
+
+struct Encoding {
+  std::vector<std::int64_t> ids;
+  std::vector<Offset> offsets;  // one per id
+};
+
+class Tokenizer {
+ public:
+  // `path`: a tokenizer.json file, a folder holding tokenizer.json (or vocab.json + merges.txt),
+  // or a .gguf file. Throws remedi::Error(file, field, reason).
+  static Tokenizer load(const std::string& path);
+  static Tokenizer from_hf_json(const std::string& tokenizer_json_path);
+  static Tokenizer from_vocab_merges(const std::string& vocab_json_path, const std::string& merges_txt_path);
+  static Tokenizer from_gguf(const io::GgufFile& gguf);
+
+  Tokenizer(Tokenizer&&) noexcept;
+  Tokenizer& operator=(Tokenizer&&) noexcept;
+  ~Tokenizer();
+
+  // Special/added tokens that appear literally in `text` are matched as single tokens (as HF does
+  // for added tokens). No BOS is inserted.
+  Encoding encode(std::string_view text) const;
+  std::string decode(const std::vector<std::int64_t>& ids, bool skip_special_tokens = false) const;
+
+  std::int64_t vocab_size() const;
+  // Raw vocabulary string of a token (byte-level alphabet, e.g. "Ġthe"); throws on a bad id.
+  const std::string& token_string(std::int64_t id) const;
+  std::optional<std::int64_t> token_id(std::string_view token_string) const;
+
+  std::int64_t bos_id() const;  // -1 when unknown
+  std::int64_t eos_id() const;
+  std::int64_t pad_id() const;  // falls back to eos
+
+  class Impl;
+
+ private:
+  explicit Tokenizer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Code-point length of a UTF-8 string (invalid bytes count as one code point each, like the
+// tokenizer's own decoding).
+std::int64_t utf8_length(std::string_view text);
+
+}  // namespace remedi::tok

@@ -1,0 +1,29 @@
+// Paths and helpers shared by the tests.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace remedi::test {
+
+std::string shared_data(const std::string& relative);  // ../shared/data/<relative>
+std::string fixture(const std::string& relative);      // tests/fixtures/<relative>
+std::string remedi_binary();
+// The default SmolLM2 GGUF ($REMEDI_HOME or ~/.cache/remedi); empty string if not fetched.
+std::string default_model_path();
+
+std::string read_file(const std::string& path);
+void write_file(const std::string& path, const std::string& contents);
+
+// A fresh empty folder under the system temp dir, removed by the caller if wanted.
+std::string temp_dir(const std::string& prefix);
+
+struct CommandResult {
+  int exit_code = 0;
+  std::string out;
+  std::string err;
+};
+// Runs the remedi CLI with `args` (no shell interpretation of the arguments).
+CommandResult run_remedi(const std::vector<std::string>& args);
+
+}  // namespace remedi::test
