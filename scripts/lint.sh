@@ -10,7 +10,7 @@ clang-format --dry-run -Werror "${files[@]}"
 # clang-tidy runs on the libtorch-free units: clang 14 cannot parse Debian's libtorch 1.13 headers
 # with GCC 12's libstdc++ in C++20 mode (errors inside ATen), and each such unit takes ~30 s.
 # The libtorch units are held to GCC's -Wall -Wextra -Werror and to cppcheck instead.
-mapfile -t units < <(git ls-files 'src/util/*.cpp' 'src/io/*.cpp' 'src/tok/*.cpp' 'src/lm/config.cpp')
+mapfile -t units < <(git ls-files 'src/util/*.cpp' 'src/io/*.cpp' 'src/tok/*.cpp' 'src/data/*.cpp' 'src/eval/*.cpp' 'src/lm/config.cpp')
 log=$(mktemp)
 if ! printf '%s\n' "${units[@]}" | xargs -P "$(nproc)" -n 4 \
     clang-tidy -p build --quiet --extra-arg=-Wno-unknown-warning-option >"$log" 2>&1; then
