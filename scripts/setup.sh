@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(build-essential cmake ninja-build pkg-config git ca-certificates unzip python3-pip
-          libtorch-dev libopenblas0-openmp nlohmann-json3-dev libcli11-dev libpcre2-dev
+          libtorch-dev libopenblas0-openmp libdnnl-dev nlohmann-json3-dev libcli11-dev libpcre2-dev
           libgtest-dev libgmock-dev libbenchmark-dev clang-format clang-tidy cppcheck)
 missing=()
 for p in "${packages[@]}"; do

@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "commands.h"
+#include "lm/matmul.h"
 #include "lm/threads.h"
 
 namespace remedi::cli {
@@ -16,7 +17,8 @@ void register_version_info(CLI::App& app) {
     std::cout << "remedi " << REMEDI_VERSION << "\n"
               << "libtorch " << TORCH_VERSION << "\n"
               << "intra-op threads " << torch::get_num_threads() << "\n"
-              << "OpenBLAS kernel " << lm::blas_core_name() << "\n";
+              << "OpenBLAS kernel " << lm::blas_core_name() << "\n"
+              << "float32 projections " << (lm::project_uses_dnnl() ? "oneDNN sgemm" : "libtorch BLAS") << "\n";
   });
 }
 

@@ -1,0 +1,198 @@
+// Runtime benchmarks on a model (default: the SmolLM2 GGUF). One measurement per process, so that
+// each reports its own peak RSS:
+//   bench_runtime load       [--model M] [--dtype fp32|bf16]   model load time
+//   bench_runtime prompt     [--model M] [--batch 16 --tokens 32]  prompt processing GFLOP/s vs sgemm peak
+//   bench_runtime generate   [--model M] [--dtype fp32|bf16] [--new-tokens 128]  tokens/s vs bandwidth bound
+//   bench_runtime stop-early [--model M] [--layer 2]   forward to layer 2 vs full forward
+// scripts/bench-runtime.sh runs them all. Every run prints the OpenBLAS kernel and thread count.
+#include <sys/resource.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "lm/generate.h"
+#include "lm/model.h"
+#include "lm/model_path.h"
+#include "lm/threads.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using remedi::lm::CausalLM;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+double peak_rss_mib() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_maxrss) / 1024.0;
+}
+
+struct Args {
+  std::string mode;
+  std::string model = "smollm2";
+  std::string dtype = "fp32";
+  std::int64_t batch = 16;
+  std::int64_t tokens = 32;
+  std::int64_t new_tokens = 128;
+  std::int64_t layer = 2;
+  int repeats = 5;
+};
+
+Args parse(int argc, char** argv) {
+  Args args;
+  if (argc < 2) throw std::runtime_error("usage: bench_runtime load|prompt|generate|stop-early [options]");
+  args.mode = argv[1];
+  for (int i = 2; i + 1 < argc; i += 2) {
+    const std::string key = argv[i];
+    const std::string value = argv[i + 1];
+    if (key == "--model")
+      args.model = value;
+    else if (key == "--dtype")
+      args.dtype = value;
+    else if (key == "--batch")
+      args.batch = std::stoll(value);
+    else if (key == "--tokens")
+      args.tokens = std::stoll(value);
+    else if (key == "--new-tokens")
+      args.new_tokens = std::stoll(value);
+    else if (key == "--layer")
+      args.layer = std::stoll(value);
+    else if (key == "--repeats")
+      args.repeats = std::stoi(value);
+    else
+      throw std::runtime_error("unknown option " + key);
+  }
+  return args;
+}
+
+// Best-of-n sgemm rate of this process (same BLAS, same threads) on square fp32 matrices.
+double sgemm_peak_gflops() {
+  const std::int64_t n = 2048;
+  const torch::Tensor a = torch::randn({n, n});
+  const torch::Tensor b = torch::randn({n, n});
+  torch::Tensor c = torch::mm(a, b);
+  double best = 1e30;
+  for (int i = 0; i < 5; ++i) {
+    const auto start = Clock::now();
+    c = torch::mm(a, b);
+    best = std::min(best, seconds_since(start));
+  }
+  return 2.0 * static_cast<double>(n * n * n) / best / 1e9;
+}
+
+// Bytes moved per second (read + write) by a large copy, best of 5.
+double copy_bandwidth_gbs() {
+  const std::size_t bytes = std::size_t{1} << 30;
+  std::vector<char> source(bytes, 1);
+  std::vector<char> target(bytes, 0);
+  double best = 1e30;
+  for (int i = 0; i < 5; ++i) {
+    const auto start = Clock::now();
+    std::memcpy(target.data(), source.data(), bytes);
+    best = std::min(best, seconds_since(start));
+  }
+  return 2.0 * static_cast<double>(bytes) / best / 1e9;
+}
+
+// Multiply-accumulate FLOPs of one forward over batch x tokens with logits everywhere.
+double forward_flops(const remedi::lm::ModelConfig& c, std::int64_t batch, std::int64_t tokens) {
+  const double h = static_cast<double>(c.hidden_size);
+  const double kv = static_cast<double>(c.n_kv_head * c.head_dim);
+  const double inner = static_cast<double>(c.intermediate_size);
+  const double mlp_matrices = c.family == remedi::lm::Family::Llama ? 3.0 : 2.0;
+  const double per_token_layer = h * (h + 2 * kv) + h * h + mlp_matrices * h * inner;
+  // attention scores and weighted values: 2 * T_context * H per token on average T/2 context
+  const double attention = 2.0 * (static_cast<double>(tokens) / 2.0) * h;
+  const double per_token =
+      static_cast<double>(c.n_layer) * (per_token_layer + attention) + h * static_cast<double>(c.vocab_size);
+  return 2.0 * per_token * static_cast<double>(batch * tokens);
+}
+
+torch::Tensor random_ids(const CausalLM& model, std::int64_t batch, std::int64_t tokens) {
+  return torch::randint(0, model.config().vocab_size, {batch, tokens}, torch::kInt64);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    const Args args = parse(argc, argv);
+    remedi::lm::configure_threads();
+    torch::manual_seed(0);
+    torch::NoGradGuard no_grad;
+    std::cout << "mode " << args.mode << "\nOpenBLAS kernel " << remedi::lm::blas_core_name() << "\nthreads "
+              << torch::get_num_threads() << "\n";
+    const std::string path = remedi::lm::resolve_model_path(args.model);
+    const remedi::lm::LoadOptions options{torch::kCPU, remedi::lm::parse_dtype(args.dtype)};
+    auto start = Clock::now();
+    const auto model = CausalLM::load(path, options);
+    const double load_seconds = seconds_since(start);
+    std::cout << "model " << path << "\ndtype " << args.dtype << "\nload_seconds " << load_seconds << "\n";
+
+    if (args.mode == "prompt") {
+      const double peak = sgemm_peak_gflops();
+      const torch::Tensor ids = random_ids(*model, args.batch, args.tokens);
+      model->forward({ids, torch::Tensor()});  // warm-up
+      double best = 1e30;
+      for (int i = 0; i < args.repeats; ++i) {
+        start = Clock::now();
+        model->forward({ids, torch::Tensor()});
+        best = std::min(best, seconds_since(start));
+      }
+      const double gflops = forward_flops(model->config(), args.batch, args.tokens) / best / 1e9;
+      std::cout << "batch " << args.batch << " x " << args.tokens << " tokens, logits at every position\n"
+                << "forward_seconds " << best << "\nachieved_gflops " << gflops << "\nsgemm_peak_gflops "
+                << peak << "\nratio_to_peak " << gflops / peak << "\n";
+    } else if (args.mode == "generate") {
+      const double bandwidth = copy_bandwidth_gbs();
+      remedi::lm::GenerateOptions generate_options;
+      generate_options.max_new_tokens = args.new_tokens;
+      const torch::Tensor ids = random_ids(*model, 1, 8);
+      remedi::lm::generate(*model, {ids, torch::Tensor()}, generate_options);  // warm-up
+      start = Clock::now();
+      const auto result = remedi::lm::generate(*model, {ids, torch::Tensor()}, generate_options);
+      const double elapsed = seconds_since(start);
+      const double tokens_per_second = static_cast<double>(result.tokens.size(1)) / elapsed;
+      const double bytes_per_token = static_cast<double>(model->weight_bytes_per_token());
+      const double bound = bandwidth * 1e9 / bytes_per_token;
+      std::cout << "new_tokens " << result.tokens.size(1) << "\ntokens_per_second " << tokens_per_second
+                << "\nweight_bytes_per_token " << bytes_per_token << "\ncopy_bandwidth_gbs " << bandwidth
+                << "\nbandwidth_bound_tokens_per_second " << bound << "\nratio_to_bound "
+                << tokens_per_second / bound << "\n";
+    } else if (args.mode == "stop-early") {
+      const torch::Tensor ids = random_ids(*model, args.batch, args.tokens);
+      remedi::lm::ForwardOptions partial;
+      partial.stop_after_layer = args.layer;
+      partial.capture_layers = {args.layer};
+      model->forward({ids, torch::Tensor()});
+      double full = 1e30;
+      double early = 1e30;
+      for (int i = 0; i < args.repeats; ++i) {
+        start = Clock::now();
+        model->forward({ids, torch::Tensor()});
+        full = std::min(full, seconds_since(start));
+        start = Clock::now();
+        model->forward({ids, torch::Tensor()}, partial);
+        early = std::min(early, seconds_since(start));
+      }
+      std::cout << "batch " << args.batch << " x " << args.tokens << "\nfull_forward_seconds " << full
+                << "\nforward_to_layer_" << args.layer << "_seconds " << early << "\nspeedup " << full / early
+                << "\n";
+    } else if (args.mode != "load") {
+      throw std::runtime_error("unknown mode " + args.mode);
+    }
+    std::cout << "peak_rss_mib " << peak_rss_mib() << "\n";
+  } catch (const std::exception& e) {
+    std::cerr << "bench_runtime: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

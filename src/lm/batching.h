@@ -1,0 +1,30 @@
+// Tokenize a list of strings into one padded batch, keeping each row's offsets (spec §2.2, §4.5).
+#pragma once
+
+#include <torch/types.h>
+
+#include <string>
+#include <vector>
+
+#include "lm/model.h"
+#include "tok/tokenizer.h"
+
+namespace remedi::lm {
+
+enum class PaddingSide { Right, Left };
+
+struct EncodedBatch {
+  Batch batch;                           // (B, T) ids and mask, padded with the tokenizer's pad id
+  std::vector<tok::Encoding> encodings;  // per row, unpadded ids and code-point offsets
+  std::vector<std::int64_t> lengths;     // real tokens per row
+  PaddingSide side = PaddingSide::Right;
+
+  // Column of row `row`'s token `index` (0-based among its real tokens) in the padded tensor.
+  std::int64_t column(std::size_t row, std::int64_t index) const;
+};
+
+// Truncates each row to `max_length` tokens (keeping the first ones) when max_length > 0.
+EncodedBatch encode_batch(const tok::Tokenizer& tokenizer, const std::vector<std::string>& texts,
+                          PaddingSide side, std::int64_t max_length = -1);
+
+}  // namespace remedi::lm

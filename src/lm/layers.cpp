@@ -1,0 +1,126 @@
+#include "lm/layers.h"
+
+#include <torch/torch.h>
+
+#include <cmath>
+
+namespace remedi::lm {
+
+namespace F = torch::nn::functional;
+
+torch::Tensor layer_norm(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
+                         double eps) {
+  return torch::layer_norm(x, {x.size(-1)}, weight, bias, eps);
+}
+
+torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& weight, double eps) {
+  const torch::Tensor x32 = x.to(torch::kFloat32);
+  const torch::Tensor normed = x32 * torch::rsqrt(x32.pow(2).mean(-1, /*keepdim=*/true) + eps);
+  return weight * normed.to(x.scalar_type());
+}
+
+torch::Tensor activation(const torch::Tensor& x, Activation kind) {
+  switch (kind) {
+    case Activation::GeluNew:  // tanh approximation (HF "gelu_new")
+      return 0.5 * x * (1.0 + torch::tanh(std::sqrt(2.0 / M_PI) * (x + 0.044715 * torch::pow(x, 3.0))));
+    case Activation::GeluExact:
+      return torch::gelu(x);
+    case Activation::Silu:
+      return torch::silu(x);
+  }
+  return x;
+}
+
+void rotary_tables(const ModelConfig& config, const torch::Tensor& positions, AttentionInputs& inputs) {
+  const std::int64_t rotary_dim = config.rotary_dim;
+  auto float_options = torch::TensorOptions().dtype(torch::kFloat32).device(positions.device());
+  // inv_freq[i] = theta^(-2i / rotary_dim), i < rotary_dim / 2
+  const torch::Tensor exponents =
+      torch::arange(0, rotary_dim, 2, float_options) / static_cast<double>(rotary_dim);
+  const torch::Tensor inv_freq = torch::pow(config.rope_theta, -exponents);
+  // angles (B, T, rotary_dim / 2)
+  const torch::Tensor angles = positions.to(torch::kFloat32).unsqueeze(-1) * inv_freq;
+  torch::Tensor cos = angles.cos();
+  torch::Tensor sin = angles.sin();
+  if (config.rotary_interleaved) {  // GPT-J: each angle covers an adjacent pair (x0, x1)
+    cos = cos.repeat_interleave(2, -1);
+    sin = sin.repeat_interleave(2, -1);
+  } else {  // NeoX / Llama: angle i covers (x_i, x_{i + rotary_dim/2})
+    cos = torch::cat({cos, cos}, -1);
+    sin = torch::cat({sin, sin}, -1);
+  }
+  inputs.cos = cos.unsqueeze(1);  // (B, 1, T, rotary_dim)
+  inputs.sin = sin.unsqueeze(1);
+}
+
+namespace {
+
+// x (B, heads, T, head_dim): rotate the first rotary_dim features of each head.
+torch::Tensor apply_rotary(const ModelConfig& config, const torch::Tensor& x, const AttentionInputs& inputs) {
+  const std::int64_t rotary_dim = config.rotary_dim;
+  const torch::Tensor rotated_part = x.narrow(-1, 0, rotary_dim).to(torch::kFloat32);
+  torch::Tensor partner;  // the "rotate by 90 degrees" companion of each feature
+  if (config.rotary_interleaved) {
+    // (x0, x1, x2, x3, ...) -> (-x1, x0, -x3, x2, ...)
+    const torch::Tensor pairs = rotated_part.unflatten(-1, {rotary_dim / 2, 2});
+    partner = torch::stack({-pairs.select(-1, 1), pairs.select(-1, 0)}, -1).flatten(-2);
+  } else {
+    // (x_first_half, x_second_half) -> (-x_second_half, x_first_half)
+    const std::int64_t half = rotary_dim / 2;
+    partner = torch::cat({-rotated_part.narrow(-1, half, half), rotated_part.narrow(-1, 0, half)}, -1);
+  }
+  const torch::Tensor result = (rotated_part * inputs.cos + partner * inputs.sin).to(x.scalar_type());
+  if (rotary_dim == x.size(-1)) return result;
+  return torch::cat({result, x.narrow(-1, rotary_dim, x.size(-1) - rotary_dim)}, -1);
+}
+
+}  // namespace
+
+torch::Tensor self_attention(const ModelConfig& config, const torch::Tensor& qkv,
+                             const AttentionInputs& inputs, LayerCache cache) {
+  const std::int64_t batch = qkv.size(0);
+  const std::int64_t length = qkv.size(1);
+  const std::int64_t head_dim = config.head_dim;
+  const std::int64_t n_head = config.n_head;
+  const std::int64_t n_kv = config.n_kv_head;
+  // (B, T, heads, head_dim) -> (B, heads, T, head_dim)
+  torch::Tensor q =
+      qkv.narrow(-1, 0, n_head * head_dim).view({batch, length, n_head, head_dim}).transpose(1, 2);
+  torch::Tensor k = qkv.narrow(-1, n_head * head_dim, n_kv * head_dim)
+                        .view({batch, length, n_kv, head_dim})
+                        .transpose(1, 2);
+  torch::Tensor v = qkv.narrow(-1, (n_head + n_kv) * head_dim, n_kv * head_dim)
+                        .view({batch, length, n_kv, head_dim})
+                        .transpose(1, 2);
+  if (config.rotary_dim > 0) {
+    q = apply_rotary(config, q, inputs);
+    k = apply_rotary(config, k, inputs);
+  }
+  if (cache.keys != nullptr) {
+    if (cache.keys->defined()) {
+      k = torch::cat({*cache.keys, k}, 2);
+      v = torch::cat({*cache.values, v}, 2);
+    }
+    *cache.keys = k;
+    *cache.values = v;
+  }
+  const std::int64_t key_length = k.size(2);
+  if (n_kv != n_head) {  // grouped-query attention: each kv head serves n_head / n_kv query heads
+    const std::int64_t group = n_head / n_kv;
+    k = k.unsqueeze(2)
+            .expand({batch, n_kv, group, key_length, head_dim})
+            .reshape({batch, n_head, key_length, head_dim});
+    v = v.unsqueeze(2)
+            .expand({batch, n_kv, group, key_length, head_dim})
+            .reshape({batch, n_head, key_length, head_dim});
+  }
+  // Scores and softmax in float32 whatever the compute dtype; masked keys get -inf-like weight.
+  torch::Tensor scores =
+      torch::matmul(q, k.transpose(-1, -2)).to(torch::kFloat32) / std::sqrt(double(head_dim));
+  scores = scores.masked_fill(inputs.allowed.logical_not(), -1e30);
+  const torch::Tensor probs = torch::softmax(scores, -1).to(v.scalar_type());
+  // (B, heads, T, head_dim) -> (B, T, heads * head_dim)
+  return torch::matmul(probs, v).transpose(1, 2).reshape({batch, length, n_head * head_dim});
+}
+
+}  // namespace remedi::lm

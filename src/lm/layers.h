@@ -1,0 +1,51 @@
+// Building blocks shared by the four families: norms, activations, rotary embeddings and causal
+// self-attention with an optional KV cache. Internal to src/lm.
+#pragma once
+
+#include <torch/types.h>
+
+#include "lm/config.h"
+#include "lm/matmul.h"
+#include "lm/weights.h"
+
+namespace remedi::lm {
+
+// Per-forward inputs every block's attention needs, computed once by CausalLM::forward.
+struct AttentionInputs {
+  torch::Tensor allowed;  // (B, 1, T_new, T_past + T_new) bool: key visible to query
+  torch::Tensor cos;      // (B, 1, T_new, rotary_dim) float32, undefined without rotary
+  torch::Tensor sin;
+};
+
+// The cache slots of one layer; both undefined before the first call.
+struct LayerCache {
+  torch::Tensor* keys = nullptr;  // (B, n_kv_head, T_past, head_dim)
+  torch::Tensor* values = nullptr;
+};
+
+torch::Tensor layer_norm(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
+                         double eps);
+// RMSNorm computed in float32 and cast back, as HF Llama does.
+torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& weight, double eps);
+torch::Tensor activation(const torch::Tensor& x, Activation kind);
+
+// cos/sin tables for `positions` (B, T) int64, shaped (B, 1, T, rotary_dim), float32.
+void rotary_tables(const ModelConfig& config, const torch::Tensor& positions, AttentionInputs& inputs);
+
+// Causal self-attention from a fused projection `qkv` (B, T, (n_head + 2 n_kv_head) * head_dim):
+// rotary (if configured), cache append, grouped-query broadcast, masked softmax (float32), and the
+// heads concatenated back to (B, T, n_head * head_dim). The output projection is the caller's.
+torch::Tensor self_attention(const ModelConfig& config, const torch::Tensor& qkv,
+                             const AttentionInputs& inputs, LayerCache cache);
+
+// The four block forwards, x (B, T, H) -> (B, T, H).
+torch::Tensor gpt2_block(const ModelConfig& config, const LayerWeights& w, const torch::Tensor& x,
+                         const AttentionInputs& inputs, LayerCache cache);
+torch::Tensor gptj_block(const ModelConfig& config, const LayerWeights& w, const torch::Tensor& x,
+                         const AttentionInputs& inputs, LayerCache cache);
+torch::Tensor neox_block(const ModelConfig& config, const LayerWeights& w, const torch::Tensor& x,
+                         const AttentionInputs& inputs, LayerCache cache);
+torch::Tensor llama_block(const ModelConfig& config, const LayerWeights& w, const torch::Tensor& x,
+                          const AttentionInputs& inputs, LayerCache cache);
+
+}  // namespace remedi::lm

@@ -1,0 +1,259 @@
+#include "lm/model.h"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include "io/gguf.h"
+#include "lm/layers.h"
+#include "lm/tensor_sources.h"
+#include "util/error.h"
+
+namespace remedi::lm {
+
+namespace {
+
+using BlockForward = torch::Tensor (*)(const ModelConfig&, const LayerWeights&, const torch::Tensor&,
+                                       const AttentionInputs&, LayerCache);
+
+BlockForward block_forward(Family family) {
+  switch (family) {
+    case Family::GPT2:
+      return gpt2_block;
+    case Family::GPTJ:
+      return gptj_block;
+    case Family::NeoX:
+      return neox_block;
+    case Family::Llama:
+      return llama_block;
+  }
+  return gpt2_block;
+}
+
+ModelWeights load_family_weights(const ModelConfig& config, const TensorSource& source) {
+  switch (config.family) {
+    case Family::GPT2:
+      return load_gpt2_weights(config, source);
+    case Family::GPTJ:
+      return load_gptj_weights(config, source);
+    case Family::NeoX:
+      return load_neox_weights(config, source);
+    case Family::Llama:
+      return load_llama_weights(config, source);
+  }
+  return {};
+}
+
+// Moves every weight to the requested device and dtype, keeping a tied head tied (one tensor).
+void convert_weights(ModelWeights& w, const LoadOptions& options) {
+  const bool tied = w.lm_head_weight.defined() && w.lm_head_weight.is_same(w.token_embedding);
+  const auto convert = [&](torch::Tensor& t) {
+    if (t.defined()) t = t.to(options.device, options.dtype).contiguous();
+  };
+  convert(w.token_embedding);
+  convert(w.position_embedding);
+  for (LayerWeights& l : w.layers) {
+    for (torch::Tensor* t : l.all()) convert(*t);
+  }
+  convert(w.final_norm_weight);
+  convert(w.final_norm_bias);
+  if (tied) {
+    w.lm_head_weight = w.token_embedding;
+  } else {
+    convert(w.lm_head_weight);
+  }
+  convert(w.lm_head_bias);
+}
+
+bool is_gguf_path(const std::string& path) {
+  return std::filesystem::path(path).extension() == ".gguf" && !std::filesystem::is_directory(path);
+}
+
+// Block-output rewrite of spec §6.3, differentiable in the directions:
+// h <- h + in_range * ((beta - 1) h + alpha d)
+torch::Tensor apply_intervention(const torch::Tensor& hidden, const Intervention& edit) {
+  const std::int64_t batch = hidden.size(0);
+  const std::int64_t length = hidden.size(1);
+  if (edit.directions.size(0) != batch || edit.ranges.size(0) != batch) {
+    throw Error("<intervention>", "directions", "batch size does not match the input batch");
+  }
+  const torch::Tensor ranges = edit.ranges.to(hidden.device());
+  const torch::Tensor positions =
+      torch::arange(length, torch::TensorOptions().device(hidden.device())).unsqueeze(0);
+  const torch::Tensor in_range = (positions >= ranges.select(1, 0).unsqueeze(1)) &
+                                 (positions < ranges.select(1, 1).unsqueeze(1));  // (B, T)
+  const torch::Tensor weight = in_range.unsqueeze(-1).to(hidden.scalar_type());   // (B, T, 1)
+  const torch::Tensor direction =
+      edit.directions.to(hidden.device(), hidden.scalar_type()).unsqueeze(1);  // (B, 1, H)
+  torch::Tensor update = edit.alpha * direction;
+  if (edit.beta != 1.0) update = update + (edit.beta - 1.0) * hidden;
+  return hidden + weight * update;
+}
+
+}  // namespace
+
+std::unique_ptr<CausalLM> CausalLM::load(const std::string& path, const LoadOptions& options) {
+  if (options.dtype == torch::kFloat16 && options.device.is_cpu()) {
+    throw Error("<argument>", "--dtype", "fp16 needs --device cuda (libtorch's CPU kernels lack half matmul); use bf16");
+  }
+  torch::NoGradGuard no_grad;
+  ModelConfig config;
+  ModelWeights weights;
+  if (is_gguf_path(path)) {
+    const io::GgufFile gguf = io::GgufFile::open(path);
+    config = config_from_gguf(gguf);
+    weights = load_family_weights(config, *gguf_source(gguf));
+  } else {
+    const std::filesystem::path folder = std::filesystem::is_directory(path)
+                                             ? std::filesystem::path(path)
+                                             : std::filesystem::path(path).parent_path();
+    config = config_from_hf_json((folder / "config.json").string());
+    weights = load_family_weights(config, *open_safetensors_source(folder.string()));
+  }
+  convert_weights(weights, options);
+  return std::make_unique<CausalLM>(std::move(config), std::move(weights), options, path);
+}
+
+CausalLM::CausalLM(ModelConfig config, ModelWeights weights, LoadOptions options, std::string path)
+    : config_(std::move(config)), weights_(std::move(weights)), options_(options), path_(std::move(path)) {}
+
+ForwardResult CausalLM::forward(const Batch& batch, const ForwardOptions& options) const {
+  const ModelConfig& c = config_;
+  const torch::Device device = options_.device;
+  const torch::Tensor ids = batch.input_ids.to(device);
+  const std::int64_t batch_size = ids.size(0);
+  const std::int64_t length = ids.size(1);
+  const std::int64_t last_layer = options.stop_after_layer < 0 ? c.n_layer - 1 : options.stop_after_layer;
+  if (options.start_layer < 0 || options.start_layer > last_layer || last_layer >= c.n_layer) {
+    throw Error("<forward>", "layers",
+                "start " + std::to_string(options.start_layer) + " / stop " + std::to_string(last_layer) +
+                    " outside 0.." + std::to_string(c.n_layer - 1));
+  }
+  if (options.start_layer > 0 && options.cache != nullptr) {
+    throw Error("<forward>", "start_layer", "cannot start mid-model with a KV cache");
+  }
+  const auto index_options = torch::TensorOptions().dtype(torch::kInt64).device(device);
+  const torch::Tensor mask = batch.attention_mask.defined()
+                                 ? batch.attention_mask.to(device, torch::kInt64)
+                                 : torch::ones({batch_size, length}, index_options);
+  KVCache* cache = options.cache;
+  const std::int64_t past = cache != nullptr ? cache->length() : 0;
+
+  // Positions count real tokens only (left padding shifts nothing); pads get position 0.
+  torch::Tensor positions = mask.cumsum(1) - 1;  // (B, T)
+  if (past > 0) positions = positions + cache->next_position.unsqueeze(1);
+  positions = positions.clamp_min(0);
+  const torch::Tensor full_mask =
+      past > 0 ? torch::cat({cache->attention_mask, mask}, 1) : mask;  // (B, past + T)
+
+  AttentionInputs inputs;
+  const torch::Tensor query_at = torch::arange(past, past + length, index_options).unsqueeze(1);  // (T, 1)
+  const torch::Tensor key_at = torch::arange(past + length, index_options).unsqueeze(0);  // (1, past + T)
+  inputs.allowed =
+      (key_at <= query_at).unsqueeze(0).unsqueeze(0) & full_mask.to(torch::kBool).unsqueeze(1).unsqueeze(1);
+  if (c.rotary_dim > 0) rotary_tables(c, positions, inputs);
+
+  torch::Tensor x;  // (B, T, H)
+  if (options.start_layer > 0) {
+    x = options.start_hidden.to(device, options_.dtype);
+  } else {
+    x = weights_.token_embedding.index_select(0, ids.reshape(-1)).view({batch_size, length, c.hidden_size});
+    if (weights_.position_embedding.defined()) {
+      x = x + weights_.position_embedding.index_select(0, positions.reshape(-1))
+                  .view({batch_size, length, c.hidden_size});
+    }
+  }
+  if (cache != nullptr && cache->keys.empty()) {
+    cache->keys.resize(static_cast<std::size_t>(c.n_layer));
+    cache->values.resize(static_cast<std::size_t>(c.n_layer));
+  }
+
+  ForwardResult result;
+  const BlockForward block = block_forward(c.family);
+  for (std::int64_t l = options.start_layer; l <= last_layer; ++l) {
+    LayerCache layer_cache;
+    if (cache != nullptr) {
+      layer_cache.keys = &cache->keys[static_cast<std::size_t>(l)];
+      layer_cache.values = &cache->values[static_cast<std::size_t>(l)];
+    }
+    x = block(c, weights_.layers[static_cast<std::size_t>(l)], x, inputs, layer_cache);
+    for (const Intervention& edit : options.interventions) {
+      if (edit.layer == l) x = apply_intervention(x, edit);
+    }
+    if (std::find(options.capture_layers.begin(), options.capture_layers.end(), l) !=
+        options.capture_layers.end()) {
+      result.hidden[l] = x;
+    }
+  }
+  result.last_hidden = x;
+  if (cache != nullptr) {
+    cache->attention_mask = full_mask;
+    cache->next_position = full_mask.sum(1);
+  }
+
+  if (last_layer != c.n_layer - 1 || options.logits == LogitsAt::None) return result;
+  torch::Tensor selected;  // hidden states whose logits are wanted
+  switch (options.logits) {
+    case LogitsAt::All:
+      selected = x;
+      break;
+    case LogitsAt::Last: {
+      // last column holding a real token: max over t of (t + 1) * mask[t], minus one
+      const torch::Tensor last = (mask * torch::arange(1, length + 1, index_options)).argmax(1);  // (B)
+      selected = x.gather(1, last.view({batch_size, 1, 1}).expand({batch_size, 1, c.hidden_size})).squeeze(1);
+      break;
+    }
+    case LogitsAt::Positions: {
+      const torch::Tensor at = options.logit_positions.to(device, torch::kInt64);  // (B, P)
+      selected = x.gather(1, at.unsqueeze(-1).expand({batch_size, at.size(1), c.hidden_size}));
+      break;
+    }
+    case LogitsAt::None:
+      break;
+  }
+  const torch::Tensor normed =
+      c.family == Family::Llama
+          ? rms_norm(selected, weights_.final_norm_weight, c.norm_eps)
+          : layer_norm(selected, weights_.final_norm_weight, weights_.final_norm_bias, c.norm_eps);
+  result.logits = project(normed, weights_.lm_head_weight, weights_.lm_head_bias).to(torch::kFloat32);
+  return result;
+}
+
+std::int64_t CausalLM::weight_bytes_per_token() const {
+  std::int64_t bytes = 0;
+  const auto add = [&bytes](const torch::Tensor& t) {
+    if (t.defined()) bytes += t.numel() * static_cast<std::int64_t>(t.element_size());
+  };
+  for (const LayerWeights& l : weights_.layers) {
+    for (const torch::Tensor* t : l.all()) add(*t);
+  }
+  add(weights_.final_norm_weight);
+  add(weights_.final_norm_bias);
+  add(weights_.lm_head_weight);
+  add(weights_.lm_head_bias);
+  // one row of each embedding table
+  bytes += 2 * c10::elementSize(options_.dtype) * config_.hidden_size;
+  return bytes;
+}
+
+torch::Device parse_device(const std::string& text) {
+  if (text == "cpu") return torch::kCPU;
+  if (text == "cuda" || text.rfind("cuda:", 0) == 0) {
+    if (!torch::cuda::is_available()) {
+      throw Error("<argument>", "--device",
+                  "'" + text + "' requested but this libtorch build has no usable CUDA device");
+    }
+    return torch::Device(text);
+  }
+  throw Error("<argument>", "--device", "'" + text + "' is not one of cpu, cuda, cuda:N");
+}
+
+torch::ScalarType parse_dtype(const std::string& text) {
+  if (text == "fp32" || text == "float32") return torch::kFloat32;
+  if (text == "bf16" || text == "bfloat16") return torch::kBFloat16;
+  if (text == "fp16" || text == "float16") return torch::kFloat16;
+  throw Error("<argument>", "--dtype", "'" + text + "' is not one of fp32, bf16, fp16");
+}
+
+}  // namespace remedi::lm

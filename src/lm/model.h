@@ -1,0 +1,109 @@
+// The causal LM runtime: one model class for GPT-2, GPT-J, GPT-NeoX and Llama, and one forward
+// that serves inference, precompute, training and generation (see DESIGN.md, "Core interfaces").
+//
+// Conventions
+// - "Block output l" is the residual stream after block l (0-based), before any final norm: HF
+//   `hidden_states[l + 1]` for l < L - 1 (spec §2.1).
+// - Position ids are always derived from the attention mask (cumulative count of real tokens
+//   minus one; pads get 0), so left- and right-padded batches give the same results for every
+//   family. This is the fix for spec quirk Q9 (see docs/DEVIATIONS.md).
+// - The LM's weights never require gradients; gradients flow only into intervention directions
+//   (and whatever produced them).
+#pragma once
+
+#include <torch/types.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lm/config.h"
+#include "lm/weights.h"
+
+namespace remedi::lm {
+
+struct Batch {
+  torch::Tensor input_ids;       // (B, T) int64
+  torch::Tensor attention_mask;  // (B, T) int64, 1 = real token, 0 = pad; may be undefined (all real)
+};
+
+// At block `layer`, for each row b and positions t in [ranges[b,0], ranges[b,1]) of the padded
+// tensor: h[b, t] <- beta * h[b, t] + alpha * directions[b] (spec §6.3). Ranges are absolute
+// positions (0 <= begin <= end <= T); an empty range leaves the row unchanged.
+struct Intervention {
+  std::int64_t layer = 0;
+  torch::Tensor directions;  // (B, H), may require grad
+  torch::Tensor ranges;      // (B, 2) int64
+  double alpha = 1.0;
+  double beta = 1.0;
+};
+
+// Keys and values of every layer for the tokens seen so far, plus what the next step needs to
+// continue positions and masking. Filled by forward() when passed in ForwardOptions::cache.
+struct KVCache {
+  std::vector<torch::Tensor> keys;    // per layer (B, n_kv_head, T_past, head_dim)
+  std::vector<torch::Tensor> values;  // per layer
+  torch::Tensor attention_mask;       // (B, T_past) int64
+  torch::Tensor next_position;        // (B) int64: position id of the next real token
+  std::int64_t length() const { return attention_mask.defined() ? attention_mask.size(1) : 0; }
+};
+
+enum class LogitsAt {
+  None,       // no logits (e.g. precompute)
+  All,        // (B, T, V)
+  Last,       // (B, V) at each row's last real token
+  Positions,  // (B, P, V) at ForwardOptions::logit_positions (B, P) absolute positions
+};
+
+struct ForwardOptions {
+  std::vector<std::int64_t> capture_layers;  // block outputs to return (any order, any subset)
+  // Run blocks [start_layer, stop_after_layer]. stop_after_layer = -1 means the last block, and
+  // then the final norm and head run if `logits` asks for them; a smaller value skips norm/head.
+  std::int64_t start_layer = 0;
+  std::int64_t stop_after_layer = -1;
+  // With start_layer > 0: the output of block start_layer - 1, (B, T, H).
+  torch::Tensor start_hidden;
+  LogitsAt logits = LogitsAt::All;
+  torch::Tensor logit_positions;  // (B, P) int64, for LogitsAt::Positions
+  std::vector<Intervention> interventions;
+  KVCache* cache = nullptr;  // read (past tokens) and extended (these tokens)
+};
+
+struct ForwardResult {
+  torch::Tensor logits;                          // float32; shape per LogitsAt
+  std::map<std::int64_t, torch::Tensor> hidden;  // block outputs for capture_layers, (B, T, H)
+  torch::Tensor last_hidden;                     // output of the last block run, (B, T, H)
+};
+
+class CausalLM {
+ public:
+  // `path`: an HF folder (config.json + safetensors) or a .gguf file.
+  static std::unique_ptr<CausalLM> load(const std::string& path, const LoadOptions& options = {});
+  CausalLM(ModelConfig config, ModelWeights weights, LoadOptions options, std::string path);
+
+  ForwardResult forward(const Batch& batch, const ForwardOptions& options = {}) const;
+
+  const ModelConfig& config() const { return config_; }
+  const ModelWeights& weights() const { return weights_; }
+  torch::Device device() const { return options_.device; }
+  torch::ScalarType dtype() const { return options_.dtype; }
+  const std::string& path() const { return path_; }
+  // Bytes of weights that one token's forward reads (every matrix once; embeddings one row).
+  std::int64_t weight_bytes_per_token() const;
+
+ private:
+  ModelConfig config_;
+  ModelWeights weights_;
+  LoadOptions options_;
+  std::string path_;
+};
+
+// Parses "cpu", "cuda", "cuda:N" and "fp32" / "bf16" / "fp16"; throws remedi::Error naming the
+// option otherwise (and for cuda when libtorch has no CUDA device).
+torch::Device parse_device(const std::string& text);
+torch::ScalarType parse_dtype(const std::string& text);
+
+}  // namespace remedi::lm

@@ -1,0 +1,176 @@
+// The runtime against HF transformers: block outputs, logits, edits and greedy continuations of
+// tiny random checkpoints of every family (tests/fixtures/lm, see its README for the tensors).
+#include "lm/model.h"
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <string>
+
+#include "lm/generate.h"
+#include "reference.h"
+#include "test_support.h"
+
+namespace remedi::lm {
+namespace {
+
+constexpr double kTolerance = 1e-4;
+
+class FamilyTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    folder_ = test::fixture("lm/" + GetParam());
+    model_ = CausalLM::load(folder_);
+    ref_ = test::load_reference(folder_ + "/reference.safetensors");
+  }
+
+  ForwardResult run(const std::string& side, const ForwardOptions& options) const {
+    return model_->forward({ref_.at("input_ids_" + side), ref_.at("attention_mask_" + side)}, options);
+  }
+
+  ForwardOptions capture_all() const {
+    ForwardOptions options;
+    for (std::int64_t l = 0; l < model_->config().n_layer; ++l) options.capture_layers.push_back(l);
+    return options;
+  }
+
+  std::string folder_;
+  std::unique_ptr<CausalLM> model_;
+  std::map<std::string, torch::Tensor> ref_;
+};
+
+TEST_P(FamilyTest, BlockOutputsAndLogitsMatchTransformers) {
+  torch::NoGradGuard no_grad;
+  for (const std::string side : {"right", "left"}) {
+    SCOPED_TRACE(side);
+    const torch::Tensor& mask = ref_.at("attention_mask_" + side);
+    const ForwardResult result = run(side, capture_all());
+    for (std::int64_t l = 0; l < model_->config().n_layer; ++l) {
+      const torch::Tensor& expected = ref_.at("block_output_" + side + "_" + std::to_string(l));
+      EXPECT_LE(test::max_abs_diff_at(result.hidden.at(l), expected, mask), kTolerance) << "layer " << l;
+    }
+    EXPECT_LE(test::max_abs_diff_at(result.logits, ref_.at("logits_" + side), mask), kTolerance);
+  }
+}
+
+TEST_P(FamilyTest, LeftAndRightPaddingAgree) {
+  torch::NoGradGuard no_grad;
+  ForwardOptions last;
+  last.logits = LogitsAt::Last;
+  const torch::Tensor right = run("right", last).logits;
+  const torch::Tensor left = run("left", last).logits;
+  EXPECT_LE((right - left).abs().max().item<double>(), kTolerance);
+}
+
+TEST_P(FamilyTest, GreedyContinuationMatchesTransformers) {
+  torch::NoGradGuard no_grad;
+  GenerateOptions options;
+  const torch::Tensor& expected = ref_.at("greedy_ids");
+  options.max_new_tokens = expected.size(1);
+  const GenerateResult result =
+      generate(*model_, {ref_.at("input_ids_left"), ref_.at("attention_mask_left")}, options);
+  EXPECT_TRUE(torch::equal(result.tokens, expected)) << result.tokens << "\nexpected\n" << expected;
+}
+
+TEST_P(FamilyTest, EditedLogitsMatchTransformersHook) {
+  torch::NoGradGuard no_grad;
+  ForwardOptions options;
+  Intervention edit;
+  edit.layer = ref_.at("edit_layer").item<std::int64_t>();
+  edit.directions = ref_.at("edit_direction");
+  edit.ranges = ref_.at("edit_range");
+  options.interventions.push_back(edit);
+  const torch::Tensor logits = run("right", options).logits;
+  const torch::Tensor& mask = ref_.at("attention_mask_right");
+  EXPECT_LE(test::max_abs_diff_at(logits, ref_.at("edited_logits_right"), mask), kTolerance);
+  // and the edit did change something
+  EXPECT_GT(test::max_abs_diff_at(logits, ref_.at("logits_right"), mask), 1e-2);
+}
+
+TEST_P(FamilyTest, NeutralInterventionChangesNothing) {
+  torch::NoGradGuard no_grad;
+  ForwardOptions options;
+  Intervention edit;
+  edit.layer = 0;
+  edit.directions = torch::randn({3, model_->config().hidden_size});
+  edit.ranges = torch::tensor({0, 2, 1, 3, 0, 1}, torch::kInt64).view({3, 2});
+  edit.alpha = 0.0;
+  edit.beta = 1.0;
+  options.interventions.push_back(edit);
+  EXPECT_TRUE(torch::equal(run("right", options).logits, run("right", {}).logits));
+}
+
+TEST_P(FamilyTest, GradientIntoDirectionMatchesFiniteDifferences) {
+  const std::int64_t hidden = model_->config().hidden_size;
+  torch::manual_seed(7);
+  const torch::Tensor weights = torch::randn({3, model_->config().vocab_size});
+  Intervention edit;
+  edit.layer = 0;
+  edit.ranges = ref_.at("edit_range");
+  const auto objective = [&](const torch::Tensor& directions) {
+    Intervention e = edit;
+    e.directions = directions;
+    ForwardOptions options;
+    options.logits = LogitsAt::Last;
+    options.interventions.push_back(e);
+    return (torch::log_softmax(run("right", options).logits, -1) * weights).sum();
+  };
+  const torch::Tensor directions = (0.5 * torch::randn({3, hidden})).requires_grad_(true);
+  objective(directions).backward();
+  const torch::Tensor probe = torch::randn({3, hidden});
+  const double analytic = (directions.grad() * probe).sum().item<double>();
+  torch::NoGradGuard no_grad;
+  const double step = 1e-2;
+  const double numeric = (objective(directions + step * probe).item<double>() -
+                          objective(directions - step * probe).item<double>()) /
+                         (2 * step);
+  EXPECT_NEAR(analytic, numeric, 2e-2 * std::max(1.0, std::abs(numeric)));
+}
+
+TEST_P(FamilyTest, StopEarlyAndStartMidModelReproduceFullForward) {
+  torch::NoGradGuard no_grad;
+  const ForwardResult full = run("right", capture_all());
+  ForwardOptions first_half;
+  first_half.stop_after_layer = 0;
+  first_half.capture_layers = {0};
+  const ForwardResult head = run("right", first_half);
+  EXPECT_FALSE(head.logits.defined());
+  EXPECT_TRUE(torch::equal(head.hidden.at(0), full.hidden.at(0)));
+  ForwardOptions second_half;
+  second_half.start_layer = 1;
+  second_half.start_hidden = head.hidden.at(0);
+  EXPECT_TRUE(torch::allclose(run("right", second_half).logits, full.logits, 0, 1e-5));
+}
+
+INSTANTIATE_TEST_SUITE_P(Families, FamilyTest,
+                         ::testing::Values("gpt2", "gptj", "neox_parallel", "neox_sequential", "llama_gqa",
+                                           "llama_tied"));
+
+// The same tiny weights written as GGUF by llama.cpp's conventions must give the same logits.
+TEST(GgufModel, TinyCheckpointsMatchTheirSafetensorsTwins) {
+  torch::NoGradGuard no_grad;
+  for (const std::string name : {"gpt2", "llama_gqa"}) {
+    SCOPED_TRACE(name);
+    const std::string folder = test::fixture("lm/" + name);
+    const auto ref = test::load_reference(folder + "/reference.safetensors");
+    const auto model = CausalLM::load(folder + "/model.gguf");
+    const torch::Tensor logits =
+        model->forward({ref.at("input_ids_right"), ref.at("attention_mask_right")}).logits;
+    EXPECT_LE(test::max_abs_diff_at(logits, ref.at("logits_right"), ref.at("attention_mask_right")),
+              kTolerance);
+  }
+}
+
+TEST(GgufModel, Q8_0WeightsAreDequantizedLikeTransformers) {
+  torch::NoGradGuard no_grad;
+  const std::string folder = test::fixture("lm/llama_gqa");
+  const auto ref = test::load_reference(folder + "/reference.safetensors");
+  const auto model = CausalLM::load(folder + "/model-q8_0.gguf");
+  const torch::Tensor logits =
+      model->forward({ref.at("input_ids_right"), ref.at("attention_mask_right")}).logits;
+  EXPECT_LE(test::max_abs_diff_at(logits, ref.at("logits_right_q8_0"), ref.at("attention_mask_right")),
+            kTolerance);
+}
+
+}  // namespace
+}  // namespace remedi::lm

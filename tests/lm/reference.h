@@ -1,0 +1,38 @@
+// Reads the HF-transformers reference tensors (tests/fixtures/lm/*/reference.safetensors, written
+// by tests/reference/make_lm_fixtures.py) into libtorch tensors.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <cstring>
+#include <map>
+#include <string>
+
+#include "io/safetensors.h"
+
+namespace remedi::test {
+
+inline std::map<std::string, torch::Tensor> load_reference(const std::string& path) {
+  const io::SafetensorsFile file = io::SafetensorsFile::open(path);
+  std::map<std::string, torch::Tensor> out;
+  for (const io::TensorView& view : file.tensors()) {
+    torch::Tensor tensor;
+    if (view.dtype == io::DType::I64) {
+      tensor = torch::empty(view.shape, torch::kInt64);
+      std::memcpy(tensor.data_ptr(), view.bytes.data(), view.bytes.size());
+    } else {
+      tensor = torch::empty(view.shape, torch::kFloat32);
+      io::to_f32(view, {tensor.data_ptr<float>(), static_cast<std::size_t>(tensor.numel())}, path);
+    }
+    out[view.name] = tensor;
+  }
+  return out;
+}
+
+// Largest |a - b| over the positions where mask (B, T) is 1; a and b are (B, T, ...).
+inline double max_abs_diff_at(const torch::Tensor& a, const torch::Tensor& b, const torch::Tensor& mask) {
+  const torch::Tensor keep = mask.to(torch::kBool);
+  return (a.index({keep}) - b.index({keep})).abs().max().item<double>();
+}
+
+}  // namespace remedi::test
