@@ -36,7 +36,7 @@ struct Candidate {
 }  // namespace
 
 BpeModel::BpeModel(Vocab vocab, const std::vector<std::pair<std::string, std::string>>& merges,
-                   BpeOptions options, const std::string& source)
+                   BpeOptions options, const std::string& source, const std::string& merges_field)
     : vocab_(std::move(vocab)), options_(options) {
   for (const auto& [spelling, id] : vocab_) {
     if (id < 0 || id > INT32_MAX)
@@ -50,7 +50,7 @@ BpeModel::BpeModel(Vocab vocab, const std::vector<std::pair<std::string, std::st
   merges_.reserve(merges.size());
   for (std::size_t rank = 0; rank < merges.size(); ++rank) {
     const auto& [left, right] = merges[rank];
-    const std::string field = "merges[" + std::to_string(rank) + "]";
+    const std::string field = merges_field + "[" + std::to_string(rank) + "]";
     const auto left_it = vocab_.find(left);
     const auto right_it = vocab_.find(right);
     if (left_it == vocab_.end() || right_it == vocab_.end()) {

@@ -40,10 +40,10 @@ struct BpeOptions {
 class BpeModel {
  public:
   // `vocab`: alphabet spelling -> id. `merges`: pairs of spellings, best first. Throws
-  // remedi::Error(source, "merges[i]", ...) when a merge names an unknown token or its result is
-  // not in the vocabulary.
+  // remedi::Error(source, merges_field + "[i]", ...) when a merge names an unknown token or its
+  // result is not in the vocabulary.
   BpeModel(Vocab vocab, const std::vector<std::pair<std::string, std::string>>& merges, BpeOptions options,
-           const std::string& source);
+           const std::string& source, const std::string& merges_field);
   BpeModel(const BpeModel&) = delete;
   BpeModel& operator=(const BpeModel&) = delete;
   ~BpeModel() = default;

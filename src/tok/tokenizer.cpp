@@ -43,7 +43,7 @@ std::int64_t count_edge_spaces(const std::string& spelling, bool trailing) {
 
 Tokenizer::Impl::Impl(TokenizerParts parts)
     : source_(std::move(parts.source)),
-      bpe_(std::move(parts.vocab), parts.merges, parts.bpe_options, source_),
+      bpe_(std::move(parts.vocab), parts.merges, parts.bpe_options, source_, parts.merges_field),
       pre_tokenizer_(std::move(parts.pre_tokenizer)),
       added_(std::move(parts.added_tokens)),
       trimming_(parts.trimming),

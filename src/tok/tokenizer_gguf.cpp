@@ -58,6 +58,7 @@ Tokenizer Tokenizer::from_gguf(const io::GgufFile& gguf) {
   }
   const std::vector<std::string> merges = gguf.get_string_array("tokenizer.ggml.merges");
   parts.merges.reserve(merges.size());
+  parts.merges_field = "tokenizer.ggml.merges";
   for (std::size_t i = 0; i < merges.size(); ++i) {
     const auto space = merges[i].find(' ');
     if (space == std::string::npos || merges[i].find(' ', space + 1) != std::string::npos) {

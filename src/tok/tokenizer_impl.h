@@ -33,6 +33,7 @@ struct TokenizerParts {
   std::string source;  // file named in errors
   Vocab vocab;
   std::vector<std::pair<std::string, std::string>> merges;
+  std::string merges_field;  // where the merges are, for errors: "model.merges", ...
   BpeOptions bpe_options;
   std::unique_ptr<PreTokenizer> pre_tokenizer;
   std::vector<AddedToken> added_tokens;

@@ -77,6 +77,7 @@ void parse_model(const json& root, const std::string& path, TokenizerParts& part
   if (merges == model.end() || !merges->is_array())
     throw Error(path, "model.merges", "missing or not an array");
   parts.merges.reserve(merges->size());
+  parts.merges_field = "model.merges";
   for (std::size_t i = 0; i < merges->size(); ++i) {
     const json& merge = (*merges)[i];
     const std::string field = "model.merges[" + std::to_string(i) + "]";
@@ -235,6 +236,7 @@ Tokenizer Tokenizer::from_vocab_merges(const std::string& vocab_json_path,
                                        const std::string& merges_txt_path) {
   TokenizerParts parts;
   parts.source = merges_txt_path;
+  parts.merges_field = "merges";  // 0-based index of the merge (lines minus the #version header)
   parts.vocab = parse_vocab(parse_json(vocab_json_path), vocab_json_path, "");
   std::istringstream lines(read_text(merges_txt_path));
   std::string line;
