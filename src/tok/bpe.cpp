@@ -54,12 +54,15 @@ BpeModel::BpeModel(Vocab vocab, const std::vector<std::pair<std::string, std::st
     const auto left_it = vocab_.find(left);
     const auto right_it = vocab_.find(right);
     if (left_it == vocab_.end() || right_it == vocab_.end()) {
-      throw Error(source, field,
-                  "\"" + left + " " + right + "\" names a token that is not in the vocabulary");
+      std::string reason = "\"";
+      reason.append(left).append(" ").append(right).append("\" names a token that is not in the vocabulary");
+      throw Error(source, field, reason);
     }
-    const auto merged_it = vocab_.find(left + right);
+    std::string merged = left;
+    merged += right;
+    const auto merged_it = vocab_.find(merged);
     if (merged_it == vocab_.end()) {
-      throw Error(source, field, "the merge result \"" + left + right + "\" is not in the vocabulary");
+      throw Error(source, field, "the merge result \"" + merged + "\" is not in the vocabulary");
     }
     // A repeated pair takes its last rank, as in HF (its merge table is built by collecting into a
     // map, which keeps the last insert).

@@ -17,8 +17,8 @@ namespace {
 // HF's ByteLevel decoder: a token spelled in the byte alphabet stands for those bytes; any other
 // token (an added token such as "<pad>" with a character outside the alphabet) for its own UTF-8.
 std::string bytes_of_spelling(const std::string& spelling) {
-  auto raw = from_alphabet(spelling);
-  return raw ? std::move(*raw) : spelling;
+  if (auto raw = from_alphabet(spelling)) return std::move(*raw);
+  return spelling;
 }
 
 // Leading (or trailing) characters that HF's offset trimming counts as spaces.
@@ -41,7 +41,7 @@ std::int64_t count_edge_spaces(const std::string& spelling, bool trailing) {
 
 }  // namespace
 
-Tokenizer::Impl::Impl(TokenizerParts parts)
+Tokenizer::Impl::Impl(TokenizerParts&& parts)
     : source_(std::move(parts.source)),
       bpe_(std::move(parts.vocab), parts.merges, parts.bpe_options, source_, parts.merges_field),
       pre_tokenizer_(std::move(parts.pre_tokenizer)),

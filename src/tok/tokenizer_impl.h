@@ -43,7 +43,7 @@ struct TokenizerParts {
 
 class Tokenizer::Impl {
  public:
-  explicit Impl(TokenizerParts parts);
+  explicit Impl(TokenizerParts&& parts);
 
   Encoding encode(std::string_view text) const;
   std::string decode(const std::vector<std::int64_t>& ids, bool skip_special_tokens) const;

@@ -35,7 +35,12 @@ Vocab parse_vocab(const json& node, const std::string& path, const std::string& 
   Vocab vocab;
   vocab.reserve(node.size());
   for (const auto& [token, id] : node.items()) {
-    if (!id.is_number_integer()) throw Error(path, field + "." + token, "id is not an integer");
+    if (!id.is_number_integer()) {
+      std::string key = field;
+      if (!key.empty()) key += '.';
+      key += token;
+      throw Error(path, key, "id is not an integer");
+    }
     vocab[token] = id.get<std::int64_t>();
   }
   return vocab;
