@@ -1,9 +1,11 @@
-// Byte-level BPE tokenizer (GPT-2, GPT-J, GPT-NeoX, SmolLM2/Llama-with-GPT2-vocab), loaded from an
-// HF tokenizer.json, from vocab.json + merges.txt, or from GGUF metadata (tokenizer.ggml.*).
+// Byte-level BPE tokenizer (GPT-2, GPT-J, SmolLM2, Llama-3 style), loaded from an HF
+// tokenizer.json, from vocab.json + merges.txt, or from GGUF metadata (tokenizer.ggml.*); it
+// reproduces HF `tokenizers` ids and offsets. GPT-NeoX's tokenizer.json is refused: its NFC
+// normalizer is not implemented. Details and known differences: docs/TOKENIZER.md.
 //
 // Offsets are in Unicode code points of the input string (the unit of Python's str and of HF
 // `offset_mapping`), half-open [start, end). See spec §2.2: a token that begins with a space
-// includes that space in its span.
+// includes that space in its span (unless a tokenizer.json post-processor trims offsets).
 #pragma once
 
 #include <cstdint>
