@@ -26,7 +26,7 @@ struct Span {
   bool is_match;
 };
 
-// Applies HF's delimiter behaviour to `spans` (which tile the piece), in place.
+// The pieces HF keeps from `spans` (which tile the piece) under a delimiter behaviour.
 std::vector<Span> apply_behavior(const std::vector<Span>& spans, SplitBehavior behavior) {
   std::vector<Span> out;
   out.reserve(spans.size());
