@@ -10,5 +10,7 @@ namespace remedi::cli {
 
 void register_version_info(CLI::App& app);
 void register_generate(CLI::App& app);
+void register_inspect(CLI::App& app);
+void register_tokenize(CLI::App& app);
 
 }  // namespace remedi::cli

@@ -14,6 +14,8 @@ int main(int argc, char** argv) {
   remedi::lm::configure_threads();
   remedi::cli::register_version_info(app);
   remedi::cli::register_generate(app);
+  remedi::cli::register_inspect(app);
+  remedi::cli::register_tokenize(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {

@@ -36,8 +36,10 @@ struct ModelConfig {
   bool rotary_interleaved = false;
   bool use_parallel_residual = false;  // NeoX; GPT-J is always parallel
   bool tie_word_embeddings = false;
-  bool attention_bias = false;  // Llama q/k/v/o biases (config "attention_bias")
-  bool mlp_bias = false;        // Llama mlp biases (config "mlp_bias")
+  // Linear-layer biases. Llama reads them from config "attention_bias" / "mlp_bias"; the other
+  // families have fixed layouts: GPT-2 and NeoX have both, GPT-J only MLP biases.
+  bool attention_bias = false;  // q/k/v/o biases
+  bool mlp_bias = false;        // MLP biases
   std::int64_t bos_token_id = -1;
   std::int64_t eos_token_id = -1;
   std::int64_t pad_token_id = -1;  // -1: use eos

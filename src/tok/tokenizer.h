@@ -1,9 +1,11 @@
-// Byte-level BPE tokenizer (GPT-2, GPT-J, GPT-NeoX, SmolLM2/Llama-with-GPT2-vocab), loaded from an
-// HF tokenizer.json, from vocab.json + merges.txt, or from GGUF metadata (tokenizer.ggml.*).
+// Byte-level BPE tokenizer (GPT-2, GPT-J, SmolLM2, Llama-3 style), loaded from an HF
+// tokenizer.json, from vocab.json + merges.txt, or from GGUF metadata (tokenizer.ggml.*); it
+// reproduces HF `tokenizers` ids and offsets. GPT-NeoX's tokenizer.json is refused: its NFC
+// normalizer is not implemented. Details and known differences: docs/TOKENIZER.md.
 //
 // Offsets are in Unicode code points of the input string (the unit of Python's str and of HF
 // `offset_mapping`), half-open [start, end). See spec §2.2: a token that begins with a space
-// includes that space in its span.
+// includes that space in its span (unless a tokenizer.json post-processor trims offsets).
 #pragma once
 
 #include <cstdint>
@@ -45,14 +47,20 @@ class Tokenizer {
   ~Tokenizer();
 
   // Special/added tokens that appear literally in `text` are matched as single tokens (as HF does
-  // for added tokens). No BOS is inserted.
+  // for added tokens). No BOS is inserted. Safe to call from several threads at once.
   Encoding encode(std::string_view text) const;
+  // Byte-level inverse of encode; invalid UTF-8 becomes U+FFFD per maximal ill-formed subsequence
+  // (HF decode, Python errors="replace"). Ids without a token are skipped, as HF does.
   std::string decode(const std::vector<std::int64_t>& ids, bool skip_special_tokens = false) const;
 
   std::int64_t vocab_size() const;
   // Raw vocabulary string of a token (byte-level alphabet, e.g. "Ġthe"); throws on a bad id.
   const std::string& token_string(std::int64_t id) const;
   std::optional<std::int64_t> token_id(std::string_view token_string) const;
+  // The bytes a token stands for (possibly a fragment of a UTF-8 character); throws on a bad id.
+  const std::string& token_bytes(std::int64_t id) const;
+  // Added tokens marked special (e.g. <|endoftext|>, <|im_start|>): dropped by skip_special_tokens.
+  bool is_special(std::int64_t id) const;
 
   std::int64_t bos_id() const;  // -1 when unknown
   std::int64_t eos_id() const;

@@ -1,0 +1,93 @@
+// Encoding throughput of the byte-level BPE tokenizer: tokens/s and MB/s over a few MB of text,
+// line by line with an empty piece cache (cold), again with the cache filled (warm), and as one
+// string. Usage: bench_tokenizer [model (.gguf, tokenizer.json, HF folder)] [text files...]
+// (defaults: the fetched SmolLM2 GGUF; the shared CounterFact and Bias in Bios files, found through
+// $REMEDI_SHARED_DATA or beside the checkout).
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "tok/tokenizer.h"
+#include "util/error.h"
+
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+std::string default_model() {
+  const char* home = std::getenv("REMEDI_HOME");
+  const std::string folder = home != nullptr ? home : std::string(std::getenv("HOME")) + "/.cache/remedi";
+  return folder + "/SmolLM2-135M-Instruct.Q4_1.gguf";
+}
+
+std::string shared_data() {
+  if (const char* env = std::getenv("REMEDI_SHARED_DATA")) return env;
+  // This file is <checkout>/bench/bench_tokenizer.cpp; the data sets live in <checkout>/../shared/data.
+  return (std::filesystem::path(__FILE__).parent_path().parent_path().parent_path() / "shared/data").string();
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw remedi::Error(path, "", "cannot open");
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+struct Pass {
+  std::size_t tokens = 0;
+  double seconds = 0;
+};
+
+Pass encode_lines(const remedi::tok::Tokenizer& tokenizer, const std::vector<std::string>& lines) {
+  Pass pass;
+  const auto start = std::chrono::steady_clock::now();
+  for (const std::string& line : lines) pass.tokens += tokenizer.encode(line).ids.size();
+  pass.seconds = seconds_since(start);
+  return pass;
+}
+
+void report(const char* name, const Pass& pass, std::size_t bytes) {
+  std::cout << name << ": " << pass.tokens << " tokens in " << pass.seconds
+            << " s = " << static_cast<double>(pass.tokens) / pass.seconds / 1e6 << " M tokens/s, "
+            << static_cast<double>(bytes) / pass.seconds / 1e6 << " MB/s\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    const std::string model = argc > 1 ? argv[1] : default_model();
+    std::vector<std::string> files;
+    for (int i = 2; i < argc; ++i) files.emplace_back(argv[i]);
+    if (files.empty()) {
+      files = {shared_data() + "/counterfact/counterfact-edit.json",
+               shared_data() + "/biasinbios-samples/accountant_complete.csv"};
+    }
+    std::string text;
+    for (const std::string& file : files) text += read_file(file);
+    std::vector<std::string> lines;
+    std::istringstream stream(text);
+    for (std::string line; std::getline(stream, line);) lines.push_back(line + "\n");
+
+    auto start = std::chrono::steady_clock::now();
+    const remedi::tok::Tokenizer tokenizer = remedi::tok::Tokenizer::load(model);
+    std::cout << "model " << model << ": loaded in " << seconds_since(start) << " s, vocab "
+              << tokenizer.vocab_size() << "\ntext " << text.size() << " bytes, " << lines.size()
+              << " lines\n";
+    report("lines, cold cache", encode_lines(tokenizer, lines), text.size());
+    report("lines, warm cache", encode_lines(tokenizer, lines), text.size());
+    report("one string, warm ", encode_lines(tokenizer, {text}), text.size());
+  } catch (const std::exception& e) {
+    std::cerr << "bench_tokenizer: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

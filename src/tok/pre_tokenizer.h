@@ -1,0 +1,56 @@
+// Pre-tokenization: cutting text into the pieces that BPE sees, as HF `tokenizers` does it. A
+// pipeline is a list of regex splits; the byte-level step (ByteLevel) must come last and, with
+// use_regex, is itself a split by the GPT-2 pattern. Pieces are byte ranges of the original text
+// (no normalizer changes the text), so offsets need no alignment tables.
+#pragma once
+
+#include <nlohmann/json_fwd.hpp>
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tok/regex.h"
+
+namespace remedi::tok {
+
+struct Piece {
+  std::size_t begin = 0;  // bytes
+  std::size_t end = 0;
+};
+
+// HF SplitDelimiterBehavior: what happens to the matched text.
+enum class SplitBehavior { Removed, Isolated, MergedWithPrevious, MergedWithNext, Contiguous };
+
+class PreTokenizer {
+ public:
+  // ByteLevel(use_regex=true): GPT-2, GPT-J, GPT-NeoX.
+  static PreTokenizer gpt2();
+  // A tokenizer.json "pre_tokenizer" node: ByteLevel, Split, Digits or a Sequence of them.
+  // Throws remedi::Error(source, "pre_tokenizer...", reason) for anything else.
+  static PreTokenizer from_json(const nlohmann::json& node, const std::string& source);
+  // GGUF tokenizer.ggml.pre: "default"/"gpt-2", "smollm", "llama-bpe"/"llama3".
+  static PreTokenizer from_gguf_name(const std::string& name, const std::string& source);
+
+  // Appends the pieces of text[begin, end) to `pieces`; empty pieces are dropped.
+  void split(std::string_view text, std::size_t begin, std::size_t end, std::vector<Piece>& pieces) const;
+
+ private:
+  struct Step {
+    Regex regex;
+    SplitBehavior behavior;
+    bool invert;
+  };
+  PreTokenizer() = default;
+  void add_split(Regex regex, SplitBehavior behavior, bool invert);
+  void parse_node(const nlohmann::json& node, const std::string& source, const std::string& field,
+                  bool& byte_level_seen);
+
+  std::vector<Step> steps_;
+};
+
+// The GPT-2 pre-tokenizer pattern (HF ByteLevel use_regex=true).
+extern const char* const kGpt2Pattern;
+
+}  // namespace remedi::tok

@@ -1,0 +1,73 @@
+// Internals of tok::Tokenizer shared by the encoder (tokenizer.cpp) and the loaders
+// (tokenizer_json.cpp, tokenizer_gguf.cpp). Not part of the public interface.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "tok/added_tokens.h"
+#include "tok/bpe.h"
+#include "tok/pre_tokenizer.h"
+#include "tok/tokenizer.h"
+
+namespace remedi::tok {
+
+// HF ByteLevel post-processor offset trimming (tokenizer.json "post_processor" with
+// trim_offsets=true, e.g. GPT-NeoX): spaces at the edges of a token leave its span.
+struct OffsetTrimming {
+  bool enabled = false;
+  bool add_prefix_space = true;  // the post-processor's flag: keeps a first token's single space
+};
+
+struct SpecialIds {
+  std::int64_t bos = -1;
+  std::int64_t eos = -1;
+  std::int64_t pad = -1;
+};
+
+struct TokenizerParts {
+  std::string source;  // file named in errors
+  Vocab vocab;
+  std::vector<std::pair<std::string, std::string>> merges;
+  std::string merges_field;  // where the merges are, for errors: "model.merges", ...
+  BpeOptions bpe_options;
+  std::unique_ptr<PreTokenizer> pre_tokenizer;
+  std::vector<AddedToken> added_tokens;
+  OffsetTrimming trimming;
+  SpecialIds special;
+};
+
+class Tokenizer::Impl {
+ public:
+  explicit Impl(TokenizerParts&& parts);
+
+  Encoding encode(std::string_view text) const;
+  std::string decode(const std::vector<std::int64_t>& ids, bool skip_special_tokens) const;
+
+  std::int64_t vocab_size() const { return static_cast<std::int64_t>(spellings_.size()); }
+  bool has_token(std::int64_t id) const { return id >= 0 && id < vocab_size() && kinds_[id] != Kind::None; }
+  const std::string& spelling(std::int64_t id) const;
+  const std::string& bytes(std::int64_t id) const;
+  bool is_special(std::int64_t id) const { return has_token(id) && kinds_[id] == Kind::Special; }
+  std::optional<std::int64_t> find(std::string_view spelling) const;
+  const SpecialIds& special() const { return special_; }
+
+ private:
+  enum class Kind : std::uint8_t { None, Vocab, Added, Special };
+
+  std::string source_;
+  BpeModel bpe_;
+  std::unique_ptr<PreTokenizer> pre_tokenizer_;
+  AddedTokenMatcher added_;
+  OffsetTrimming trimming_;
+  SpecialIds special_;
+  std::vector<std::string> spellings_;  // id -> vocabulary string (added tokens: their content)
+  std::vector<std::string> bytes_;      // id -> the bytes it decodes to
+  std::vector<Kind> kinds_;
+};
+
+}  // namespace remedi::tok

@@ -1,0 +1,262 @@
+// Loaders for HF files: tokenizer.json, and the GPT-2 pair vocab.json + merges.txt.
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "tok/tokenizer_impl.h"
+#include "util/error.h"
+
+namespace remedi::tok {
+
+namespace {
+
+using nlohmann::json;
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(path, "", "cannot open");
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+json parse_json(const std::string& path) {
+  try {
+    return json::parse(read_text(path));
+  } catch (const json::exception& e) {
+    throw Error(path, "", std::string("not valid JSON: ") + e.what());
+  }
+}
+
+Vocab parse_vocab(const json& node, const std::string& path, const std::string& field) {
+  if (!node.is_object()) throw Error(path, field, "expected an object of token -> id");
+  Vocab vocab;
+  vocab.reserve(node.size());
+  for (const auto& [token, id] : node.items()) {
+    if (!id.is_number_integer()) {
+      std::string key = field;
+      if (!key.empty()) key += '.';
+      key += token;
+      throw Error(path, key, "id is not an integer");
+    }
+    vocab[token] = id.get<std::int64_t>();
+  }
+  return vocab;
+}
+
+std::pair<std::string, std::string> split_merge(const std::string& line, const std::string& path,
+                                                const std::string& field) {
+  const auto space = line.find(' ');
+  if (space == std::string::npos || space == 0 || space + 1 == line.size() ||
+      line.find(' ', space + 1) != std::string::npos) {
+    throw Error(path, field, "expected two tokens separated by one space, got \"" + line + "\"");
+  }
+  return {line.substr(0, space), line.substr(space + 1)};
+}
+
+bool flag(const json& node, const char* key, bool fallback, const std::string& path,
+          const std::string& field) {
+  const auto it = node.find(key);
+  if (it == node.end() || it->is_null()) return fallback;
+  if (!it->is_boolean()) throw Error(path, field + "." + key, "expected true or false");
+  return it->get<bool>();
+}
+
+bool is_null_or_empty_string(const json& node, const char* key) {
+  const auto it = node.find(key);
+  return it == node.end() || it->is_null() || (it->is_string() && it->get<std::string>().empty());
+}
+
+void parse_model(const json& root, const std::string& path, TokenizerParts& parts) {
+  const auto model_it = root.find("model");
+  if (model_it == root.end() || !model_it->is_object())
+    throw Error(path, "model", "missing or not an object");
+  const json& model = *model_it;
+  if (model.contains("type") && model["type"] != "BPE") {
+    throw Error(path, "model.type", "only byte-level BPE models are supported, not " + model["type"].dump());
+  }
+  parts.vocab = parse_vocab(model.value("vocab", json()), path, "model.vocab");
+  const auto merges = model.find("merges");
+  if (merges == model.end() || !merges->is_array())
+    throw Error(path, "model.merges", "missing or not an array");
+  parts.merges.reserve(merges->size());
+  parts.merges_field = "model.merges";
+  for (std::size_t i = 0; i < merges->size(); ++i) {
+    const json& merge = (*merges)[i];
+    const std::string field = "model.merges[" + std::to_string(i) + "]";
+    if (merge.is_string()) {
+      parts.merges.push_back(split_merge(merge.get<std::string>(), path, field));
+    } else if (merge.is_array() && merge.size() == 2 && merge[0].is_string() && merge[1].is_string()) {
+      parts.merges.emplace_back(merge[0].get<std::string>(), merge[1].get<std::string>());
+    } else {
+      throw Error(path, field, "expected \"a b\" or [\"a\", \"b\"]");
+    }
+  }
+  if (model.contains("dropout") && !model["dropout"].is_null() && model["dropout"] != 0) {
+    throw Error(path, "model.dropout", "BPE dropout is not supported");
+  }
+  if (flag(model, "byte_fallback", false, path, "model")) {
+    throw Error(path, "model.byte_fallback", "byte_fallback is not supported (byte-level BPE needs none)");
+  }
+  if (!is_null_or_empty_string(model, "continuing_subword_prefix") ||
+      !is_null_or_empty_string(model, "end_of_word_suffix")) {
+    throw Error(path, "model", "continuing_subword_prefix / end_of_word_suffix are not supported");
+  }
+  parts.bpe_options.ignore_merges = flag(model, "ignore_merges", false, path, "model");
+  parts.bpe_options.fuse_unk = flag(model, "fuse_unk", false, path, "model");
+  const auto unk = model.find("unk_token");
+  if (unk != model.end() && !unk->is_null()) {
+    if (!unk->is_string()) throw Error(path, "model.unk_token", "expected a string");
+    const auto it = parts.vocab.find(unk->get<std::string>());
+    if (it == parts.vocab.end()) throw Error(path, "model.unk_token", "not in the vocabulary");
+    parts.bpe_options.unk_id = it->second;
+  }
+}
+
+void parse_normalizer(const json& root, const std::string& path) {
+  const auto it = root.find("normalizer");
+  if (it == root.end() || it->is_null()) return;
+  // An empty Sequence is what some converters write for "no normalizer".
+  if (it->value("type", "") == "Sequence" && it->value("normalizers", json::array()).empty()) return;
+  throw Error(path, "normalizer",
+              "normalizer " + it->value("type", std::string("?")) +
+                  " is not supported (offsets are computed on the raw text; only null is accepted)");
+}
+
+void parse_processor(const json& node, const std::string& path, const std::string& field,
+                     OffsetTrimming& trimming) {
+  if (node.is_null()) return;
+  const std::string type = node.value("type", "");
+  if (type == "ByteLevel") {
+    trimming.enabled = flag(node, "trim_offsets", true, path, field);
+    trimming.add_prefix_space = flag(node, "add_prefix_space", true, path, field);
+  } else if (type == "Sequence") {
+    const auto list = node.find("processors");
+    if (list == node.end() || !list->is_array())
+      throw Error(path, field + ".processors", "expected an array");
+    for (std::size_t i = 0; i < list->size(); ++i) {
+      parse_processor((*list)[i], path, field + ".processors[" + std::to_string(i) + "]", trimming);
+    }
+  } else if (type != "TemplateProcessing") {
+    // TemplateProcessing only inserts BOS/EOS, which encode() never does.
+    throw Error(path, field + ".type", "unsupported post-processor \"" + type + "\"");
+  }
+}
+
+std::vector<AddedToken> parse_added_tokens(const json& root, const std::string& path) {
+  std::vector<AddedToken> tokens;
+  const auto list = root.find("added_tokens");
+  if (list == root.end() || list->is_null()) return tokens;
+  if (!list->is_array()) throw Error(path, "added_tokens", "expected an array");
+  for (std::size_t i = 0; i < list->size(); ++i) {
+    const json& entry = (*list)[i];
+    const std::string field = "added_tokens[" + std::to_string(i) + "]";
+    if (!entry.is_object() || !entry.contains("id") || !entry["id"].is_number_integer() ||
+        !entry.contains("content") || !entry["content"].is_string()) {
+      throw Error(path, field, "expected {\"id\": integer, \"content\": string, ...}");
+    }
+    if (flag(entry, "single_word", false, path, field)) {
+      throw Error(path, field + ".single_word", "single_word added tokens are not supported");
+    }
+    AddedToken token;
+    token.id = entry["id"].get<std::int64_t>();
+    token.content = entry["content"].get<std::string>();
+    token.special = flag(entry, "special", false, path, field);
+    token.lstrip = flag(entry, "lstrip", false, path, field);
+    token.rstrip = flag(entry, "rstrip", false, path, field);
+    token.normalized = flag(entry, "normalized", !token.special, path, field);
+    tokens.push_back(std::move(token));
+  }
+  return tokens;
+}
+
+// Name of a special token in tokenizer_config.json / special_tokens_map.json: a string or
+// {"content": string}.
+std::string special_token_name(const json& config, const char* key) {
+  const auto it = config.find(key);
+  if (it == config.end()) return "";
+  if (it->is_string()) return it->get<std::string>();
+  if (it->is_object() && it->contains("content") && (*it)["content"].is_string()) {
+    return (*it)["content"].get<std::string>();
+  }
+  return "";
+}
+
+// BOS/EOS/PAD live beside the tokenizer files in HF folders; without them, <|endoftext|> (GPT-2,
+// GPT-J, NeoX) is both BOS and EOS.
+SpecialIds find_special_ids(const std::filesystem::path& folder, const TokenizerParts& parts) {
+  const auto id_of = [&parts](const std::string& name) -> std::int64_t {
+    if (name.empty()) return -1;
+    for (const AddedToken& token : parts.added_tokens) {
+      if (token.content == name) return token.id;
+    }
+    const auto it = parts.vocab.find(name);
+    return it == parts.vocab.end() ? -1 : it->second;
+  };
+  SpecialIds ids;
+  for (const char* file : {"tokenizer_config.json", "special_tokens_map.json"}) {
+    const auto path = folder / file;
+    if (!std::filesystem::exists(path)) continue;
+    const json config = parse_json(path.string());
+    if (!config.is_object()) throw Error(path.string(), "", "expected a JSON object");
+    if (ids.bos < 0) ids.bos = id_of(special_token_name(config, "bos_token"));
+    if (ids.eos < 0) ids.eos = id_of(special_token_name(config, "eos_token"));
+    if (ids.pad < 0) ids.pad = id_of(special_token_name(config, "pad_token"));
+  }
+  const std::int64_t end_of_text = id_of("<|endoftext|>");
+  if (ids.bos < 0) ids.bos = end_of_text;
+  if (ids.eos < 0) ids.eos = end_of_text;
+  return ids;
+}
+
+}  // namespace
+
+Tokenizer Tokenizer::from_hf_json(const std::string& tokenizer_json_path) {
+  const std::string& path = tokenizer_json_path;
+  const json root = parse_json(path);
+  if (!root.is_object()) throw Error(path, "", "expected a JSON object");
+  TokenizerParts parts;
+  parts.source = path;
+  parse_model(root, path, parts);
+  parse_normalizer(root, path);
+  const auto pre = root.find("pre_tokenizer");
+  if (pre == root.end() || pre->is_null()) {
+    throw Error(path, "pre_tokenizer", "missing: a byte-level BPE needs a ByteLevel pre-tokenizer");
+  }
+  parts.pre_tokenizer = std::make_unique<PreTokenizer>(PreTokenizer::from_json(*pre, path));
+  if (root.contains("post_processor"))
+    parse_processor(root["post_processor"], path, "post_processor", parts.trimming);
+  const auto decoder = root.find("decoder");
+  if (decoder == root.end() || !decoder->is_object() || decoder->value("type", "") != "ByteLevel") {
+    throw Error(path, "decoder", "expected a ByteLevel decoder");
+  }
+  parts.added_tokens = parse_added_tokens(root, path);
+  parts.special = find_special_ids(std::filesystem::path(path).parent_path(), parts);
+  return Tokenizer(std::make_unique<Impl>(std::move(parts)));
+}
+
+Tokenizer Tokenizer::from_vocab_merges(const std::string& vocab_json_path,
+                                       const std::string& merges_txt_path) {
+  TokenizerParts parts;
+  parts.source = merges_txt_path;
+  parts.merges_field = "merges";  // 0-based index of the merge (lines minus the #version header)
+  parts.vocab = parse_vocab(parse_json(vocab_json_path), vocab_json_path, "");
+  std::istringstream lines(read_text(merges_txt_path));
+  std::string line;
+  for (std::size_t number = 1; std::getline(lines, line); ++number) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty() || line.rfind("#version", 0) == 0) continue;
+    parts.merges.push_back(split_merge(line, merges_txt_path, "line " + std::to_string(number)));
+  }
+  parts.pre_tokenizer = std::make_unique<PreTokenizer>(PreTokenizer::gpt2());
+  // The GPT-2 files carry no added-token list; transformers treats <|endoftext|> as special.
+  if (const auto it = parts.vocab.find("<|endoftext|>"); it != parts.vocab.end()) {
+    parts.added_tokens.push_back({it->second, "<|endoftext|>", true, false, false, false});
+  }
+  parts.special = find_special_ids(std::filesystem::path(vocab_json_path).parent_path(), parts);
+  return Tokenizer(std::make_unique<Impl>(std::move(parts)));
+}
+
+}  // namespace remedi::tok

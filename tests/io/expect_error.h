@@ -1,0 +1,24 @@
+// Asserts that a call throws remedi::Error with exactly the given file, field and reason.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "util/error.h"
+
+namespace remedi::test {
+
+template <typename Call>
+void expect_error(Call&& call, const std::string& file, const std::string& field, const std::string& reason) {
+  try {
+    call();
+    ADD_FAILURE() << "expected remedi::Error(" << file << ", " << field << ", " << reason << ")";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.file(), file);
+    EXPECT_EQ(e.field(), field);
+    EXPECT_EQ(e.reason(), reason);
+  }
+}
+
+}  // namespace remedi::test

@@ -1,0 +1,285 @@
+// Model configs: config.json files written by transformers and the values transformers itself read
+// from them (tests/fixtures/config/expected.json, with the parameter count of the model it built),
+// GGUF metadata, and the errors for missing or invalid fields.
+#include "lm/config.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "io/expect_error.h"
+#include "io/gguf.h"
+#include "io/gguf_builder.h"
+#include "test_support.h"
+
+namespace remedi::lm {
+namespace {
+
+std::string activation_name(Activation activation) {
+  switch (activation) {
+    case Activation::GeluNew:
+      return "gelu_new";
+    case Activation::GeluExact:
+      return "gelu";
+    case Activation::Silu:
+      return "silu";
+  }
+  return "";
+}
+
+TEST(HfConfig, MatchesWhatTransformersReads) {
+  const auto expected = nlohmann::json::parse(test::read_file(test::fixture("config/expected.json")));
+  ASSERT_EQ(expected.size(), 10U);
+  for (const auto& [name, want] : expected.items()) {
+    SCOPED_TRACE(name);
+    const ModelConfig config = config_from_hf_json(test::fixture("config/" + name));
+    EXPECT_EQ(family_name(config.family), want["model_type"].get<std::string>());
+    EXPECT_EQ(config.n_layer, want["n_layer"]);
+    EXPECT_EQ(config.hidden_size, want["hidden_size"]);
+    EXPECT_EQ(config.n_head, want["n_head"]);
+    EXPECT_EQ(config.n_kv_head, want["n_kv_head"]);
+    EXPECT_EQ(config.head_dim, want["head_dim"]);
+    EXPECT_EQ(config.intermediate_size, want["intermediate_size"]);
+    EXPECT_EQ(config.vocab_size, want["vocab_size"]);
+    EXPECT_EQ(config.max_positions, want["max_positions"]);
+    EXPECT_DOUBLE_EQ(config.norm_eps, want["norm_eps"].get<double>());
+    EXPECT_EQ(activation_name(config.activation), want["activation"].get<std::string>());
+    EXPECT_EQ(config.rotary_dim, want["rotary_dim"]);
+    if (want.contains("rope_theta")) {
+      EXPECT_DOUBLE_EQ(config.rope_theta, want["rope_theta"].get<double>());
+    }
+    EXPECT_EQ(config.tie_word_embeddings, want["tie_word_embeddings"]);
+    EXPECT_EQ(config.bos_token_id, want["bos_token_id"]);
+    const auto& eos = want["eos_token_id"];
+    EXPECT_EQ(config.eos_token_id, eos.is_array() ? eos[0] : eos);  // the first of several
+    EXPECT_EQ(config.pad_token_id, -1);
+    EXPECT_EQ(config.rotary_interleaved, config.family == Family::GPTJ);
+    if (want.contains("use_parallel_residual")) {
+      EXPECT_EQ(config.use_parallel_residual, want["use_parallel_residual"]);
+    }
+    if (want.contains("attention_bias")) {
+      EXPECT_EQ(config.attention_bias, want["attention_bias"]);
+    }
+    if (want.contains("mlp_bias")) {
+      EXPECT_EQ(config.mlp_bias, want["mlp_bias"]);
+    }
+    EXPECT_EQ(parameter_count(config), want["parameter_count"]);
+  }
+}
+
+TEST(HfConfig, AcceptsAConfigJsonPath) {
+  EXPECT_EQ(config_from_hf_json(test::fixture("config/gptj/config.json")).family, Family::GPTJ);
+}
+
+class HfConfigErrors : public ::testing::Test {
+ protected:
+  void SetUp() override { dir_ = test::temp_dir("config-test"); }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  void expect_rejected(const std::string& json_text, const std::string& field, const std::string& reason) {
+    const std::string path = dir_ + "/config.json";
+    test::write_file(path, json_text);
+    test::expect_error([&] { config_from_hf_json(dir_); }, path, field, reason);
+  }
+
+  std::string dir_;
+};
+
+TEST_F(HfConfigErrors, MissingOrInvalidFields) {
+  expect_rejected(R"({"n_layer": 2})", "model_type", "missing");
+  expect_rejected(R"({"model_type": "bert"})", "model_type",
+                  "unsupported model type 'bert' (gpt2, gptj, gpt_neox, llama, mistral)");
+  expect_rejected(R"({"model_type": 7})", "model_type", "expected a string, found number 7");
+  expect_rejected(R"({"model_type": "gpt2", "n_layer": "12"})", "n_layer",
+                  "expected an integer, found string \"12\"");
+  expect_rejected(R"({"model_type": "gpt2", "n_layer": 1.5})", "n_layer",
+                  "expected an integer, found number 1.5");
+  expect_rejected(R"({"model_type": "gpt2", "n_embd": -4})", "n_embd", "must be positive, got -4");
+  expect_rejected(R"({"model_type": "gpt2", "n_embd": 16, "n_head": 3})", "n_head",
+                  "hidden size 16 is not divisible by 3 heads");
+  expect_rejected(R"({"model_type": "gpt2", "layer_norm_epsilon": "small"})", "layer_norm_epsilon",
+                  "expected a number, found string \"small\"");
+  expect_rejected(R"({"model_type": "gpt2", "activation_function": "relu"})", "activation_function",
+                  "activation 'relu' is not supported (gelu, gelu_new, gelu_pytorch_tanh, silu)");
+  expect_rejected(R"({"model_type": "gpt2", "tie_word_embeddings": 1})", "tie_word_embeddings",
+                  "expected true or false, found number 1");
+  expect_rejected(R"({"model_type": "gpt2", "scale_attn_by_inverse_layer_idx": true})",
+                  "scale_attn_by_inverse_layer_idx", "true is not supported");
+  expect_rejected(R"({"model_type": "gptj", "n_embd": 64, "n_head": 4})", "rotary_dim",
+                  "rotary dimension 64 must be even and in 2..16");
+  expect_rejected(
+      R"({"model_type": "gpt_neox", "hidden_size": 64, "num_attention_heads": 4, "rotary_pct": 1.5})",
+      "partial_rotary_factor", "must be in (0, 1]");
+  expect_rejected(R"({"model_type": "llama", "num_attention_heads": 32, "num_key_value_heads": 5})",
+                  "num_key_value_heads", "32 heads cannot be shared evenly by 5 key/value heads");
+  expect_rejected(R"({"model_type": "llama", "rope_scaling": {"rope_type": "llama3", "factor": 8.0}})",
+                  "rope_scaling", "rope type 'llama3' is not supported (only 'default')");
+  expect_rejected(R"({"model_type": "llama", "rope_scaling": {"type": "linear", "factor": 2.0}})",
+                  "rope_scaling", "rope type 'linear' is not supported (only 'default')");
+  expect_rejected(R"({"model_type": "llama", "rope_parameters": {"rope_type": "yarn"}})", "rope_parameters",
+                  "rope type 'yarn' is not supported (only 'default')");
+  expect_rejected(R"({"model_type": "llama", "rope_scaling": "big"})", "rope_scaling",
+                  "expected an object, found string \"big\"");
+  expect_rejected(R"({"model_type": "llama", "hidden_act": "gelu"})", "hidden_act", "llama models need silu");
+  expect_rejected(R"({"model_type": "mistral", "sliding_window": 4096, "max_position_embeddings": 32768})",
+                  "sliding_window", "sliding-window attention is not supported");
+  expect_rejected("[1]", "", "must be a JSON object");
+}
+
+TEST_F(HfConfigErrors, BrokenJson) {
+  const std::string path = dir_ + "/config.json";
+  test::write_file(path, R"({"model_type": "gpt2",)");
+  try {
+    config_from_hf_json(path);
+    ADD_FAILURE() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.file(), path);
+    EXPECT_EQ(e.reason().rfind("malformed JSON: ", 0), 0U) << e.reason();
+  }
+  test::expect_error([&] { config_from_hf_json(dir_ + "/absent"); }, dir_ + "/absent", "",
+                     "cannot open: No such file or directory");
+}
+
+TEST(HfConfig, NullMeansDefaultAndListsGiveTheFirstToken) {
+  const std::string dir = test::temp_dir("config-defaults");
+  test::write_file(
+      dir + "/config.json",
+      R"({"model_type": "llama", "hidden_size": 64, "num_attention_heads": 4, "num_key_value_heads": null,
+                       "rope_scaling": null, "eos_token_id": [5, 6], "pad_token_id": null, "head_dim": null})");
+  const ModelConfig config = config_from_hf_json(dir);
+  EXPECT_EQ(config.n_kv_head, 4);
+  EXPECT_EQ(config.head_dim, 16);
+  EXPECT_EQ(config.eos_token_id, 5);
+  EXPECT_EQ(config.rotary_dim, 16);
+  // GPT-J: an absent rotary_dim is the class default 64, null rotates the whole head.
+  test::write_file(dir + "/config.json",
+                   R"({"model_type": "gptj", "n_embd": 512, "n_head": 4, "rotary_dim": null})");
+  EXPECT_EQ(config_from_hf_json(dir).rotary_dim, 128);
+  test::write_file(dir + "/config.json", R"({"model_type": "gptj", "n_embd": 512, "n_head": 4})");
+  EXPECT_EQ(config_from_hf_json(dir).rotary_dim, 64);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(GgufConfig, TinyGpt2CountsTheVocabularyAndSeesTheHead) {
+  const auto gguf = io::GgufFile::open(test::fixture("io/tiny_gpt2.gguf"));
+  const ModelConfig config = config_from_gguf(gguf);
+  EXPECT_EQ(config.family, Family::GPT2);
+  EXPECT_EQ(config.n_layer, 2);
+  EXPECT_EQ(config.hidden_size, 8);
+  EXPECT_EQ(config.n_head, 2);
+  EXPECT_EQ(config.n_kv_head, 2);
+  EXPECT_EQ(config.head_dim, 4);
+  EXPECT_EQ(config.intermediate_size, 32);
+  EXPECT_EQ(config.max_positions, 32);
+  EXPECT_DOUBLE_EQ(config.norm_eps, static_cast<double>(1e-5F));
+  EXPECT_EQ(config.vocab_size, 10);  // from tokenizer.ggml.tokens
+  EXPECT_FALSE(config.tie_word_embeddings);
+  EXPECT_EQ(config.rotary_dim, 0);
+  EXPECT_EQ(config.bos_token_id, 9);
+  EXPECT_EQ(config.eos_token_id, 9);
+  EXPECT_EQ(config.pad_token_id, -1);
+}
+
+TEST(GgufConfig, DefaultSmolLM2) {
+  const std::string path = test::default_model_path();
+  if (path.empty()) GTEST_SKIP() << "default model not fetched (scripts/fetch-model.sh)";
+  const auto gguf = io::GgufFile::open(path);
+  const ModelConfig config = config_from_gguf(gguf);
+  EXPECT_EQ(config.family, Family::Llama);
+  EXPECT_EQ(config.n_layer, 30);
+  EXPECT_EQ(config.hidden_size, 576);
+  EXPECT_EQ(config.n_head, 9);
+  EXPECT_EQ(config.n_kv_head, 3);
+  EXPECT_EQ(config.head_dim, 64);
+  EXPECT_EQ(config.intermediate_size, 1536);
+  EXPECT_EQ(config.vocab_size, 49152);
+  EXPECT_EQ(config.max_positions, 8192);
+  EXPECT_EQ(config.rotary_dim, 64);
+  EXPECT_DOUBLE_EQ(config.rope_theta, 100000.0);
+  EXPECT_DOUBLE_EQ(config.norm_eps, static_cast<double>(1e-5F));
+  EXPECT_EQ(config.activation, Activation::Silu);
+  EXPECT_TRUE(config.tie_word_embeddings);
+  EXPECT_FALSE(config.attention_bias);
+  EXPECT_FALSE(config.mlp_bias);
+  EXPECT_EQ(config.bos_token_id, 1);
+  EXPECT_EQ(config.eos_token_id, 2);
+  EXPECT_EQ(config.pad_token_id, 2);
+  std::int64_t stored = 0;
+  for (const auto& view : gguf.tensors()) stored += view.numel();
+  EXPECT_EQ(parameter_count(config), stored);
+  EXPECT_EQ(stored, 134515008);
+}
+
+class GgufConfigErrors : public ::testing::Test {
+ protected:
+  void SetUp() override { dir_ = test::temp_dir("gguf-config-test"); }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  void expect_rejected(const test::GgufBuilder& builder, const std::string& field,
+                       const std::string& reason) {
+    const std::string path = dir_ + "/m.gguf";
+    test::write_file(path, builder.build());
+    const auto gguf = io::GgufFile::open(path);
+    test::expect_error([&] { config_from_gguf(gguf); }, path, field, reason);
+  }
+
+  static test::GgufBuilder llama(std::uint32_t heads, std::uint32_t kv_heads) {
+    test::GgufBuilder builder;
+    builder.add_string("general.architecture", "llama");
+    builder.add_u32("llama.block_count", 2);
+    builder.add_u32("llama.embedding_length", 64);
+    builder.add_u32("llama.attention.head_count", heads);
+    builder.add_u32("llama.attention.head_count_kv", kv_heads);
+    builder.add_u32("llama.context_length", 128);
+    builder.add_u32("llama.feed_forward_length", 96);
+    builder.add_kv("llama.attention.layer_norm_rms_epsilon", 6, test::GgufBuilder::pod(1e-5F));
+    return builder;
+  }
+
+  std::string dir_;
+};
+
+TEST_F(GgufConfigErrors, MissingOrInvalidKeys) {
+  test::GgufBuilder builder;
+  expect_rejected(builder, "general.architecture", "missing metadata key");
+  builder.add_string("general.architecture", "mamba");
+  expect_rejected(builder, "general.architecture",
+                  "unsupported architecture 'mamba' (gpt2, gptj, gptneox, llama)");
+
+  test::GgufBuilder gpt2;
+  gpt2.add_string("general.architecture", "gpt2");
+  expect_rejected(gpt2, "gpt2.block_count", "missing metadata key");
+  gpt2.add_string("gpt2.block_count", "two");
+  expect_rejected(gpt2, "gpt2.block_count", "expected an integer, found string");
+
+  expect_rejected(llama(8, 3), "llama.attention.head_count_kv",
+                  "8 heads cannot be shared evenly by 3 key/value heads");
+  expect_rejected(llama(0, 1), "llama.attention.head_count", "must be positive, got 0");
+  expect_rejected(llama(6, 3), "llama.attention.head_count", "hidden size 64 is not divisible by 6 heads");
+  expect_rejected(llama(4, 2), "llama.vocab_size", "missing, and no tokenizer.ggml.tokens to count");
+  test::GgufBuilder scaled = llama(4, 2);
+  scaled.add_u32("llama.vocab_size", 100);
+  scaled.add_string("llama.rope.scaling.type", "yarn");
+  expect_rejected(scaled, "llama.rope.scaling.type", "rope scaling 'yarn' is not supported");
+  test::GgufBuilder odd_rope = llama(4, 2);
+  odd_rope.add_u32("llama.vocab_size", 100);
+  odd_rope.add_u32("llama.rope.dimension_count", 17);
+  expect_rejected(odd_rope, "llama.rope.dimension_count", "rotary dimension 17 must be even and in 2..16");
+}
+
+TEST_F(GgufConfigErrors, MinimalLlamaUsesDefaults) {
+  test::GgufBuilder builder = llama(4, 2);
+  builder.add_u32("llama.vocab_size", 100);
+  const std::string path = dir_ + "/m.gguf";
+  test::write_file(path, builder.build());
+  const ModelConfig config = config_from_gguf(io::GgufFile::open(path));
+  EXPECT_EQ(config.intermediate_size, 96);
+  EXPECT_EQ(config.rotary_dim, 16);
+  EXPECT_DOUBLE_EQ(config.rope_theta, 10000.0);
+  EXPECT_TRUE(config.tie_word_embeddings);
+  EXPECT_EQ(config.bos_token_id, -1);
+}
+
+}  // namespace
+}  // namespace remedi::lm

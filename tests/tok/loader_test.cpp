@@ -1,0 +1,203 @@
+// Loaders: a GGUF tokenizer written field by field agrees with the same vocabulary loaded from
+// tokenizer.json; malformed or unsupported files are refused with the file, field and reason.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "io/expect_error.h"
+#include "io/gguf.h"
+#include "io/gguf_builder.h"
+#include "test_support.h"
+#include "tok/tokenizer.h"
+
+namespace remedi::tok {
+namespace {
+
+using nlohmann::json;
+using test::expect_error;
+
+json tiny_gpt2_json() { return json::parse(test::read_file(test::fixture("tok/tiny_gpt2/tokenizer.json"))); }
+
+std::string write_json(const json& document, const std::string& name = "tokenizer.json") {
+  const std::string path = test::temp_dir("remedi-tok") + "/" + name;
+  test::write_file(path, document.dump());
+  return path;
+}
+
+// GGUF string array / int32 array values (type 9 = array, 8 = string, 5 = int32).
+std::string string_array(const std::vector<std::string>& items) {
+  std::string encoded =
+      test::GgufBuilder::pod<std::uint32_t>(8) + test::GgufBuilder::pod<std::uint64_t>(items.size());
+  for (const std::string& item : items) encoded += test::GgufBuilder::str(item);
+  return encoded;
+}
+std::string int_array(const std::vector<std::int32_t>& items) {
+  std::string encoded =
+      test::GgufBuilder::pod<std::uint32_t>(5) + test::GgufBuilder::pod<std::uint64_t>(items.size());
+  for (const std::int32_t item : items) encoded += test::GgufBuilder::pod(item);
+  return encoded;
+}
+
+struct GgufTokenizerFields {
+  std::string model = "gpt2";
+  std::string pre = "gpt-2";
+  std::vector<std::string> tokens;
+  std::vector<std::int32_t> types;
+  std::vector<std::string> merges;
+};
+
+// The tiny GPT-2-style vocabulary of the tokenizer.json fixture, as GGUF metadata.
+GgufTokenizerFields tiny_gpt2_fields() {
+  const json document = tiny_gpt2_json();
+  GgufTokenizerFields fields;
+  const auto& vocab = document["model"]["vocab"];
+  fields.tokens.resize(vocab.size());
+  for (const auto& [token, id] : vocab.items()) fields.tokens.at(id.get<std::size_t>()) = token;
+  fields.types.assign(fields.tokens.size(), 1);
+  fields.types[0] = 3;  // <|endoftext|>: control
+  for (const auto& merge : document["model"]["merges"]) {
+    fields.merges.push_back(merge.is_string()
+                                ? merge.get<std::string>()
+                                : merge[0].get<std::string>() + " " + merge[1].get<std::string>());
+  }
+  return fields;
+}
+
+std::string write_gguf(const GgufTokenizerFields& fields) {
+  test::GgufBuilder builder;
+  builder.add_string("tokenizer.ggml.model", fields.model);
+  builder.add_string("tokenizer.ggml.pre", fields.pre);
+  builder.add_kv("tokenizer.ggml.tokens", 9, string_array(fields.tokens));
+  builder.add_kv("tokenizer.ggml.token_type", 9, int_array(fields.types));
+  builder.add_kv("tokenizer.ggml.merges", 9, string_array(fields.merges));
+  builder.add_u32("tokenizer.ggml.eos_token_id", 0);
+  const std::string path = test::temp_dir("remedi-tok") + "/tokenizer.gguf";
+  test::write_file(path, builder.build());
+  return path;
+}
+
+TEST(GgufTokenizer, AgreesWithTheSameVocabularyFromTokenizerJson) {
+  const Tokenizer from_json = Tokenizer::from_hf_json(test::fixture("tok/tiny_gpt2/tokenizer.json"));
+  const std::string path = write_gguf(tiny_gpt2_fields());
+  const Tokenizer from_gguf = Tokenizer::load(path);
+  EXPECT_EQ(from_gguf.eos_id(), 0);
+  EXPECT_EQ(from_gguf.bos_id(), -1);
+  EXPECT_EQ(from_gguf.pad_id(), 0);
+  EXPECT_TRUE(from_gguf.is_special(0));
+  for (const std::string text : {"The batman is the night.", "Hello  world \n\n", "x<|endoftext|>y 123",
+                                 "Caf\xC3\xA9 \xF0\x9F\x98\x80"}) {
+    const Encoding expected = from_json.encode(text);
+    const Encoding actual = from_gguf.encode(text);
+    EXPECT_EQ(actual.ids, expected.ids) << text;
+    EXPECT_EQ(actual.offsets, expected.offsets) << text;
+  }
+}
+
+TEST(GgufTokenizer, RefusesWhatItCannotRepresent) {
+  GgufTokenizerFields fields = tiny_gpt2_fields();
+  fields.model = "llama";
+  std::string path = write_gguf(fields);
+  expect_error([&] { (void)Tokenizer::load(path); }, path, "tokenizer.ggml.model",
+               "unsupported tokenizer model \"llama\" (only byte-level BPE, \"gpt2\")");
+  fields = tiny_gpt2_fields();
+  fields.pre = "qwen2";
+  path = write_gguf(fields);
+  expect_error([&] { (void)Tokenizer::load(path); }, path, "tokenizer.ggml.pre",
+               "unsupported pre-tokenizer \"qwen2\" (supported: default, gpt-2, smollm, llama-bpe, llama3)");
+  fields = tiny_gpt2_fields();
+  fields.types.pop_back();
+  path = write_gguf(fields);
+  expect_error(
+      [&] { (void)Tokenizer::load(path); }, path, "tokenizer.ggml.token_type",
+      std::to_string(fields.types.size()) + " types for " + std::to_string(fields.tokens.size()) + " tokens");
+  fields = tiny_gpt2_fields();
+  fields.merges[3] = "abc";
+  path = write_gguf(fields);
+  expect_error([&] { (void)Tokenizer::load(path); }, path, "tokenizer.ggml.merges[3]",
+               "expected two tokens separated by one space, got \"abc\"");
+}
+
+TEST(TokenizerJson, RefusesUnsupportedPipelines) {
+  struct Case {
+    std::string json_pointer;
+    std::string value;  // JSON text
+    std::string field;
+    std::string reason;
+  };
+  const std::vector<Case> cases = {
+      {"/model/type", R"("WordPiece")", "model.type",
+       "only byte-level BPE models are supported, not \"WordPiece\""},
+      {"/normalizer", R"({"type": "NFC"})", "normalizer",
+       "normalizer NFC is not supported (offsets are computed on the raw text; only null is accepted)"},
+      {"/pre_tokenizer", R"({"type": "Whitespace"})", "pre_tokenizer.type",
+       "unsupported pre-tokenizer \"Whitespace\" (supported: Sequence, Split, Digits, ByteLevel)"},
+      {"/pre_tokenizer",
+       R"({"type": "Sequence", "pretokenizers": [{"type": "ByteLevel"}, {"type": "Digits", "individual_digits": true}]})",
+       "pre_tokenizer.pretokenizers[1]", "a Digits step after ByteLevel is not supported"},
+      {"/pre_tokenizer", R"({"type": "Digits"})", "pre_tokenizer",
+       "a byte-level BPE needs a ByteLevel pre-tokenizer step"},
+      {"/pre_tokenizer/add_prefix_space", "true", "pre_tokenizer.add_prefix_space",
+       "add_prefix_space=true is not supported"},
+      {"/pre_tokenizer",
+       R"({"type": "Sequence", "pretokenizers": [{"type": "Split", "pattern": {"Regex": "\\s"}, "behavior": "Sideways"},
+           {"type": "ByteLevel"}]})",
+       "pre_tokenizer.pretokenizers[0].behavior", "unknown split behavior \"Sideways\""},
+      {"/pre_tokenizer",
+       R"({"type": "Sequence", "pretokenizers": [{"type": "Split", "pattern": {"Regex": "(unclosed"},
+           "behavior": "Isolated"}, {"type": "ByteLevel"}]})",
+       "pre_tokenizer.pretokenizers[0].pattern",
+       "regular expression does not compile at offset 9: missing closing parenthesis"},
+      {"/post_processor", R"({"type": "BertProcessing"})", "post_processor.type",
+       "unsupported post-processor \"BertProcessing\""},
+      {"/decoder", "null", "decoder", "expected a ByteLevel decoder"},
+      {"/added_tokens/0/single_word", "true", "added_tokens[0].single_word",
+       "single_word added tokens are not supported"},
+      {"/model/dropout", "0.1", "model.dropout", "BPE dropout is not supported"},
+      {"/model/merges/2", R"("\u0120 nosuchtoken")", "model.merges[2]",
+       "\"\xC4\xA0 nosuchtoken\" names a token that is not in the vocabulary"},
+      {"/model/merges/2", R"("a  b")", "model.merges[2]",
+       "expected two tokens separated by one space, got \"a  b\""},
+      {"/model/unk_token", R"("<nope>")", "model.unk_token", "not in the vocabulary"},
+  };
+  for (const Case& c : cases) {
+    json document = tiny_gpt2_json();
+    document[json::json_pointer(c.json_pointer)] = json::parse(c.value);
+    const std::string path = write_json(document);
+    expect_error([&] { (void)Tokenizer::from_hf_json(path); }, path, c.field, c.reason);
+  }
+}
+
+TEST(TokenizerJson, RefusesMalformedFiles) {
+  const std::string dir = test::temp_dir("remedi-tok");
+  test::write_file(dir + "/tokenizer.json", "{\"model\": ");
+  try {
+    (void)Tokenizer::load(dir);
+    ADD_FAILURE() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.file(), dir + "/tokenizer.json");
+    EXPECT_EQ(e.reason().rfind("not valid JSON", 0), 0U) << e.reason();
+  }
+  const std::string empty = test::temp_dir("remedi-tok");
+  expect_error([&] { (void)Tokenizer::load(empty); }, empty, "",
+               "folder holds neither tokenizer.json nor vocab.json + merges.txt");
+  expect_error([&] { (void)Tokenizer::load(empty + "/missing.json"); }, empty + "/missing.json", "",
+               "cannot open");
+  test::write_file(empty + "/vocab.json", "{\"a\": 0, \"b\": 1, \"ab\": 2}");
+  test::write_file(empty + "/merges.txt", "#version: 0.2\na b\nb\n");
+  expect_error([&] { (void)Tokenizer::load(empty); }, empty + "/merges.txt", "line 3",
+               "expected two tokens separated by one space, got \"b\"");
+}
+
+TEST(TokenizerJson, MergeResultMustBeInTheVocabulary) {
+  const std::string dir = test::temp_dir("remedi-tok");
+  test::write_file(dir + "/vocab.json", "{\"a\": 0, \"b\": 1}");
+  test::write_file(dir + "/merges.txt", "#version: 0.2\na b\n");
+  expect_error([&] { (void)Tokenizer::load(dir); }, dir + "/merges.txt", "merges[0]",
+               "the merge result \"ab\" is not in the vocabulary");
+}
+
+}  // namespace
+}  // namespace remedi::tok
