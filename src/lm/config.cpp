@@ -128,8 +128,12 @@ class JsonConfig {
     return value->get<std::int64_t>();
   }
 
+  // "string \"12\"", "number 1.5", ...; long values are cut so the error stays one short line.
   static std::string describe(const json& value) {
-    return std::string(value.type_name()) + " " + value.dump();
+    constexpr std::size_t kMaxShown = 40;
+    std::string text = value.dump();
+    if (text.size() > kMaxShown) text = text.substr(0, kMaxShown) + "...";
+    return std::string(value.type_name()) + " " + text;
   }
 
  private:

@@ -95,6 +95,9 @@ TEST_F(HfConfigErrors, MissingOrInvalidFields) {
                   "expected an integer, found string \"12\"");
   expect_rejected(R"({"model_type": "gpt2", "n_layer": 1.5})", "n_layer",
                   "expected an integer, found number 1.5");
+  expect_rejected(
+      R"({"model_type": "gpt2", "n_layer": [1000000, 2000000, 3000000, 4000000, 5000000, 6000000]})",
+      "n_layer", "expected an integer, found array [1000000,2000000,3000000,4000000,5000000...");
   expect_rejected(R"({"model_type": "gpt2", "n_embd": -4})", "n_embd", "must be positive, got -4");
   expect_rejected(R"({"model_type": "gpt2", "n_embd": 8589934592})", "n_embd",
                   "must be at most 4294967296, got 8589934592");
