@@ -56,7 +56,7 @@ ModelConfig with_countable_size(const ModelConfig& config, const std::string& pa
   return config;
 }
 
-// Typed access to config.json keys. save_pretrained() writes only the values that differ from the
+// Typed access to config.json keys. save_pretrained() may write only the values that differ from the
 // class defaults, and some keys are written as null; both mean "use the transformers default",
 // which the callers pass (taken from transformers' configuration_*.py).
 class JsonConfig {
