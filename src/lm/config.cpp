@@ -132,7 +132,7 @@ class JsonConfig {
   static std::string describe(const json& value) {
     constexpr std::size_t kMaxShown = 40;
     std::string text = value.dump();
-    if (text.size() > kMaxShown) text = text.substr(0, kMaxShown) + "...";
+    if (text.size() > kMaxShown) text.replace(kMaxShown, std::string::npos, "...");
     return std::string(value.type_name()) + " " + text;
   }
 
