@@ -253,6 +253,8 @@ BlockDequantizer block_dequantizer(DType dtype) {
 
 // Converts `count` values (a whole number of blocks) starting at `src`.
 void convert_span(DType dtype, const std::byte* src, float* dst, std::int64_t count) {
+  // Empty tensors may come with null pointers, which memcpy must not see even for 0 bytes.
+  if (count == 0) return;
   switch (dtype) {
     case DType::F32:
       std::memcpy(dst, src, static_cast<std::size_t>(count) * sizeof(float));

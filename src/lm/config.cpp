@@ -1,8 +1,10 @@
 #include "lm/config.h"
 
 #include <filesystem>
+#include <initializer_list>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <stdexcept>
 
 #include "io/gguf.h"
 #include "util/error.h"
@@ -14,7 +16,47 @@ namespace {
 
 using nlohmann::json;
 
-// Typed access to config.json keys. save_pretrained() writes only the values that differ from the
+// Sizes above this are not a model anyone can load, and capping them keeps every product of two
+// sizes inside 64 bits.
+constexpr std::int64_t kMaxSize = std::int64_t{1} << 32;
+
+std::int64_t checked_size(std::int64_t value, const std::string& path, const std::string& key) {
+  if (value <= 0) throw Error(path, key, "must be positive, got " + std::to_string(value));
+  if (value > kMaxSize)
+    throw Error(path, key, "must be at most " + std::to_string(kMaxSize) + ", got " + std::to_string(value));
+  return value;
+}
+
+// A sum of products that reports overflow instead of wrapping.
+class CheckedSum {
+ public:
+  void add(std::initializer_list<std::int64_t> factors) {
+    std::int64_t product = 1;
+    for (const std::int64_t factor : factors) {
+      if (__builtin_mul_overflow(product, factor, &product))
+        throw std::overflow_error("parameter count overflows");
+    }
+    if (__builtin_add_overflow(value_, product, &value_))
+      throw std::overflow_error("parameter count overflows");
+  }
+  std::int64_t value() const { return value_; }
+
+ private:
+  std::int64_t value_ = 0;
+};
+
+// Rejects configs whose parameter count does not fit in 64 bits (so parameter_count never throws
+// for a config that loaded).
+ModelConfig with_countable_size(const ModelConfig& config, const std::string& path) {
+  try {
+    parameter_count(config);
+  } catch (const std::overflow_error&) {
+    throw Error(path, "", "sizes are too large: the parameter count overflows 64 bits");
+  }
+  return config;
+}
+
+// Typed access to config.json keys. save_pretrained() may write only the values that differ from the
 // class defaults, and some keys are written as null; both mean "use the transformers default",
 // which the callers pass (taken from transformers' configuration_*.py).
 class JsonConfig {
@@ -42,9 +84,7 @@ class JsonConfig {
   }
 
   std::int64_t positive_int(const std::string& key, std::int64_t fallback) const {
-    const std::int64_t value = optional_int(key).value_or(fallback);
-    if (value <= 0) throw Error(path_, key, "must be positive, got " + std::to_string(value));
-    return value;
+    return checked_size(optional_int(key).value_or(fallback), path_, key);
   }
 
   std::optional<double> optional_number(const std::string& key) const {
@@ -88,8 +128,12 @@ class JsonConfig {
     return value->get<std::int64_t>();
   }
 
+  // "string \"12\"", "number 1.5", ...; long values are cut so the error stays one short line.
   static std::string describe(const json& value) {
-    return std::string(value.type_name()) + " " + value.dump();
+    constexpr std::size_t kMaxShown = 40;
+    std::string text = value.dump();
+    if (text.size() > kMaxShown) text.replace(kMaxShown, std::string::npos, "...");
+    return std::string(value.type_name()) + " " + text;
   }
 
  private:
@@ -261,15 +305,27 @@ ModelConfig neox_from_json(const JsonConfig& json_config) {
   return config;
 }
 
-ModelConfig llama_from_json(const JsonConfig& json_config) {
+// Class defaults of transformers' LlamaConfig (Llama 7B) and MistralConfig (Mistral 7B), which
+// share the layout; Mistral has no bias options and a 4096-token sliding window by default.
+struct LlamaDefaults {
+  std::int64_t n_kv_head;  // 0: as many as query heads
+  std::int64_t intermediate_size;
+  std::int64_t max_positions;
+  std::optional<std::int64_t> sliding_window;
+  bool has_bias_options;
+};
+constexpr LlamaDefaults kLlamaDefaults{0, 11008, 2048, std::nullopt, true};
+constexpr LlamaDefaults kMistralDefaults{8, 14336, 131072, 4096, false};
+
+ModelConfig llama_from_json(const JsonConfig& json_config, const LlamaDefaults& defaults) {
   const std::string& path = json_config.path();
-  // transformers LlamaConfig defaults (Llama 7B).
   ModelConfig config;
   config.family = Family::Llama;
   config.n_layer = json_config.positive_int("num_hidden_layers", 32);
   config.hidden_size = json_config.positive_int("hidden_size", 4096);
   config.n_head = json_config.positive_int("num_attention_heads", 32);
-  config.n_kv_head = json_config.positive_int("num_key_value_heads", config.n_head);
+  config.n_kv_head = json_config.positive_int("num_key_value_heads",
+                                              defaults.n_kv_head > 0 ? defaults.n_kv_head : config.n_head);
   if (config.n_head % config.n_kv_head != 0) {
     throw Error(path, "num_key_value_heads",
                 std::to_string(config.n_head) + " heads cannot be shared evenly by " +
@@ -283,19 +339,28 @@ ModelConfig llama_from_json(const JsonConfig& json_config) {
       static_cast<std::int64_t>(static_cast<double>(config.head_dim) * rope.partial_rotary_factor);
   check_rotary(config, path, "partial_rotary_factor");
   config.rope_theta = rope.theta;
-  config.intermediate_size = json_config.positive_int("intermediate_size", 11008);
+  config.intermediate_size = json_config.positive_int("intermediate_size", defaults.intermediate_size);
   config.vocab_size = json_config.positive_int("vocab_size", 32000);
-  config.max_positions = json_config.positive_int("max_position_embeddings", 2048);
+  config.max_positions = json_config.positive_int("max_position_embeddings", defaults.max_positions);
   config.norm_eps = json_config.positive_number("rms_norm_eps", 1e-6);
   config.activation = activation_from_name(json_config.text("hidden_act", "silu"), path, "hidden_act");
   if (config.activation != Activation::Silu) throw Error(path, "hidden_act", "llama models need silu");
   config.tie_word_embeddings = json_config.flag("tie_word_embeddings", false);
-  config.attention_bias = json_config.flag("attention_bias", false);
-  config.mlp_bias = json_config.flag("mlp_bias", false);
-  // Mistral shares Llama's layout; its sliding window only matters beyond the window length.
-  if (const auto window = json_config.optional_int("sliding_window");
-      window && *window < config.max_positions) {
-    throw Error(path, "sliding_window", "sliding-window attention is not supported");
+  if (defaults.has_bias_options) {
+    config.attention_bias = json_config.flag("attention_bias", false);
+    config.mlp_bias = json_config.flag("mlp_bias", false);
+  }
+  // A sliding window changes nothing while it covers the whole context.
+  std::optional<std::int64_t> window = defaults.sliding_window;
+  if (json_config.is_null("sliding_window")) {
+    window.reset();
+  } else if (json_config.find("sliding_window") != nullptr) {
+    window = json_config.positive_int("sliding_window", 0);
+  }
+  if (window && *window < config.max_positions) {
+    throw Error(path, "sliding_window",
+                "sliding-window attention (" + std::to_string(*window) + " of " +
+                    std::to_string(config.max_positions) + " positions) is not supported");
   }
   config.bos_token_id = json_config.token_id("bos_token_id", 1);
   config.eos_token_id = json_config.token_id("eos_token_id", 2);
@@ -311,9 +376,7 @@ class GgufKeys {
   bool has(const std::string& suffix) const { return gguf_.has(key(suffix)); }
 
   std::int64_t positive_int(const std::string& suffix) const {
-    const std::int64_t value = gguf_.get_int(key(suffix));
-    if (value <= 0) throw Error(gguf_.path(), key(suffix), "must be positive, got " + std::to_string(value));
-    return value;
+    return checked_size(gguf_.get_int(key(suffix)), gguf_.path(), key(suffix));
   }
   std::int64_t positive_int(const std::string& suffix, std::int64_t fallback) const {
     return has(suffix) ? positive_int(suffix) : fallback;
@@ -365,10 +428,11 @@ ModelConfig config_from_hf_json(const std::string& path) {
   const json* model_type = json_config.find("model_type");
   if (model_type == nullptr) throw Error(file, "model_type", "missing");
   const std::string type = json_config.text("model_type", "");
-  if (type == "gpt2") return gpt2_from_json(json_config);
-  if (type == "gptj") return gptj_from_json(json_config);
-  if (type == "gpt_neox") return neox_from_json(json_config);
-  if (type == "llama" || type == "mistral") return llama_from_json(json_config);
+  if (type == "gpt2") return with_countable_size(gpt2_from_json(json_config), file);
+  if (type == "gptj") return with_countable_size(gptj_from_json(json_config), file);
+  if (type == "gpt_neox") return with_countable_size(neox_from_json(json_config), file);
+  if (type == "llama") return with_countable_size(llama_from_json(json_config, kLlamaDefaults), file);
+  if (type == "mistral") return with_countable_size(llama_from_json(json_config, kMistralDefaults), file);
   throw Error(file, "model_type",
               "unsupported model type '" + type + "' (gpt2, gptj, gpt_neox, llama, mistral)");
 }
@@ -454,49 +518,51 @@ ModelConfig config_from_gguf(const io::GgufFile& gguf) {
   config.bos_token_id = gguf_token_id(gguf, "tokenizer.ggml.bos_token_id");
   config.eos_token_id = gguf_token_id(gguf, "tokenizer.ggml.eos_token_id");
   config.pad_token_id = gguf_token_id(gguf, "tokenizer.ggml.padding_token_id");
-  return config;
+  return with_countable_size(config, path);
 }
 
 std::int64_t parameter_count(const ModelConfig& config) {
+  const std::int64_t layers = config.n_layer;
   const std::int64_t hidden = config.hidden_size;
   const std::int64_t inner = config.intermediate_size;
   const std::int64_t vocab = config.vocab_size;
-  const std::int64_t q_width = config.n_head * config.head_dim;
-  const std::int64_t kv_width = config.n_kv_head * config.head_dim;
-  std::int64_t embeddings = vocab * hidden;
-  std::int64_t per_layer = 0;
-  std::int64_t final_norm = 2 * hidden;  // LayerNorm weight and bias
-  std::int64_t head = config.tie_word_embeddings ? 0 : vocab * hidden;
+  CheckedSum total;
+  total.add({vocab, hidden});                                   // token embeddings
+  if (!config.tie_word_embeddings) total.add({vocab, hidden});  // LM head
   switch (config.family) {
     case Family::GPT2:
-      embeddings += config.max_positions * hidden;                     // learned positions
-      per_layer = 2 * (2 * hidden)                                     // ln_1, ln_2
-                  + hidden * 3 * hidden + 3 * hidden                   // c_attn
-                  + hidden * hidden + hidden                           // attn c_proj
-                  + hidden * inner + inner + inner * hidden + hidden;  // mlp c_fc, c_proj
+    case Family::NeoX:
+      if (config.family == Family::GPT2) total.add({config.max_positions, hidden});  // learned positions
+      total.add({layers, 4, hidden});              // two LayerNorms (weight and bias)
+      total.add({layers, hidden + 1, 3, hidden});  // fused q/k/v with bias
+      total.add({layers, hidden + 1, hidden});     // attention output with bias
+      total.add({layers, hidden + 1, inner});      // MLP up with bias
+      total.add({layers, inner + 1, hidden});      // MLP down with bias
+      total.add({2, hidden});                      // final LayerNorm
       break;
     case Family::GPTJ:
-      per_layer = 2 * hidden                                           // ln_1 (shared by attn and mlp)
-                  + 4 * hidden * hidden                                // q, k, v, out (no biases)
-                  + hidden * inner + inner + inner * hidden + hidden;  // fc_in, fc_out
-      if (!config.tie_word_embeddings) head += vocab;                  // lm_head bias
+      total.add({layers, 2, hidden});                       // one LayerNorm shared by attention and MLP
+      total.add({layers, 4, hidden, hidden});               // q, k, v, out (no biases)
+      total.add({layers, hidden + 1, inner});               // fc_in with bias
+      total.add({layers, inner + 1, hidden});               // fc_out with bias
+      total.add({2, hidden});                               // final LayerNorm
+      if (!config.tie_word_embeddings) total.add({vocab});  // LM head bias
       break;
-    case Family::NeoX:
-      per_layer = 2 * (2 * hidden)                                     // input / post-attention LayerNorm
-                  + hidden * 3 * hidden + 3 * hidden                   // query_key_value
-                  + hidden * hidden + hidden                           // dense
-                  + hidden * inner + inner + inner * hidden + hidden;  // dense_h_to_4h, dense_4h_to_h
+    case Family::Llama: {
+      const std::int64_t bias = config.attention_bias ? 1 : 0;
+      const std::int64_t mlp_bias = config.mlp_bias ? 1 : 0;
+      total.add({layers, 2, hidden});                                            // two RMSNorms
+      total.add({layers, hidden + bias, config.n_head, config.head_dim});        // q
+      total.add({layers, hidden + bias, 2, config.n_kv_head, config.head_dim});  // k, v
+      total.add({layers, config.n_head, config.head_dim, hidden});               // o
+      total.add({layers, bias, hidden});                                         // o bias
+      total.add({layers, hidden + mlp_bias, 2, inner});                          // gate, up
+      total.add({layers, inner + mlp_bias, hidden});                             // down
+      total.add({hidden});                                                       // final RMSNorm
       break;
-    case Family::Llama:
-      final_norm = hidden;    // RMSNorm has no bias
-      per_layer = 2 * hidden  // input / post-attention RMSNorm
-                  + hidden * q_width + 2 * hidden * kv_width + q_width * hidden  // q, k, v, o
-                  + 3 * hidden * inner;                                          // gate, up, down
-      if (config.attention_bias) per_layer += q_width + 2 * kv_width + hidden;
-      if (config.mlp_bias) per_layer += 2 * inner + hidden;
-      break;
+    }
   }
-  return embeddings + config.n_layer * per_layer + final_norm + head;
+  return total.value();
 }
 
 }  // namespace remedi::lm

@@ -53,7 +53,8 @@ ModelConfig config_from_hf_json(const std::string& path);
 // From GGUF metadata (general.architecture = gpt2 / gptj / gptneox / llama, then `<arch>.*` keys).
 ModelConfig config_from_gguf(const io::GgufFile& gguf);
 
-// Total parameter count implied by the config (embeddings counted once when tied).
+// Total parameter count implied by the config (embeddings counted once when tied). Configs from
+// the two readers above always fit in 64 bits; for others, overflow throws std::overflow_error.
 std::int64_t parameter_count(const ModelConfig& config);
 
 }  // namespace remedi::lm

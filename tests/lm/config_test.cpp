@@ -30,7 +30,7 @@ std::string activation_name(Activation activation) {
 
 TEST(HfConfig, MatchesWhatTransformersReads) {
   const auto expected = nlohmann::json::parse(test::read_file(test::fixture("config/expected.json")));
-  ASSERT_EQ(expected.size(), 10U);
+  ASSERT_EQ(expected.size(), 12U);
   for (const auto& [name, want] : expected.items()) {
     SCOPED_TRACE(name);
     const ModelConfig config = config_from_hf_json(test::fixture("config/" + name));
@@ -95,7 +95,14 @@ TEST_F(HfConfigErrors, MissingOrInvalidFields) {
                   "expected an integer, found string \"12\"");
   expect_rejected(R"({"model_type": "gpt2", "n_layer": 1.5})", "n_layer",
                   "expected an integer, found number 1.5");
+  expect_rejected(
+      R"({"model_type": "gpt2", "n_layer": [1000000, 2000000, 3000000, 4000000, 5000000, 6000000]})",
+      "n_layer", "expected an integer, found array [1000000,2000000,3000000,4000000,5000000...");
   expect_rejected(R"({"model_type": "gpt2", "n_embd": -4})", "n_embd", "must be positive, got -4");
+  expect_rejected(R"({"model_type": "gpt2", "n_embd": 8589934592})", "n_embd",
+                  "must be at most 4294967296, got 8589934592");
+  expect_rejected(R"({"model_type": "gpt2", "n_layer": 4294967296, "n_embd": 1048576, "n_head": 1})", "",
+                  "sizes are too large: the parameter count overflows 64 bits");
   expect_rejected(R"({"model_type": "gpt2", "n_embd": 16, "n_head": 3})", "n_head",
                   "hidden size 16 is not divisible by 3 heads");
   expect_rejected(R"({"model_type": "gpt2", "layer_norm_epsilon": "small"})", "layer_norm_epsilon",
@@ -123,7 +130,9 @@ TEST_F(HfConfigErrors, MissingOrInvalidFields) {
                   "expected an object, found string \"big\"");
   expect_rejected(R"({"model_type": "llama", "hidden_act": "gelu"})", "hidden_act", "llama models need silu");
   expect_rejected(R"({"model_type": "mistral", "sliding_window": 4096, "max_position_embeddings": 32768})",
-                  "sliding_window", "sliding-window attention is not supported");
+                  "sliding_window", "sliding-window attention (4096 of 32768 positions) is not supported");
+  expect_rejected(R"({"model_type": "mistral"})", "sliding_window",
+                  "sliding-window attention (4096 of 131072 positions) is not supported");
   expect_rejected("[1]", "", "must be a JSON object");
 }
 

@@ -192,6 +192,7 @@ def config_fields(config, model_type):
         hidden, heads, layers = c.hidden_size, c.num_attention_heads, c.num_hidden_layers
         inner, positions = c.intermediate_size, c.max_position_embeddings
         eps = c.layer_norm_eps if model_type == "gpt_neox" else c.rms_norm_eps
+        model_type = "llama" if model_type == "mistral" else model_type  # same layout
         kv_heads = getattr(c, "num_key_value_heads", None) or heads
         head_dim = getattr(c, "head_dim", None) or hidden // heads
     fields = {"model_type": model_type, "n_layer": layers, "hidden_size": hidden, "n_head": heads,
@@ -211,7 +212,7 @@ def config_fields(config, model_type):
     if model_type == "gpt_neox":
         fields["use_parallel_residual"] = c.use_parallel_residual
     if model_type == "llama":
-        fields.update(attention_bias=c.attention_bias, mlp_bias=c.mlp_bias)
+        fields.update(attention_bias=getattr(c, "attention_bias", False), mlp_bias=getattr(c, "mlp_bias", False))
     return fields
 
 
@@ -230,6 +231,9 @@ def write_configs():
                                 intermediate_size=24, vocab_size=50, max_position_embeddings=24,
                                 rope_theta=50000.0, rms_norm_eps=1e-5, tie_word_embeddings=True,
                                 attention_bias=True, bos_token_id=0, eos_token_id=[2, 3]),
+        "mistral": tf.MistralConfig(num_hidden_layers=2, hidden_size=16, num_attention_heads=4, num_key_value_heads=1,
+                                    intermediate_size=24, vocab_size=50, max_position_embeddings=24,
+                                    sliding_window=None, rope_theta=20000.0),
     }
     # Hand-written: 4.x-era configs as they sit on the Hub (shapes shrunk), with top-level
     # rotary_pct / rope_theta.
@@ -259,9 +263,13 @@ def write_configs():
                               "num_hidden_layers": 1, "intermediate_size": 128, "vocab_size": 100},
         "llama_defaults": {"model_type": "llama", "hidden_size": 64, "num_attention_heads": 4,
                            "num_hidden_layers": 1, "intermediate_size": 128, "vocab_size": 100},
+        "mistral_defaults": {"model_type": "mistral", "hidden_size": 64, "num_attention_heads": 4,
+                             "num_key_value_heads": 2, "num_hidden_layers": 1, "intermediate_size": 128,
+                             "vocab_size": 100, "sliding_window": None},
     })
     expected = {}
-    classes = {"gpt2": tf.GPT2Config, "gptj": tf.GPTJConfig, "gpt_neox": tf.GPTNeoXConfig, "llama": tf.LlamaConfig}
+    classes = {"gpt2": tf.GPT2Config, "gptj": tf.GPTJConfig, "gpt_neox": tf.GPTNeoXConfig, "llama": tf.LlamaConfig,
+               "mistral": tf.MistralConfig}
     for name, config in tiny.items():
         config.save_pretrained(CONFIG / name)  # writes only the values that differ from the defaults
     for name, raw in hub_style.items():
