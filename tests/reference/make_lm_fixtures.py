@@ -3,13 +3,14 @@
 
 How to run (from the repository root; CPU only, about a minute):
     python3 tests/reference/make_lm_fixtures.py
-It needs pip torch, transformers (>= 5, for the GGUF loader and `dtype=`), gguf, safetensors and
-numpy, and the default model ~/.cache/remedi/SmolLM2-135M-Instruct.Q4_1.gguf (fetch it with
-scripts/fetch-model.sh; $REMEDI_HOME overrides the folder). Everything is seeded, so a rerun with
-the same versions rewrites identical tensors (safetensors orders its metadata keys arbitrarily, so
-the bytes of reference.safetensors may differ). The fixtures were produced with torch 2.15.0,
-transformers 5.24.0, gguf 0.19.0, safetensors 0.8.0, numpy 2.4.6; every reference.safetensors
-records the versions that wrote it in its metadata.
+It needs pip torch, transformers (>= 5, for the GGUF loader and `dtype=`), accelerate (transformers
+refuses to load a GGUF file without it), gguf, safetensors and numpy, and the default model
+~/.cache/remedi/SmolLM2-135M-Instruct.Q4_1.gguf (fetch it with scripts/fetch-model.sh; $REMEDI_HOME
+overrides the folder). Everything is seeded, so a rerun with the same versions rewrites identical
+tensors (safetensors orders its metadata keys arbitrarily, so the bytes of reference.safetensors may
+differ). The fixtures were produced with torch 2.15.0, transformers 5.24.0, accelerate 1.15.0,
+gguf 0.19.0, safetensors 0.8.0, numpy 2.4.6; every reference.safetensors records the versions that
+wrote it in its metadata.
 
 What it writes, under tests/fixtures/lm/ (tests/fixtures/lm/README.md is the contract and names
 every tensor):
