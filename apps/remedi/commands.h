@@ -9,5 +9,6 @@ class App;
 namespace remedi::cli {
 
 void register_version_info(CLI::App& app);
+void register_dataset(CLI::App& app);
 
 }  // namespace remedi::cli

@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   remedi::lm::configure_threads();
   remedi::cli::register_version_info(app);
+  remedi::cli::register_dataset(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {

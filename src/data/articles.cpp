@@ -14,9 +14,9 @@ namespace remedi::data {
 namespace {
 
 // Vowel letters read as consonants ("a European", "a one-off", "a unicorn", "a usual ...").
-constexpr std::string_view kConsonantSoundPrefixes[] = {"eu", "ewe", "one", "once", "ouija", "uni", "unan", "ura",
-                                                        "ure", "uri", "uro", "usa", "use", "usu", "uta", "ute",
-                                                        "uti", "uto", "uku", "ufo", "ubiq", "ukr"};
+constexpr std::string_view kConsonantSoundPrefixes[] = {
+    "eu",  "ewe", "one", "once", "ouija", "uni", "unan", "ura", "ure", "uri",  "uro",
+    "usa", "use", "usu", "uta",  "ute",   "uti", "uto",  "uku", "ufo", "ubiq", "ukr"};
 // ... except these, where "un-" is a prefix ("an unimportant", "an uninvited").
 constexpr std::string_view kVowelSoundUniPrefixes[] = {"unid", "unim", "unin", "unir"};
 // Consonant letters read as vowels: a silent h ("an hour", "an heir", "an honest").
@@ -32,7 +32,8 @@ bool spelled_with_vowel_sound(std::string_view word) {
   if (word.empty()) return false;
   if (has_prefix_in(word, std::begin(kVowelSoundPrefixes), std::end(kVowelSoundPrefixes))) return true;
   if (has_prefix_in(word, std::begin(kVowelSoundUniPrefixes), std::end(kVowelSoundUniPrefixes))) return true;
-  if (has_prefix_in(word, std::begin(kConsonantSoundPrefixes), std::end(kConsonantSoundPrefixes))) return false;
+  if (has_prefix_in(word, std::begin(kConsonantSoundPrefixes), std::end(kConsonantSoundPrefixes)))
+    return false;
   return std::string_view("aeiou").find(word[0]) != std::string_view::npos;
 }
 
@@ -53,8 +54,10 @@ Articles Articles::from_cmudict(const std::string& path) {
     if (const std::size_t paren = word.find('('); paren != std::string::npos && paren > 0) word.resize(paren);
     for (char& c : word) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     std::size_t first_phoneme = 1;
-    if (fields.size() > 1 && fields[1].find_first_not_of("0123456789") == std::string::npos) first_phoneme = 2;
-    if (first_phoneme >= fields.size()) throw Error(path, "line " + std::to_string(line_number), "has no phonemes");
+    if (fields.size() > 1 && fields[1].find_first_not_of("0123456789") == std::string::npos)
+      first_phoneme = 2;
+    if (first_phoneme >= fields.size())
+      throw Error(path, "line " + std::to_string(line_number), "has no phonemes");
     const bool vowel = std::isdigit(static_cast<unsigned char>(fields[first_phoneme].back())) != 0;
     articles.starts_with_vowel_.emplace(word, vowel);  // the first pronunciation wins
   }

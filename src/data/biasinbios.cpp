@@ -6,7 +6,6 @@
 
 #include "data/articles.h"
 #include "data/pickle.h"
-#include "data/sentences.h"
 #include "data/text.h"
 #include "util/error.h"
 
@@ -15,27 +14,28 @@ namespace remedi::data {
 namespace {
 
 // Honorifics removed in front of a name, in the original's order.
-constexpr std::string_view kHonorifics[] = {"professor", "prof.", "prof", "dr.", "dr",   "doctor", "mr.",   "mr",
-                                            "ms.",       "ms",    "mrs.", "mrs", "rev.", "rev",    "pastor"};
+constexpr std::string_view kHonorifics[] = {"professor", "prof.", "prof", "dr.", "dr",
+                                            "doctor",    "mr.",   "mr",   "ms.", "ms",
+                                            "mrs.",      "mrs",   "rev.", "rev", "pastor"};
 constexpr std::string_view kExcludedFirstNames[] = {"Non-Residential"};
 
 // Synthetic names for the LabHC rows: long, distinctive names, so that the substring counting of
 // step 6 does not find them inside ordinary words.
 constexpr std::string_view kFemaleFirstNames[] = {
-    "Abigail",   "Beatrice",  "Camila",     "Delphine",   "Eleanor",    "Francesca", "Gabriela", "Harriet",
-    "Isabella",  "Josephine", "Katarina",   "Lorraine",   "Marguerite", "Natalia",   "Ophelia",  "Priscilla",
-    "Rosalind",  "Svetlana",  "Theodora",   "Valentina",  "Wilhelmina", "Yolanda",   "Zuzanna",  "Adriana",
+    "Abigail",    "Beatrice",   "Camila",   "Delphine",   "Eleanor",    "Francesca", "Gabriela", "Harriet",
+    "Isabella",   "Josephine",  "Katarina", "Lorraine",   "Marguerite", "Natalia",   "Ophelia",  "Priscilla",
+    "Rosalind",   "Svetlana",   "Theodora", "Valentina",  "Wilhelmina", "Yolanda",   "Zuzanna",  "Adriana",
     "Bernadette", "Clementine", "Dorothea", "Evangeline", "Felicity",   "Genevieve"};
 constexpr std::string_view kMaleFirstNames[] = {
-    "Alejandro", "Bartholomew", "Cornelius", "Demetrius", "Emmanuel", "Frederick", "Giovanni", "Horatio",
-    "Ignatius",  "Jeremiah",    "Konstantin", "Leopold",  "Maximilian", "Nathaniel", "Octavius", "Percival",
-    "Quentin",   "Reginald",    "Sebastian", "Thaddeus",  "Ulysses",  "Vincenzo",  "Wolfgang", "Xavier",
-    "Yusuf",     "Zachariah",   "Anselm",    "Benedict",  "Casimir",  "Dominik"};
-constexpr std::string_view kLastNames[] = {
-    "Abernathy", "Blackwood", "Castellano", "Drummond",  "Eastwood",  "Fairbanks", "Galloway",   "Hargreaves",
-    "Ingram",    "Jablonski", "Kowalczyk",  "Lindqvist", "Montgomery", "Nakamura", "Okonkwo",    "Pemberton",
-    "Quintero",  "Rutherford", "Sandoval",  "Thornbury", "Underhill", "Vasquez",   "Whitfield",  "Yamamoto",
-    "Zielinski"};
+    "Alejandro", "Bartholomew", "Cornelius",  "Demetrius", "Emmanuel",   "Frederick", "Giovanni", "Horatio",
+    "Ignatius",  "Jeremiah",    "Konstantin", "Leopold",   "Maximilian", "Nathaniel", "Octavius", "Percival",
+    "Quentin",   "Reginald",    "Sebastian",  "Thaddeus",  "Ulysses",    "Vincenzo",  "Wolfgang", "Xavier",
+    "Yusuf",     "Zachariah",   "Anselm",     "Benedict",  "Casimir",    "Dominik"};
+constexpr std::string_view kLastNames[] = {"Abernathy", "Blackwood", "Castellano", "Drummond", "Eastwood",
+                                           "Fairbanks", "Galloway",  "Hargreaves", "Ingram",   "Jablonski",
+                                           "Kowalczyk", "Lindqvist", "Montgomery", "Nakamura", "Okonkwo",
+                                           "Pemberton", "Quintero",  "Rutherford", "Sandoval", "Thornbury",
+                                           "Underhill", "Vasquez",   "Whitfield",  "Yamamoto", "Zielinski"};
 
 std::uint64_t splitmix64(std::uint64_t x) {
   x += 0x9E3779B97F4A7C15ULL;
@@ -44,7 +44,8 @@ std::uint64_t splitmix64(std::uint64_t x) {
   return x ^ (x >> 31U);
 }
 
-std::string require_string(const Json& entry, const char* key, const std::string& file, const std::string& where) {
+std::string require_string(const Json& entry, const char* key, const std::string& file,
+                           const std::string& where) {
   const auto found = entry.find(key);
   if (found == entry.end()) throw Error(file, where + "." + key, "missing");
   if (!found->is_string()) throw Error(file, where + "." + key, "expected a string, got " + found->dump());
@@ -54,10 +55,12 @@ std::string require_string(const Json& entry, const char* key, const std::string
 std::vector<std::string> require_name(const Json& entry, const std::string& file, const std::string& where) {
   const auto found = entry.find("name");
   if (found == entry.end()) throw Error(file, where + ".name", "missing");
-  if (!found->is_array() || found->empty()) throw Error(file, where + ".name", "expected a non-empty tuple of strings");
+  if (!found->is_array() || found->empty())
+    throw Error(file, where + ".name", "expected a non-empty tuple of strings");
   std::vector<std::string> parts;
   for (const Json& part : *found) {
-    if (!part.is_string()) throw Error(file, where + ".name", "expected a tuple of strings, got " + found->dump());
+    if (!part.is_string())
+      throw Error(file, where + ".name", "expected a tuple of strings, got " + found->dump());
     parts.push_back(part.get<std::string>());
   }
   return parts;
@@ -88,10 +91,10 @@ std::vector<std::string> csv_files_in(const std::string& folder) {
 
 }  // namespace
 
-std::string abridge_bio(const std::string& raw, std::size_t sentence_min_words) {
+std::string abridge_bio(const std::vector<std::string>& sentences, std::size_t sentence_min_words) {
   std::vector<std::string> kept;
-  for (std::string& sentence : split_sentences(raw)) {
-    if (split_whitespace(sentence).size() >= sentence_min_words) kept.push_back(std::move(sentence));
+  for (const std::string& sentence : sentences) {
+    if (split_whitespace(sentence).size() >= sentence_min_words) kept.push_back(sentence);
   }
   if (kept.empty()) return "";
   return kept.size() == 1 ? kept[0] : kept[1];
@@ -104,7 +107,8 @@ bool convert_bios_entry(const Json& entry, const std::string& file, const std::s
   const std::string raw = require_string(entry, "raw", file, where);
   const std::string title = require_string(entry, "title", file, where);
   const std::string& first = name.front();
-  if (std::find(std::begin(kExcludedFirstNames), std::end(kExcludedFirstNames), first) != std::end(kExcludedFirstNames)) {
+  if (std::find(std::begin(kExcludedFirstNames), std::end(kExcludedFirstNames), first) !=
+      std::end(kExcludedFirstNames)) {
     return false;
   }
 
@@ -121,7 +125,7 @@ bool convert_bios_entry(const Json& entry, const std::string& file, const std::s
     }
   }
   replacements.insert(replacements.end(), {full, first_last, last});
-  std::string bio = abridge_bio(raw, options.sentence_min_words);
+  std::string bio = abridge_bio(options.sentence_splitter(raw), options.sentence_min_words);
   for (const std::string& replacement : replacements) bio = replace_all(bio, replacement, first);
   bio = strip_chars(bio, "*\u2022 ");
 
@@ -162,9 +166,10 @@ Json bios_entry_from_labhc_row(const DelimitedTable& table, std::size_t row, std
   }
   const std::string_view last = kLastNames[(hash >> 32U) % std::size(kLastNames)];
   const std::string title_words = replace_all(profession, "_", " ");
-  const std::string first_sentence = std::string(first) + " " + std::string(last) + " is " +
-                                     Articles::spelling_rules().article(title_words.substr(0, title_words.find(' '))) +
-                                     " " + title_words + ".";
+  const std::string first_sentence =
+      std::string(first) + " " + std::string(last) + " is " +
+      Articles::spelling_rules().article(title_words.substr(0, title_words.find(' '))) + " " + title_words +
+      ".";
   Json entry;
   entry["name"] = Json::array({std::string(first), "", std::string(last)});
   entry["raw"] = first_sentence + " " + hard_text;
@@ -190,16 +195,18 @@ std::vector<MediationSample> load_biosbias(const std::string& path, const BiosOp
 
   const std::string extension = fs::path(path).extension().string();
   if (extension == ".pkl" || extension == ".pickle") {
-    read_pickle_list_file(path, [&](Json entry) {
+    read_pickle_list_file(path, [&](const Json& entry) {
       return convert(entry, path, "entry " + std::to_string(entries_seen));
     });
     return samples;
   }
-  const std::vector<std::string> files = fs::is_directory(path) ? csv_files_in(path) : std::vector<std::string>{path};
+  const std::vector<std::string> files =
+      fs::is_directory(path) ? csv_files_in(path) : std::vector<std::string>{path};
   for (const std::string& file : files) {
     const DelimitedTable table = read_delimited(file, ',');
     for (std::size_t row = 0; row < table.rows.size(); ++row) {
-      if (!convert(bios_entry_from_labhc_row(table, row, entries_seen, options.name_seed), file, table.where(row))) {
+      if (!convert(bios_entry_from_labhc_row(table, row, entries_seen, options.name_seed), file,
+                   table.where(row))) {
         return samples;
       }
     }

@@ -9,11 +9,14 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "data/delimited.h"
 #include "data/sample.h"
+#include "data/sentences.h"
 
 namespace remedi::data {
 
@@ -22,11 +25,13 @@ struct BiosOptions {
   std::size_t bio_min_words = 10;      // shorter abridged bios are skipped
   std::size_t sentence_min_words = 3;  // shorter sentences are dropped before abridging
   std::uint64_t name_seed = 123456;    // synthetic names of LabHC rows
+  // Step 2's segmenter; replaceable to compare against another one (the tests use spaCy's output).
+  std::function<std::vector<std::string>(std::string_view)> sentence_splitter = split_sentences;
 };
 
-// Step 2: the second sentence of `raw` with at least `sentence_min_words` words, the only one if
+// Step 2: of the sentences with at least `sentence_min_words` words, the second, the only one if
 // just one qualifies, "" if none does.
-std::string abridge_bio(const std::string& raw, std::size_t sentence_min_words);
+std::string abridge_bio(const std::vector<std::string>& sentences, std::size_t sentence_min_words);
 
 // Steps 3-8 for one BIOS.pkl-layout entry; false if the entry is skipped. `file` and `where` name
 // the entry in errors (missing or mistyped name, raw, title).

@@ -16,7 +16,9 @@ namespace {
 // Artifacts of the paraphrase generator, in the order the cleaning removes them.
 constexpr std::string_view kParaphraseArtifacts[] = {" (b. ", "(tr. ", "(min. "};
 
-bool contains(std::string_view text, std::string_view needle) { return text.find(needle) != std::string_view::npos; }
+bool contains(std::string_view text, std::string_view needle) {
+  return text.find(needle) != std::string_view::npos;
+}
 
 bool ends_with(std::string_view text, std::string_view suffix) {
   return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
@@ -31,7 +33,7 @@ std::optional<std::vector<std::string>> rejoin_sentences_on_entity(const std::st
     const std::string& left = sentences[i];
     const std::string& right = sentences[i + 1];
     const bool split_inside = !contains(left, entity) && !contains(right, entity) &&
-                              contains(left + " " + right, entity);
+                              contains(std::string(left).append(" ").append(right), entity);
     if (split_inside || ends_with(left, entity)) candidates.push_back(i);
   }
   if (candidates.empty()) return sentences;
@@ -49,7 +51,8 @@ const Json& require(const Json& object, const char* key, const std::string& file
   return *found;
 }
 
-std::string require_string(const Json& object, const char* key, const std::string& file, const std::string& where) {
+std::string require_string(const Json& object, const char* key, const std::string& file,
+                           const std::string& where) {
   const Json& value = require(object, key, file, where);
   if (!value.is_string()) throw Error(file, where + "." + key, "expected a string, got " + value.dump());
   return value.get<std::string>();
@@ -57,7 +60,8 @@ std::string require_string(const Json& object, const char* key, const std::strin
 
 std::int64_t require_case_id(const Json& record, const std::string& file, const std::string& where) {
   const Json& value = require(record, "case_id", file, where);
-  if (!value.is_number_integer()) throw Error(file, where + ".case_id", "expected an integer, got " + value.dump());
+  if (!value.is_number_integer())
+    throw Error(file, where + ".case_id", "expected an integer, got " + value.dump());
   return value.get<std::int64_t>();
 }
 
@@ -69,7 +73,9 @@ Json parse_json_file(const std::string& path) {
   }
 }
 
-bool is_easyedit_record(const Json& record) { return record.is_object() && record.contains("rephrase_prompt"); }
+bool is_easyedit_record(const Json& record) {
+  return record.is_object() && record.contains("rephrase_prompt");
+}
 
 std::vector<Json> records_in_file(const std::string& path) {
   Json document = parse_json_file(path);
@@ -86,7 +92,7 @@ std::vector<Json> records_in_file(const std::string& path) {
 
 }  // namespace
 
-std::string clean_paraphrase_prompt(const std::string& entity, const std::string& paraphrase) {
+std::string strip_paraphrase_junk(const std::string& entity, const std::string& paraphrase) {
   // 1. Only the last line.
   std::string prompt = strip_whitespace(text_after_last(paraphrase, "\n"));
   // 2. A Wikipedia category title in front: start again at the last mention of the entity.
@@ -95,14 +101,20 @@ std::string clean_paraphrase_prompt(const std::string& entity, const std::string
   for (const std::string_view artifact : kParaphraseArtifacts) {
     if (contains(prompt, artifact)) prompt = text_after_last(prompt, artifact);
   }
-  // 4-5. Sentences, with a break inside the entity undone.
-  const std::optional<std::vector<std::string>> rejoined = rejoin_sentences_on_entity(entity, split_sentences(prompt));
-  if (!rejoined || rejoined->empty()) return prompt;
+  return prompt;
+}
+
+std::optional<std::string> clean_paraphrase_sentences(const std::string& entity, const std::string& prompt,
+                                                      std::vector<std::string> segmented) {
+  // 5. A break inside the entity undone.
+  const std::optional<std::vector<std::string>> rejoined =
+      rejoin_sentences_on_entity(entity, std::move(segmented));
+  if (!rejoined || rejoined->empty()) return std::nullopt;
   std::vector<std::string> sentences = *rejoined;
   // 6. Which sentences to keep.
   if (sentences.size() <= 2) {
     if (!contains(sentences[0], entity)) {
-      if (sentences.size() != 2) return prompt;
+      if (sentences.size() != 2) return std::nullopt;
       sentences = {sentences[1]};
     }
   } else if (contains(sentences[sentences.size() - 2], "?")) {
@@ -115,23 +127,31 @@ std::string clean_paraphrase_prompt(const std::string& entity, const std::string
   for (const std::string& sentence : sentences) stripped += (stripped.empty() ? "" : " ") + sentence;
   stripped = strip_whitespace(stripped);
   // 8. A period left over means a missed sentence break, unless the entity has one itself.
-  if (contains(stripped, ".") && !contains(entity, ".")) stripped = strip_whitespace(text_after_last(stripped, "."));
+  if (contains(stripped, ".") && !contains(entity, "."))
+    stripped = strip_whitespace(text_after_last(stripped, "."));
   // 9. Cleaning lost the entity: fall back to the step-3 string.
   return contains(stripped, entity) ? stripped : prompt;
 }
 
-MediationSample convert_counterfact_record(const Json& record, const std::string& file, const std::string& where) {
+std::string clean_paraphrase_prompt(const std::string& entity, const std::string& paraphrase) {
+  const std::string prompt = strip_paraphrase_junk(entity, paraphrase);
+  return clean_paraphrase_sentences(entity, prompt, split_sentences(prompt)).value_or(prompt);
+}
+
+MediationSample convert_counterfact_record(const Json& record, const std::string& file,
+                                           const std::string& where) {
   const std::int64_t case_id = require_case_id(record, file, where);
   const Json& rewrite = require(record, "requested_rewrite", file, where);
   const std::string rewrite_where = where + ".requested_rewrite";
   const std::string subject = require_string(rewrite, "subject", file, rewrite_where);
-  const std::string target_new = require_string(require(rewrite, "target_new", file, rewrite_where), "str", file,
-                                                rewrite_where + ".target_new");
-  const std::string target_true = require_string(require(rewrite, "target_true", file, rewrite_where), "str", file,
-                                                 rewrite_where + ".target_true");
+  const std::string target_new = require_string(require(rewrite, "target_new", file, rewrite_where), "str",
+                                                file, rewrite_where + ".target_new");
+  const std::string target_true = require_string(require(rewrite, "target_true", file, rewrite_where), "str",
+                                                 file, rewrite_where + ".target_true");
   const std::string rewrite_template = require_string(rewrite, "prompt", file, rewrite_where);
   const std::size_t slot = rewrite_template.find("{}");
-  if (slot == std::string::npos) throw Error(file, rewrite_where + ".prompt", "has no {} slot for the subject");
+  if (slot == std::string::npos)
+    throw Error(file, rewrite_where + ".prompt", "has no {} slot for the subject");
   if (subject.empty()) throw Error(file, rewrite_where + ".subject", "is empty");
 
   const Json& paraphrases = require(record, "paraphrase_prompts", file, where);
@@ -142,7 +162,8 @@ MediationSample convert_counterfact_record(const Json& record, const std::string
   MediationSample sample;
   sample.id = std::to_string(case_id);
   sample.entity = subject;
-  sample.context = rewrite_template.substr(0, slot) + subject + rewrite_template.substr(slot + 2) + " " + target_new;
+  sample.context =
+      rewrite_template.substr(0, slot) + subject + rewrite_template.substr(slot + 2) + " " + target_new;
   sample.attribute = strip_chars(text_after_last(sample.context, subject), ",-;: ");
   sample.prompt = clean_paraphrase_prompt(subject, paraphrases[0].get<std::string>());
   sample.target_mediated = target_new;
@@ -156,7 +177,8 @@ Json rome_record_from_easyedit(const Json& record, const std::string& file, cons
   const std::string subject = require_string(record, "subject", file, where);
   const std::string prompt = require_string(record, "prompt", file, where);
   const std::size_t found = subject.empty() ? std::string::npos : prompt.find(subject);
-  if (found == std::string::npos) throw Error(file, where + ".prompt", "does not contain the subject \"" + subject + "\"");
+  if (found == std::string::npos)
+    throw Error(file, where + ".prompt", "does not contain the subject \"" + subject + "\"");
   const std::string rewrite_template = prompt.substr(0, found) + "{}" + prompt.substr(found + subject.size());
 
   Json rewrite;
@@ -182,7 +204,8 @@ std::vector<MediationSample> load_counterfact(const std::string& path) {
   if (fs::is_directory(path)) {
     for (const char* split : {"train", "edit", "val"}) {
       const std::string file = (fs::path(path) / ("counterfact-" + std::string(split) + ".json")).string();
-      if (!fs::exists(file)) throw Error(file, "", "missing (a CounterFact folder holds counterfact-{train,edit,val}.json)");
+      if (!fs::exists(file))
+        throw Error(file, "", "missing (a CounterFact folder holds counterfact-{train,edit,val}.json)");
       for (Json& record : records_in_file(file)) {
         records.push_back(std::move(record));
         record_files.push_back(file);
@@ -198,9 +221,11 @@ std::vector<MediationSample> load_counterfact(const std::string& path) {
     for (std::size_t i = 0; i < order.size(); ++i) {
       const std::size_t k = order[i];
       if (i > 0 && records[k]["case_id"] == records[order[i - 1]]["case_id"]) {
-        throw Error(record_files[k], "case_id " + records[k]["case_id"].dump(), "appears in more than one split file");
+        throw Error(record_files[k], "case_id " + records[k]["case_id"].dump(),
+                    "appears in more than one split file");
       }
-      samples.push_back(convert_counterfact_record(records[k], record_files[k], "case_id " + records[k]["case_id"].dump()));
+      samples.push_back(
+          convert_counterfact_record(records[k], record_files[k], "case_id " + records[k]["case_id"].dump()));
     }
     return samples;
   }

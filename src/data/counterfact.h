@@ -7,12 +7,23 @@
 //    rome_record_from_easyedit) and then converted the same way. docs/DATA.md lists what is lost.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "data/sample.h"
 
 namespace remedi::data {
+
+// Steps 1-3 of the cleaning: the last line, trimmed; a "Category:" title replaced by the entity;
+// the text after the last generator artifact (" (b. ", "(tr. ", "(min. ").
+std::string strip_paraphrase_junk(const std::string& entity, const std::string& paraphrase);
+
+// Steps 5-9 on the step-3 string `prompt` already split into `sentences` (step 4). nullopt where
+// the original stops on an assertion: more than one sentence break cuts through the entity, or a
+// lone sentence lacks the entity (also for no sentences at all).
+std::optional<std::string> clean_paraphrase_sentences(const std::string& entity, const std::string& prompt,
+                                                      std::vector<std::string> sentences);
 
 // The paraphrase-prompt cleaning of spec §3.2 (steps 1-9) for entity `entity` and raw paraphrase
 // `paraphrase`. Where the original would stop on an assertion (more than one sentence break cuts
@@ -21,7 +32,8 @@ namespace remedi::data {
 std::string clean_paraphrase_prompt(const std::string& entity, const std::string& paraphrase);
 
 // One ROME-layout record -> sample. `file` and `where` name the record in errors.
-MediationSample convert_counterfact_record(const Json& record, const std::string& file, const std::string& where);
+MediationSample convert_counterfact_record(const Json& record, const std::string& file,
+                                           const std::string& where);
 
 // An EasyEdit record rebuilt into the ROME layout: requested_rewrite.prompt is `prompt` with the
 // subject replaced by "{}"; target_new/target_true carry only `str`; paraphrase_prompts holds

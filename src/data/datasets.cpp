@@ -53,8 +53,8 @@ std::vector<MediationSample> load_dataset(const std::string& name, const std::st
   if (name == "mcrae") {
     McRaeOptions mcrae;
     mcrae.seed = options.seed;
-    const Articles articles =
-        options.cmudict_path.empty() ? Articles::spelling_rules() : Articles::from_cmudict(options.cmudict_path);
+    const Articles articles = options.cmudict_path.empty() ? Articles::spelling_rules()
+                                                           : Articles::from_cmudict(options.cmudict_path);
     return load_mcrae(path, articles, mcrae);
   }
   if (name == "winoventi") return load_winoventi(path);

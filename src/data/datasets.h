@@ -10,7 +10,7 @@
 namespace remedi::data {
 
 struct DatasetOptions {
-  std::string cmudict_path;    // McRae articles from this cmudict file; empty: spelling rules
+  std::string cmudict_path;     // McRae articles from this cmudict file; empty: spelling rules
   std::uint64_t seed = 123456;  // McRae pair shuffle and draws; synthetic Bias-in-Bios names
 };
 

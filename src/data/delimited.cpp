@@ -13,7 +13,9 @@ std::size_t DelimitedTable::column(std::string_view name) const {
   return static_cast<std::size_t>(found - header.begin());
 }
 
-std::string DelimitedTable::where(std::size_t row) const { return "line " + std::to_string(row_lines.at(row)); }
+std::string DelimitedTable::where(std::size_t row) const {
+  return "line " + std::to_string(row_lines.at(row));
+}
 
 DelimitedTable parse_delimited(std::string_view text, char delimiter, const std::string& file) {
   if (text.starts_with("\xEF\xBB\xBF")) text.remove_prefix(3);  // UTF-8 byte-order mark

@@ -23,10 +23,11 @@ const std::string& require_unmediated(const MediationSample& sample) {
 
 }  // namespace
 
-std::string prompt_in_context(const std::string& entity, const std::string& prompt, const std::string& context,
-                              const PromptInContextOptions& options) {
+std::string prompt_in_context(const std::string& entity, const std::string& prompt,
+                              const std::string& context, const PromptInContextOptions& options) {
   std::string full_prompt = prompt;
-  if (options.prompt_prefix) full_prompt = *options.prompt_prefix + lowercase_first_unless_entity(prompt, entity);
+  if (options.prompt_prefix)
+    full_prompt = *options.prompt_prefix + lowercase_first_unless_entity(prompt, entity);
   std::string full_context = context;
   if (options.context_prefix) {
     full_context = *options.context_prefix + " " + lowercase_first_unless_entity(context, entity);

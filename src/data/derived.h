@@ -19,8 +19,8 @@ struct PromptInContextOptions {
 // "<context>. <prompt>" with the context's own trailing periods and spaces collapsed into one
 // period. A prefix lower-cases the first character of what it precedes unless that starts with the
 // entity; the context prefix is followed by one space, the prompt prefix by none.
-std::string prompt_in_context(const std::string& entity, const std::string& prompt, const std::string& context,
-                              const PromptInContextOptions& options = {});
+std::string prompt_in_context(const std::string& entity, const std::string& prompt,
+                              const std::string& context, const PromptInContextOptions& options = {});
 std::string prompt_in_context(const MediationSample& sample, const PromptInContextOptions& options = {});
 
 // Every occurrence of target_mediated replaced by target_unmediated (CounterFact). Throws

@@ -15,17 +15,51 @@ namespace {
 
 constexpr std::string_view kExcludedFeaturePrefixes[] = {"bought/sold", "eg -", "killed", "king of"};
 
-constexpr std::string_view kIsPrefixes[] = {"a ",     "an ",   "associated ", "hunted ", "eaten ", "found ",
-                                            "like ",  "made ", "part ",       "owned ",  "used ",  "worn "};
+constexpr std::string_view kIsPrefixes[] = {"a ",    "an ",   "associated ", "hunted ", "eaten ", "found ",
+                                            "like ", "made ", "part ",       "owned ",  "used ",  "worn "};
 
 // Scanned in order; the first that starts the feature (followed by a space) splits it.
-constexpr std::string_view kSplitPrefixes[] = {
-    "associated with", "an",          "a",        "becomes a", "causes",     "comes from", "comes in",
-    "comes on",        "different",   "found at", "found below", "found by", "found in",   "found on",
-    "found over",      "found near",  "has an",   "has a",     "has",        "is an",      "is attached to",
-    "is a",            "is",          "like a",   "made by",   "made of",    "made with",  "made from",
-    "owned by",        "part of a",   "part of",  "requires a", "requires",  "used as",    "used at",
-    "used by",         "used for",    "used in",  "used on",   "used with",  "uses"};
+constexpr std::string_view kSplitPrefixes[] = {"associated with",
+                                               "an",
+                                               "a",
+                                               "becomes a",
+                                               "causes",
+                                               "comes from",
+                                               "comes in",
+                                               "comes on",
+                                               "different",
+                                               "found at",
+                                               "found below",
+                                               "found by",
+                                               "found in",
+                                               "found on",
+                                               "found over",
+                                               "found near",
+                                               "has an",
+                                               "has a",
+                                               "has",
+                                               "is an",
+                                               "is attached to",
+                                               "is a",
+                                               "is",
+                                               "like a",
+                                               "made by",
+                                               "made of",
+                                               "made with",
+                                               "made from",
+                                               "owned by",
+                                               "part of a",
+                                               "part of",
+                                               "requires a",
+                                               "requires",
+                                               "used as",
+                                               "used at",
+                                               "used by",
+                                               "used for",
+                                               "used in",
+                                               "used on",
+                                               "used with",
+                                               "uses"};
 
 std::string two_decimals(double value) {
   char buffer[64];
@@ -35,8 +69,8 @@ std::string two_decimals(double value) {
 
 // Features and concepts in order of first appearance, as the original's insertion-ordered dicts.
 struct Norms {
-  std::vector<std::string> concepts;  // "_" -> " " applied
-  std::vector<std::string> features;  // normalized
+  std::vector<std::string> concepts;                       // "_" -> " " applied
+  std::vector<std::string> features;                       // normalized
   std::vector<std::vector<std::size_t>> concept_features;  // per concept, first-appearance order
   std::vector<std::unordered_set<std::size_t>> concept_feature_set;
   std::map<std::pair<std::size_t, std::size_t>, double> probability;  // (concept, feature) -> p(f|c)
@@ -58,13 +92,16 @@ Norms index_norms(const DelimitedTable& table) {
   for (std::size_t row = 0; row < table.rows.size(); ++row) {
     const std::vector<std::string>& cells = table.rows[row];
     const std::string feature = normalize_mcrae_feature(cells[feature_column]);
-    const bool excluded = std::any_of(std::begin(kExcludedFeaturePrefixes), std::end(kExcludedFeaturePrefixes),
-                                      [&](std::string_view prefix) { return feature.starts_with(prefix); });
+    const bool excluded =
+        std::any_of(std::begin(kExcludedFeaturePrefixes), std::end(kExcludedFeaturePrefixes),
+                    [&](std::string_view prefix) { return feature.starts_with(prefix); });
     if (excluded) continue;
     const std::string concept_name = replace_all(cells[concept_column], "_", " ");
     const std::string frequency = strip_whitespace(cells[frequency_column]);
-    if (frequency.empty() || frequency.size() > 9 || frequency.find_first_not_of("0123456789") != std::string::npos) {
-      throw Error(table.file, table.where(row) + ": Prod_Freq", "expected a whole number, got \"" + frequency + "\"");
+    if (frequency.empty() || frequency.size() > 9 ||
+        frequency.find_first_not_of("0123456789") != std::string::npos) {
+      throw Error(table.file, table.where(row) + ": Prod_Freq",
+                  "expected a whole number, got \"" + frequency + "\"");
     }
     const double probability = std::stoi(frequency) / 30.0;
 
@@ -109,7 +146,8 @@ std::vector<std::vector<std::pair<std::size_t, double>>> co_occurrence(const Nor
   return co;
 }
 
-std::string prompt_with_entity(const Articles& articles, const std::string& entity, const std::string& prompt_part) {
+std::string prompt_with_entity(const Articles& articles, const std::string& entity,
+                               const std::string& prompt_part) {
   return strip_whitespace(capitalize_ascii(articles.article(entity)) + " " + entity + " " + prompt_part);
 }
 
@@ -148,7 +186,8 @@ McRaeFeatureSplit split_mcrae_feature(std::string_view feature) {
   for (const std::string_view prefix : kSplitPrefixes) {
     const std::string with_space = std::string(prefix) + " ";
     if (feature.starts_with(with_space)) {
-      return {strip_whitespace(mcrae_fluent_feature(with_space)), strip_whitespace(feature.substr(with_space.size()))};
+      return {strip_whitespace(mcrae_fluent_feature(with_space)),
+              strip_whitespace(feature.substr(with_space.size()))};
     }
   }
   return {mcrae_fluency_prefix(feature).value_or(""), std::string(feature)};
@@ -182,8 +221,9 @@ std::vector<MediationSample> convert_mcrae(const DelimitedTable& table, const Ar
     const std::string& context_name = norms.features[context_feature];
     const std::string& prompt_name = norms.features[prompt_feature];
     if (candidates.size() < options.concepts_per_pair) {
-      throw Error(table.file, "features \"" + context_name + "\" / \"" + prompt_name + "\"",
-                  "too few concepts have neither feature to draw from");
+      std::string field = "features \"";
+      field.append(context_name).append("\" / \"").append(prompt_name).append("\"");
+      throw Error(table.file, field, "too few concepts have neither feature to draw from");
     }
     std::unordered_set<std::size_t> co_features;
     for (const auto& entry : co[context_feature]) co_features.insert(entry.first);
@@ -198,16 +238,21 @@ std::vector<MediationSample> convert_mcrae(const DelimitedTable& table, const Ar
         if (!co_features.contains(f) && !norms.concept_feature_set[c].contains(f)) unrelated.push_back(f);
       }
       if (unrelated.size() < options.unrelated_features) {
-        throw Error(table.file, "concept \"" + concept_name + "\"", "too few unrelated features to draw from");
+        throw Error(table.file, "concept \"" + concept_name + "\"",
+                    "too few unrelated features to draw from");
       }
-      const std::vector<std::size_t> unrelated_picks = random.sample_indices(unrelated.size(), options.unrelated_features);
+      const std::vector<std::size_t> unrelated_picks =
+          random.sample_indices(unrelated.size(), options.unrelated_features);
 
       MediationSample sample;
-      sample.id = replace_all(concept_name + "/" + context_name + "/" + prompt_name, " ", "_");
+      std::string id = concept_name;
+      id.append("/").append(context_name).append("/").append(prompt_name);
+      sample.id = replace_all(id, " ", "_");
       sample.entity = entity;
       const std::string article = capitalize_ascii(articles.article(entity));
       sample.attribute = mcrae_fluent_feature(context_name);
-      sample.context = article + " " + entity + " " + sample.attribute + ".";
+      sample.context = article;
+      sample.context.append(" ").append(entity).append(" ").append(sample.attribute).append(".");
       sample.prompt = prompt_with_entity(articles, entity, split_mcrae_feature(prompt_name).prompt);
       sample.target_mediated = split_mcrae_feature(prompt_name).target;
 
@@ -234,7 +279,8 @@ std::vector<MediationSample> convert_mcrae(const DelimitedTable& table, const Ar
       }
       source["unrelated_features"] = Json::array();
       for (const std::size_t pick_index : unrelated_picks) {
-        source["unrelated_features"].push_back(feature_record(articles, entity, norms.features[unrelated[pick_index]]));
+        source["unrelated_features"].push_back(
+            feature_record(articles, entity, norms.features[unrelated[pick_index]]));
       }
       sample.source = std::move(source);
       samples.push_back(std::move(sample));

@@ -16,10 +16,10 @@
 namespace remedi::data {
 
 struct McRaeOptions {
-  double min_co_prob = 0.1;              // pairs (f, o) with co(f -> o) below this are not used
-  std::size_t concepts_per_pair = 1;     // concepts drawn for each feature pair
-  std::size_t unrelated_features = 5;    // unrelated features drawn into each sample's source
-  std::uint64_t seed = 123456;           // Python random seed of the original converter
+  double min_co_prob = 0.1;            // pairs (f, o) with co(f -> o) below this are not used
+  std::size_t concepts_per_pair = 1;   // concepts drawn for each feature pair
+  std::size_t unrelated_features = 5;  // unrelated features drawn into each sample's source
+  std::uint64_t seed = 123456;         // Python random seed of the original converter
 };
 
 // "beh_-_flies" -> "flies", "a_musical_instrument" -> "a musical instrument".

@@ -71,7 +71,18 @@ constexpr int kMaxDepth = 200;
 struct Node;
 using NodePtr = std::shared_ptr<Node>;
 struct Node {
-  enum class Kind { kNone, kBool, kInt, kFloat, kString, kBytes, kList, kTuple, kDict, kSet } kind = Kind::kNone;
+  enum class Kind {
+    kNone,
+    kBool,
+    kInt,
+    kFloat,
+    kString,
+    kBytes,
+    kList,
+    kTuple,
+    kDict,
+    kSet
+  } kind = Kind::kNone;
   bool boolean = false;
   std::int64_t integer = 0;
   double real = 0;
@@ -184,7 +195,8 @@ void Reader::push_long(std::uint64_t length) {
 }
 
 void Reader::append_items(const NodePtr& target, std::vector<NodePtr> items) {
-  if (target->kind != Node::Kind::kList && target->kind != Node::Kind::kSet) fail("APPEND to something not a list");
+  if (target->kind != Node::Kind::kList && target->kind != Node::Kind::kSet)
+    fail("APPEND to something not a list");
   if (visit_ != nullptr && target == root_ && target->kind == Node::Kind::kList) {
     for (const NodePtr& item : items) {
       if (!(*visit_)(to_json(item))) {
@@ -205,8 +217,9 @@ void Reader::set_items(const NodePtr& target, std::vector<NodePtr> items) {
 
 NodePtr Reader::run() {
   if (bytes_.empty() || std::to_integer<std::uint8_t>(bytes_[0]) != kProto) {
-    fail("not a pickle of protocol 2 or later (protocols 0 and 1 are not supported; re-save with "
-         "pickle.dump(obj, f, protocol=4))");
+    fail(
+        "not a pickle of protocol 2 or later (protocols 0 and 1 are not supported; re-save with "
+        "pickle.dump(obj, f, protocol=4))");
   }
   while (!stopped_by_visitor_) {
     opcode_offset_ = pos_;
@@ -221,7 +234,8 @@ NodePtr Reader::run() {
         unsigned_le(8);  // frames only group opcodes; their contents are read as usual
         break;
       case kStop: {
-        if (stack_.size() != 1 || !marks_.empty()) fail("STOP with " + std::to_string(stack_.size()) + " objects on the stack");
+        if (stack_.size() != 1 || !marks_.empty())
+          fail("STOP with " + std::to_string(stack_.size()) + " objects on the stack");
         return stack_.back();
       }
       case kMark:
@@ -306,7 +320,9 @@ NodePtr Reader::run() {
       case kList:
       case kTuple:
       case kFrozenSet: {
-        NodePtr node = make(opcode == kList ? Node::Kind::kList : opcode == kTuple ? Node::Kind::kTuple : Node::Kind::kSet);
+        NodePtr node = make(opcode == kList    ? Node::Kind::kList
+                            : opcode == kTuple ? Node::Kind::kTuple
+                                               : Node::Kind::kSet);
         node->items = pop_to_mark();
         push(std::move(node));
         break;
@@ -375,7 +391,8 @@ NodePtr Reader::run() {
 }
 
 Json Reader::to_json(const NodePtr& node, int depth) const {
-  if (depth > kMaxDepth) throw Error(file_, "", "objects nested deeper than " + std::to_string(kMaxDepth) + " levels");
+  if (depth > kMaxDepth)
+    throw Error(file_, "", "objects nested deeper than " + std::to_string(kMaxDepth) + " levels");
   switch (node->kind) {
     case Node::Kind::kNone:
       return nullptr;
@@ -422,7 +439,8 @@ Json Reader::to_json(const NodePtr& node, int depth) const {
 
 }  // namespace
 
-void read_pickle_list(std::span<const std::byte> bytes, const std::string& file, const PickleListVisitor& visit) {
+void read_pickle_list(std::span<const std::byte> bytes, const std::string& file,
+                      const PickleListVisitor& visit) {
   Reader reader(bytes, file, &visit);
   const NodePtr top = reader.run();
   if (!top || top->kind != Node::Kind::kList) throw Error(file, "", "the pickled object is not a list");

@@ -23,7 +23,8 @@ using PickleListVisitor = std::function<bool(Json item)>;
 
 // Reads a pickle whose top-level object is a list, streaming its items to `visit` (the list itself
 // is never held whole). Throws remedi::Error(file, "byte N", ...) on malformed or unsupported data.
-void read_pickle_list(std::span<const std::byte> bytes, const std::string& file, const PickleListVisitor& visit);
+void read_pickle_list(std::span<const std::byte> bytes, const std::string& file,
+                      const PickleListVisitor& visit);
 void read_pickle_list_file(const std::string& path, const PickleListVisitor& visit);
 
 // The whole pickle as one JSON value (any top-level type).

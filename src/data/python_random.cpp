@@ -36,7 +36,8 @@ PythonRandom::PythonRandom(std::uint64_t seed) {
     if (j >= key.size()) j = 0;
   }
   for (std::size_t k = kStateSize - 1; k > 0; --k) {
-    state_[i] = (state_[i] ^ ((state_[i - 1] ^ (state_[i - 1] >> 30U)) * 1566083941U)) - static_cast<std::uint32_t>(i);
+    state_[i] = (state_[i] ^ ((state_[i - 1] ^ (state_[i - 1] >> 30U)) * 1566083941U)) -
+                static_cast<std::uint32_t>(i);
     ++i;
     if (i >= kStateSize) {
       state_[0] = state_[kStateSize - 1];

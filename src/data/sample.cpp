@@ -86,10 +86,12 @@ std::vector<MediationSample> parse_samples(const std::string& text, const std::s
       ++pos;
     }
     if (pos == text.size()) break;
-    const std::string where = "record " + std::to_string(samples.size()) + " (line " + std::to_string(line) + ")";
+    const std::string where =
+        "record " + std::to_string(samples.size()) + " (line " + std::to_string(line) + ")";
     if (text[pos] != '{') throw Error(file, where, "expected a JSON object starting with '{'");
     const std::size_t end = end_of_object(text, pos);
-    if (end == std::string::npos) throw Error(file, where, "the JSON object is not closed before the end of the file");
+    if (end == std::string::npos)
+      throw Error(file, where, "the JSON object is not closed before the end of the file");
     const std::string object_text = text.substr(pos, end - pos);
     Json record;
     try {
@@ -104,7 +106,9 @@ std::vector<MediationSample> parse_samples(const std::string& text, const std::s
   return samples;
 }
 
-std::vector<MediationSample> read_samples(const std::string& path) { return parse_samples(read_text_file(path), path); }
+std::vector<MediationSample> read_samples(const std::string& path) {
+  return parse_samples(read_text_file(path), path);
+}
 
 std::string samples_to_jsonl(const std::vector<MediationSample>& samples) {
   std::string out;

@@ -14,13 +14,15 @@ namespace remedi::data {
 // Key order is kept so a converted record reads like its source (fields in file order).
 using Json = nlohmann::ordered_json;
 
+// clang-tidy cannot see that ordered_json's implicit move is noexcept.
+// NOLINTNEXTLINE(bugprone-exception-escape)
 struct MediationSample {
   std::string id;
-  std::string entity;     // whose representation is edited
-  std::string attribute;  // the attribute statement, a substring of `context`
-  std::string context;    // a sentence asserting the attribute about the entity
-  std::string prompt;     // mentions the entity; its continuation should reflect the attribute
-  std::string target_mediated;                   // what the edited LM should say
+  std::string entity;           // whose representation is edited
+  std::string attribute;        // the attribute statement, a substring of `context`
+  std::string context;          // a sentence asserting the attribute about the entity
+  std::string prompt;           // mentions the entity; its continuation should reflect the attribute
+  std::string target_mediated;  // what the edited LM should say
   std::optional<std::string> target_unmediated;  // what the LM says without the edit (CounterFact only)
   Json source;                                   // the raw record it came from
 };

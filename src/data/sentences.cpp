@@ -1,9 +1,9 @@
 #include "data/sentences.h"
 
 #include <algorithm>
-#include <iterator>
 #include <cctype>
 #include <cstddef>
+#include <iterator>
 
 #include "data/text.h"
 
@@ -14,11 +14,11 @@ namespace {
 // Words that end in a period without ending the sentence (compared case-insensitively, so "DR."
 // and "Dr." both match). "etc." is left out on purpose: it ends sentences more often than not.
 constexpr std::string_view kAbbreviations[] = {
-    "mr",   "mrs",  "ms",   "dr",   "prof",  "rev",  "hon",  "st",   "sr",   "jr",   "gen",  "col",  "capt",
-    "lt",   "sgt",  "gov",  "sen",  "rep",   "pres", "fr",   "mt",   "ft",   "inc",  "ltd",  "co",   "corp",
-    "bros", "dept", "univ", "vol",  "vols",  "jan",  "feb",  "mar",  "apr",  "jun",  "jul",  "aug",  "sep",
-    "sept", "oct",  "nov",  "dec",  "ave",   "blvd", "rd",   "fig",  "figs", "eq",   "ch",   "op",   "pp",
-    "vs",   "al",   "cf",   "ca",   "approx", "ed",  "eds",  "viz",  "esp",  "incl"};
+    "mr",   "mrs",  "ms",   "dr",  "prof",   "rev",  "hon", "st",  "sr",   "jr",  "gen", "col", "capt",
+    "lt",   "sgt",  "gov",  "sen", "rep",    "pres", "fr",  "mt",  "ft",   "inc", "ltd", "co",  "corp",
+    "bros", "dept", "univ", "vol", "vols",   "jan",  "feb", "mar", "apr",  "jun", "jul", "aug", "sep",
+    "sept", "oct",  "nov",  "dec", "ave",    "blvd", "rd",  "fig", "figs", "eq",  "ch",  "op",  "pp",
+    "vs",   "al",   "cf",   "ca",  "approx", "ed",   "eds", "viz", "esp",  "incl"};
 
 constexpr char32_t kEllipsis = 0x2026;
 
@@ -72,7 +72,8 @@ std::string_view word_before(std::string_view text, std::size_t sentence_start, 
   std::size_t start = period;
   while (start > sentence_start) {
     const auto c = static_cast<unsigned char>(text[start - 1]);
-    if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '(' || c == '[' || c == '"' || c == '\'') break;
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '(' || c == '[' || c == '"' || c == '\'')
+      break;
     --start;
   }
   return text.substr(start, period - start);

@@ -20,7 +20,8 @@ namespace {
 double round_half_even(double value) { return std::nearbyint(value); }
 
 // One slice bound resolved against `row_count`; nullopt when the bound is omitted.
-std::optional<std::size_t> resolve_bound(std::string_view whole_spec, std::string_view text, std::size_t row_count) {
+std::optional<std::size_t> resolve_bound(std::string_view whole_spec, std::string_view text,
+                                         std::size_t row_count) {
   const std::string bound = strip_whitespace(text);
   if (bound.empty()) return std::nullopt;
   const bool percent = bound.back() == '%';
@@ -43,7 +44,8 @@ void append_piece(std::string_view whole_spec, std::string_view piece, std::size
   const std::string text = strip_whitespace(piece);
   const std::size_t open = text.find('[');
   const std::string name = strip_whitespace(text.substr(0, open));
-  if (name != "train") bad_split(whole_spec, "unknown split \"" + name + "\" (a converted data set has only \"train\")");
+  if (name != "train")
+    bad_split(whole_spec, "unknown split \"" + name + "\" (a converted data set has only \"train\")");
   std::size_t begin = 0;
   std::size_t end = row_count;
   if (open != std::string::npos) {
@@ -68,15 +70,18 @@ std::vector<std::size_t> select_rows(std::string_view spec, std::size_t row_coun
 
 HoldOutSplit hold_out_split(std::size_t row_count, double fraction, std::uint64_t seed) {
   if (!(fraction >= 0 && fraction <= 1)) {
-    throw Error("<argument>", "hold-out fraction", "must be between 0 and 1, got " + std::to_string(fraction));
+    throw Error("<argument>", "hold-out fraction",
+                "must be between 0 and 1, got " + std::to_string(fraction));
   }
   std::vector<std::size_t> permutation(row_count);
   for (std::size_t i = 0; i < row_count; ++i) permutation[i] = i;
   PythonRandom random(seed);
   random.shuffle(permutation);
-  const auto validation_count = static_cast<std::size_t>(std::ceil(fraction * static_cast<double>(row_count)));
+  const auto validation_count =
+      static_cast<std::size_t>(std::ceil(fraction * static_cast<double>(row_count)));
   HoldOutSplit split;
-  split.validation.assign(permutation.begin(), permutation.begin() + static_cast<std::ptrdiff_t>(validation_count));
+  split.validation.assign(permutation.begin(),
+                          permutation.begin() + static_cast<std::ptrdiff_t>(validation_count));
   split.train.assign(permutation.begin() + static_cast<std::ptrdiff_t>(validation_count), permutation.end());
   return split;
 }

@@ -40,7 +40,8 @@ namespace {
 std::vector<char32_t> code_points(std::string_view text) {
   std::vector<char32_t> points;
   std::size_t length = 0;
-  for (std::size_t pos = 0; pos < text.size(); pos += length) points.push_back(decode_utf8(text, pos, length));
+  for (std::size_t pos = 0; pos < text.size(); pos += length)
+    points.push_back(decode_utf8(text, pos, length));
   return points;
 }
 

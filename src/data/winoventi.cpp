@@ -1,6 +1,5 @@
 #include "data/winoventi.h"
 
-
 #include "data/text.h"
 #include "util/error.h"
 
@@ -8,7 +7,9 @@ namespace remedi::data {
 
 namespace {
 
-bool contains(std::string_view text, std::string_view needle) { return text.find(needle) != std::string_view::npos; }
+bool contains(std::string_view text, std::string_view needle) {
+  return text.find(needle) != std::string_view::npos;
+}
 
 // The source record keeps every column; whole numbers become JSON integers, as the original's
 // table reader (pandas) types them.
@@ -16,7 +17,8 @@ Json source_record(const DelimitedTable& table, std::size_t row) {
   Json source;
   for (std::size_t column = 0; column < table.header.size(); ++column) {
     const std::string& cell = table.rows[row][column];
-    const bool whole_number = !cell.empty() && cell.size() < 18 && cell.find_first_not_of("0123456789") == std::string::npos;
+    const bool whole_number =
+        !cell.empty() && cell.size() < 18 && cell.find_first_not_of("0123456789") == std::string::npos;
     source[table.header[column]] = whole_number ? Json(std::stoll(cell)) : Json(cell);
   }
   return source;
@@ -45,7 +47,8 @@ std::vector<MediationSample> convert_winoventi(const DelimitedTable& table) {
     const std::size_t first_mention = context.find(word);
     if (first_mention == std::string::npos) continue;
     const std::string after_entity = context.substr(first_mention);
-    if (!contains(after_entity, cells[biased_column]) && !contains(after_entity, cells[adversarial_column])) continue;
+    if (!contains(after_entity, cells[biased_column]) && !contains(after_entity, cells[adversarial_column]))
+      continue;
 
     const std::vector<std::string> context_parts = split_on(context, word);
     if (context_parts.size() != 2 || !contains(parts[1], word)) {
