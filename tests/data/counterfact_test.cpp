@@ -49,6 +49,21 @@ TEST(CounterFact, SpecExampleFromRomeLayout) {
   EXPECT_EQ(sample.source, record);
 }
 
+TEST(CounterFact, LoadsARomeLayoutFile) {
+  const std::string dir = test::temp_dir("counterfact-rome");
+  Json records = Json::array();
+  records.push_back(
+      rome_record("Danielle Darrieux", "The mother tongue of {} is", "English", "Danielle Darrieux, a"));
+  records.push_back(rome_record("Toko Yasuda", "{}, the", "piano", "Toko Yasuda is incredible at"));
+  test::write_file(dir + "/counterfact.json", records.dump(2));
+  const std::vector<MediationSample> samples = load_counterfact(dir + "/counterfact.json");
+  ASSERT_EQ(samples.size(), 2U);
+  EXPECT_EQ(samples[1].context, "Toko Yasuda, the piano");
+  EXPECT_EQ(samples[1].attribute, "the piano");
+  EXPECT_EQ(samples[1].source["paraphrase_prompts"].size(), 2U);
+  std::filesystem::remove_all(dir);
+}
+
 TEST(CounterFact, AttributeIsAfterLastEntityMentionTrimmed) {
   const MediationSample sample = convert_counterfact_record(
       rome_record("Kharkiv", "{}, who holds a citizenship from", "Sweden", "Kharkiv is"), "f", "[0]");

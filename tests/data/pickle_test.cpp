@@ -100,5 +100,22 @@ TEST(Pickle, RefusesCodeAndMalformedStreams) {
   EXPECT_THROW(read_pickle_list(dict, "d.pkl", [](const Json&) { return true; }), Error);  // not a list
 }
 
+TEST(Pickle, EveryTruncationOrByteFlipIsAnErrorNotACrash) {
+  const MappedFile file(test::fixture("data/mixed.pkl"));
+  const std::vector<std::byte> bytes(file.bytes().begin(), file.bytes().end());
+  for (std::size_t length = 0; length < bytes.size(); ++length) {
+    EXPECT_THROW(read_pickle(std::span(bytes.data(), length), "cut.pkl"), Error) << length;
+  }
+  for (std::size_t i = 0; i < bytes.size(); ++i) {
+    std::vector<std::byte> flipped = bytes;
+    flipped[i] ^= std::byte{0xFF};
+    try {
+      read_pickle(flipped, "flipped.pkl");
+    } catch (const Error&) {
+      // Malformed input must surface as remedi::Error; anything else fails the test.
+    }
+  }
+}
+
 }  // namespace
 }  // namespace remedi::data

@@ -95,6 +95,17 @@ TEST(Samples, BadRecordsNameFileRecordAndLine) {
   EXPECT_THROW(read_samples("/nonexistent/samples.jsonl"), Error);
 }
 
+TEST(Samples, EveryTruncationIsAnErrorOrFewerRecords) {
+  const std::string text = samples_to_jsonl({example_sample(), example_sample()});
+  for (std::size_t length = 0; length + 1 < text.size(); ++length) {  // all but the final "\n"
+    try {
+      EXPECT_LT(parse_samples(text.substr(0, length), "cut.jsonl").size(), 2U);
+    } catch (const Error&) {
+      // Malformed input must surface as remedi::Error.
+    }
+  }
+}
+
 TEST(Samples, FailedWriteLeavesNoFile) {
   const std::string dir = test::temp_dir("samples-fail");
   MediationSample bad = example_sample();
