@@ -3,10 +3,13 @@
 // shared data folder beside this checkout (<repo>/../shared/data, fixed at build time).
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "commands.h"
 #include "data/datasets.h"
