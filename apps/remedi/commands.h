@@ -12,5 +12,6 @@ void register_version_info(CLI::App& app);
 void register_generate(CLI::App& app);
 void register_inspect(CLI::App& app);
 void register_tokenize(CLI::App& app);
+void register_dataset(CLI::App& app);
 
 }  // namespace remedi::cli

@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   remedi::cli::register_generate(app);
   remedi::cli::register_inspect(app);
   remedi::cli::register_tokenize(app);
+  remedi::cli::register_dataset(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {

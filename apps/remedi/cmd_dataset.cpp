@@ -1,0 +1,94 @@
+// `remedi dataset convert|show`: turn a raw data set into mediation samples (JSON Lines) or print
+// some of them. Without -f the default input is looked up under $REMEDI_DATA, or else under the
+// shared data folder beside this checkout (<repo>/../shared/data, fixed at build time).
+#include <CLI/CLI.hpp>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdlib>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "commands.h"
+#include "data/datasets.h"
+#include "data/sample.h"
+#include "data/splits.h"
+
+namespace remedi::cli {
+
+namespace {
+
+struct DatasetArguments {
+  std::string name;
+  std::string file;
+  std::string split;
+  std::string cmudict;
+  std::uint64_t seed = 123456;
+  // convert
+  std::string output;
+  // show
+  std::size_t limit = 5;
+  bool with_source = false;
+};
+
+std::string data_dir() {
+  if (const char* env = std::getenv("REMEDI_DATA"); env != nullptr && *env != '\0') return env;
+  return REMEDI_DEFAULT_DATA_DIR;
+}
+
+std::vector<data::MediationSample> load(const DatasetArguments& args) {
+  const std::string path = args.file.empty() ? data::default_dataset_path(args.name, data_dir()) : args.file;
+  data::DatasetOptions options;
+  options.cmudict_path = args.cmudict;
+  options.seed = args.seed;
+  std::vector<data::MediationSample> samples = data::load_dataset(args.name, path, options);
+  if (!args.split.empty()) samples = data::select_split(samples, args.split);
+  return samples;
+}
+
+void add_common_options(CLI::App* cmd, DatasetArguments& args) {
+  std::string names;
+  for (const std::string& name : data::dataset_names()) names += (names.empty() ? "" : ", ") + name;
+  cmd->add_option("-d,--dataset", args.name, "Data set: " + names)->required();
+  cmd->add_option("-f,--file", args.file,
+                  "Input file or folder (default: under $REMEDI_DATA, else " REMEDI_DEFAULT_DATA_DIR ")");
+  cmd->add_option("--split", args.split, "Rows to keep, e.g. train[:5000], train[5000:10000], train[:10%]");
+  cmd->add_option("--cmudict", args.cmudict, "McRae: choose a/an from this CMU dictionary file");
+  cmd->add_option("--seed", args.seed, "McRae sampling; synthetic Bias-in-Bios names")->capture_default_str();
+}
+
+}  // namespace
+
+void register_dataset(CLI::App& app) {
+  auto* dataset = app.add_subcommand("dataset", "Convert data sets into mediation samples and inspect them");
+  dataset->require_subcommand(1);
+  auto args = std::make_shared<DatasetArguments>();
+
+  auto* convert = dataset->add_subcommand("convert", "Convert a data set and write it as JSON Lines");
+  add_common_options(convert, *args);
+  convert->add_option("-o,--output", args->output, "Output .jsonl file (written atomically)")->required();
+  convert->callback([args] {
+    const std::vector<data::MediationSample> samples = load(*args);
+    data::write_samples(args->output, samples);
+    std::cerr << "wrote " << samples.size() << " samples to " << args->output << "\n";
+  });
+
+  auto* show = dataset->add_subcommand("show", "Print converted samples as JSON Lines");
+  add_common_options(show, *args);
+  show->add_option("--limit", args->limit, "Print at most this many samples (0: all)")->capture_default_str();
+  show->add_flag("--with-source", args->with_source, "Include each sample's raw source record");
+  show->callback([args] {
+    const std::vector<data::MediationSample> samples = load(*args);
+    const std::size_t count = args->limit == 0 ? samples.size() : std::min(args->limit, samples.size());
+    for (std::size_t i = 0; i < count; ++i) {
+      data::Json record = data::sample_to_json(samples[i]);
+      if (!args->with_source) record.erase("source");
+      std::cout << record.dump(-1, ' ', false, data::Json::error_handler_t::replace) << "\n";
+    }
+    std::cerr << samples.size() << " samples, " << count << " shown\n";
+  });
+}
+
+}  // namespace remedi::cli

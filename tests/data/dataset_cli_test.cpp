@@ -1,0 +1,80 @@
+// `remedi dataset convert|show` end to end.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "data/sample.h"
+#include "test_support.h"
+
+namespace remedi {
+namespace {
+
+TEST(DatasetCli, ConvertWritesJsonLinesOfTheSelectedRows) {
+  const std::string dir = test::temp_dir("dataset-cli");
+  const std::string out = dir + "/cf.jsonl";
+  const test::CommandResult result =
+      test::run_remedi({"dataset", "convert", "-d", "counterfact", "-f", test::shared_data("counterfact"),
+                        "--split", "train[5000:5010]", "-o", out});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(result.err, "wrote 10 samples to " + out + "\n");
+  const std::vector<data::MediationSample> samples = data::read_samples(out);
+  ASSERT_EQ(samples.size(), 10U);
+  EXPECT_EQ(samples[0].id, "5000");
+  EXPECT_EQ(samples[9].id, "5009");
+
+  // The converted file reads back as data set "samples".
+  const test::CommandResult shown = test::run_remedi(
+      {"dataset", "show", "-d", "samples", "-f", out, "--limit", "2", "--split", "train[1:]"});
+  ASSERT_EQ(shown.exit_code, 0) << shown.err;
+  EXPECT_TRUE(shown.out.starts_with("{\"id\":\"5001\",\"entity\":")) << shown.out;
+  EXPECT_EQ(std::count(shown.out.begin(), shown.out.end(), '\n'), 2);
+  EXPECT_EQ(shown.out.find("\"source\""), std::string::npos);
+  EXPECT_EQ(shown.err, "9 samples, 2 shown\n");
+  std::filesystem::remove_all(dir);
+}
+
+TEST(DatasetCli, DefaultFilesComeFromRemediData) {
+  // No -f: the default input under $REMEDI_DATA (the test binary's environment passes through).
+  setenv("REMEDI_DATA", test::shared_data("").c_str(), 1);
+  const test::CommandResult result = test::run_remedi({"dataset", "show", "-d", "winoventi", "--limit", "1"});
+  unsetenv("REMEDI_DATA");
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_TRUE(result.out.starts_with("{\"id\":\"syrup_edible_malodorous\"")) << result.out;
+  EXPECT_EQ(result.err, "2632 samples, 1 shown\n");
+}
+
+TEST(DatasetCli, BadInputExitsTwoWithOneLineAndNoOutputFile) {
+  const std::string dir = test::temp_dir("dataset-cli-bad");
+  test::write_file(dir + "/bad.json", "[{\"case_id\": 0, \"requested_rewrite\": {}}]");
+  const std::string out = dir + "/out.jsonl";
+  test::CommandResult result =
+      test::run_remedi({"dataset", "convert", "-d", "counterfact", "-f", dir + "/bad.json", "-o", out});
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_EQ(result.err, "remedi: error: " + dir + "/bad.json: [0].requested_rewrite.subject: missing\n");
+  EXPECT_FALSE(std::filesystem::exists(out));
+
+  result = test::run_remedi({"dataset", "show", "-d", "nosuch", "-f", dir + "/bad.json"});
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_NE(result.err.find("unknown data set \"nosuch\""), std::string::npos) << result.err;
+
+  result = test::run_remedi({"dataset", "show", "-d", "samples", "-f", dir + "/missing.jsonl"});
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_EQ(result.err, "remedi: error: " + dir + "/missing.jsonl: does not exist\n");
+
+  result = test::run_remedi({"dataset", "show", "-d", "samples"});
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_NE(result.err.find("has no default file"), std::string::npos) << result.err;
+
+  result =
+      test::run_remedi({"dataset", "show", "-d", "winoventi", "-f",
+                        test::shared_data("winoventi/winoventi_bert_large_final.tsv"), "--split", "test"});
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_NE(result.err.find("unknown split \"test\""), std::string::npos) << result.err;
+
+  result = test::run_remedi({"dataset", "convert", "-d", "counterfact"});  // -o missing
+  EXPECT_EQ(result.exit_code, 2);
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace remedi
