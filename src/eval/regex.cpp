@@ -53,14 +53,14 @@ struct Regex::Compiled {
   ~Compiled() { pcre2_code_free(code); }
 };
 
-Regex::Regex(std::string_view pattern) : compiled_(std::make_unique<Compiled>()) {
+Regex::Regex(const std::string& pattern) : compiled_(std::make_unique<Compiled>()) {
   int error_code = 0;
   PCRE2_SIZE error_offset = 0;
   compiled_->code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(),
                                   PCRE2_UTF | PCRE2_UCP, &error_code, &error_offset, nullptr);
   if (compiled_->code == nullptr) {
     throw std::invalid_argument("regex does not compile at offset " + std::to_string(error_offset) + ": " +
-                                pcre2_message(error_code) + " in " + std::string(pattern));
+                                pcre2_message(error_code) + " in " + pattern);
   }
   // JIT is an optimisation only; interpretation is used where it is unavailable.
   pcre2_jit_compile(compiled_->code, PCRE2_JIT_COMPLETE);

@@ -30,7 +30,7 @@ struct RegexMatch {
 class Regex {
  public:
   // Throws std::invalid_argument when the pattern does not compile (a programming error).
-  explicit Regex(std::string_view pattern);
+  explicit Regex(const std::string& pattern);
   ~Regex();
   Regex(Regex&&) noexcept;
   Regex& operator=(Regex&&) noexcept;

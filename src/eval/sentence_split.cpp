@@ -63,10 +63,13 @@ const PunktPatterns& patterns() {
   static const PunktPatterns p = [] {
     const std::string multi_char = python_space_pattern(R"((?:-{2,}|\.{2,}|(?:\.~s){2,}\.))");
     const std::string non_word(kNonWord);
+    const std::string space = python_space_pattern("~s");
+    // A multi-character mark, or a word (not starting with an excluded mark) up to whitespace, the
+    // end, a non-word mark, a multi-character mark or a word-final comma, or any other single mark.
+    const std::string word_end = "(?=" + space + "|$|" + non_word + "|" + multi_char + "|,(?=$|" + space +
+                                 "|" + non_word + "|" + multi_char + "))";
     const std::string word = multi_char + R"(|(?=[^("`{\[:;&#*@)}\]\-,]))" + python_space_pattern("~S+?") +
-                             "(?=" + python_space_pattern("~s") + "|$|" + non_word + "|" + multi_char +
-                             ",(?=$|" + python_space_pattern("~s") + "|" + non_word + "|" + multi_char +
-                             "))|" + python_space_pattern("~S");
+                             word_end + "|" + python_space_pattern("~S");
     return PunktPatterns{
         Regex(word),
         Regex("[.?!](?=(" + non_word + python_space_pattern("|~s+(~S+)))")),

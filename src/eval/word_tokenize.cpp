@@ -16,7 +16,7 @@ struct Rule {
   std::string replacement;  // PCRE2 syntax: $1 = group 1, $0 = whole match
 };
 
-Rule rule(std::string_view pattern, std::string_view replacement) {
+Rule rule(const std::string& pattern, std::string_view replacement) {
   return {Regex(pattern), std::string(replacement)};
 }
 

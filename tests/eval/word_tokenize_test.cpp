@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <random>
 
 #include "eval/fluency.h"
 #include "eval/sentence_split.h"
@@ -54,6 +55,24 @@ TEST(WordTokenize, TreebankDocExample) {
 
 TEST(WordTokenize, RepairsInvalidUtf8) {
   EXPECT_EQ(word_tokenize("bad \xff byte."), (std::vector<std::string>{"bad", "\xEF\xBF\xBD", "byte", "."}));
+}
+
+TEST(WordTokenize, HandlesArbitraryBytesAndLongText) {
+  // Punctuation-heavy random strings, with invalid UTF-8 mixed in, must tokenize without throwing.
+  const std::string alphabet =
+      std::string(".?!\"'`()[]{}<>:;,-@#$%&* \n\tabAB1\xC3\xA9\xE2\x80\x9C\xE2\x80\x94") + '\xff';
+  std::mt19937 generator(5);
+  for (int round = 0; round < 300; ++round) {
+    std::string text;
+    const std::size_t length = generator() % 60;
+    for (std::size_t i = 0; i < length; ++i) text += alphabet[generator() % alphabet.size()];
+    EXPECT_NO_THROW(weighted_ngram_entropy(text)) << text;
+  }
+  std::string long_text;
+  for (int i = 0; i < 2000; ++i)
+    long_text += "Mr. Smith's dog (a \"good\" boy) barked at 3.5 p.m. on Jan. 5... Then it slept! ";
+  const std::vector<std::string> tokens = word_tokenize(long_text);
+  EXPECT_EQ(tokens.size(), 2000U * 23U);  // reference: the script's tokenize() on the same text
 }
 
 }  // namespace

@@ -67,6 +67,9 @@ TEXTS = [
     "Tabs\tand\u00a0no-break spaces\u2003em space.",
     "I'M SHOUTING. YOU'LL HEAR. WE'VE WON. THEY'RE HERE. DON'T GO.",
     "A sentence.. with two dots. And ... spaced dots . . . here.",
+    "x a.--the;c.!<b and a.,b. then",
+    "Dr. No. 5. Mr.Smith Jr. (b. 1950). 1. first 2. Second",
+    "I saw J. Bach; the 2. the end.' He said (quietly).) Then \u00abOui.\u00bb Done.",
 ]
 
 TFIDF_DOCS = [
@@ -230,31 +233,32 @@ def print_bootstrap():
 
 
 def measure_drift():
-    """Token-level drift of the C++ rules vs. NLTK's untrained Punkt on real texts (shared data)."""
+    """How much sentence splitting moves tokens and fluency on real bios (shared data, not committed).
+
+    The trained English Punkt model is not available offline, so this compares our parameters with
+    the two extremes: Punkt without any abbreviation, and no sentence splitting at all."""
     import csv
     data = ROOT.parent / "shared/data/biasinbios-samples"
-    if not data.exists():
-        data = Path("/work/shared/data/biasinbios-samples")
     texts = []
     for path in sorted(data.glob("*.csv")):
-        if path.name.endswith("_complete.csv"):
-            continue
         with path.open(newline="") as f:
-            for row in csv.DictReader(f):
-                texts.extend(v for v in row.values() if v and len(v) > 80)
+            texts.extend(row["hard_text"] for row in csv.DictReader(f) if row["hard_text"].strip())
     ours = sentence_tokenizer()
-    plain = PunktSentenceTokenizer()  # no abbreviation list at all
+    plain = PunktSentenceTokenizer()
     word = NLTKWordTokenizer()
-    differ_plain = 0
-    differ_nosplit = 0
+    stats = {"plain": [0, 0.0], "nosplit": [0, 0.0]}
+    dump = []
     for text in texts:
         _, tokens = tokenize(text, ours)
-        _, tokens_plain = tokenize(text, plain)
-        tokens_nosplit = word.tokenize(text)
-        differ_plain += tokens != tokens_plain
-        differ_nosplit += tokens != tokens_nosplit
-    print(f"drift on {len(texts)} bios texts: differ from abbreviation-free Punkt: {differ_plain}; "
-          f"from no sentence split: {differ_nosplit}")
+        dump.append({"text": text, "tokens": tokens})
+        for name, other in (("plain", tokenize(text, plain)[1]), ("nosplit", word.tokenize(text))):
+            stats[name][0] += tokens != other
+            stats[name][1] += abs(fluency(tokens) - fluency(other))
+    for name, (differ, fluency_gap) in stats.items():
+        print(f"drift vs {name}: {differ}/{len(texts)} bios tokenize differently; "
+              f"mean |fluency difference| {fluency_gap / len(texts):.5f} bits")
+    (Path("/tmp") / "bios_tokens.json").write_text(json.dumps(dump))
+    print("wrote /tmp/bios_tokens.json (for a C++ comparison)")
 
 
 def main():
