@@ -96,8 +96,6 @@ struct PunktToken {
   bool first_upper = false;
   bool first_lower = false;
   bool sentbreak = false;
-  bool abbreviation = false;
-  bool ellipsis = false;
 };
 
 PunktToken make_token(std::string text) {
@@ -119,44 +117,31 @@ std::string ascii_lower(std::string_view text) {
   return out;
 }
 
-// Type-based annotation of one token (Punkt's first pass).
+// Type-based annotation of one token (Punkt's first pass): a lone . ? ! is a break; so is a word
+// ending in one period unless it is a listed abbreviation (or ends in one after its last hyphen).
+// Ellipses ("..", "...") are never breaks.
 void annotate_by_type(PunktToken& token) {
   const std::string& t = token.text;
   if (t == "." || t == "?" || t == "!") {
     token.sentbreak = true;
-  } else if (t.size() >= 2 && t.find_first_not_of('.') == std::string::npos) {
-    token.ellipsis = true;
   } else if (token.period_final && !(t.size() >= 2 && t[t.size() - 2] == '.')) {
     const std::string word = ascii_lower(std::string_view(t).substr(0, t.size() - 1));
     const std::size_t dash = word.rfind('-');
     const std::string_view last_part =
         dash == std::string::npos ? std::string_view(word) : std::string_view(word).substr(dash + 1);
-    if (is_known_abbreviation(word) || is_known_abbreviation(last_part)) {
-      token.abbreviation = true;
-    } else {
-      token.sentbreak = true;
-    }
+    token.sentbreak = !is_known_abbreviation(word) && !is_known_abbreviation(last_part);
   }
 }
 
-// Punkt's orthographic heuristic with no learned orthographic statistics: a following lower-case
-// word or punctuation mark is evidence against a sentence start; anything else is undecided.
-enum class SentenceStart { kNo, kUnknown };
-SentenceStart orthographic_evidence(const PunktToken& next) {
-  static const std::unordered_set<std::string_view> kPunctuation = {";", ":", ",", ".", "!", "?"};
-  if (kPunctuation.count(next.text) != 0 || next.first_lower) return SentenceStart::kNo;
-  return SentenceStart::kUnknown;
-}
-
-// Token-based reclassification (Punkt's second pass, initials and numbers; the abbreviation and
-// collocation rules need learned parameters and never fire without them).
+// Token-based reclassification (Punkt's second pass). Only its rule for initials and numbers can
+// fire without learned parameters: Punkt's orthographic heuristic, with no orthographic statistics,
+// takes a following lower-case word or one of ; : , . ! ? as evidence against a sentence start, and
+// an initial followed by a capitalised word as part of a name ("J. Bach").
 void annotate_by_context(PunktToken& token, const PunktToken& next) {
   if (!token.period_final || !(token.is_initial || token.is_number)) return;
-  const SentenceStart evidence = orthographic_evidence(next);
-  if (evidence == SentenceStart::kNo || (token.is_initial && next.first_upper)) {
-    token.sentbreak = false;
-    token.abbreviation = true;
-  }
+  static const std::unordered_set<std::string_view> kPunctuation = {";", ":", ",", ".", "!", "?"};
+  const bool not_a_sentence_start = kPunctuation.count(next.text) != 0 || next.first_lower;
+  if (not_a_sentence_start || (token.is_initial && next.first_upper)) token.sentbreak = false;
 }
 
 bool contains_sentence_break(std::string_view context) {
