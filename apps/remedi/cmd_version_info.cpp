@@ -18,7 +18,8 @@ void register_version_info(CLI::App& app) {
               << "libtorch " << TORCH_VERSION << "\n"
               << "intra-op threads " << torch::get_num_threads() << "\n"
               << "OpenBLAS kernel " << lm::blas_core_name() << "\n"
-              << "float32 projections " << (lm::project_uses_dnnl() ? "oneDNN sgemm" : "libtorch BLAS") << "\n";
+              << "float32 projections " << (lm::project_uses_dnnl() ? "oneDNN sgemm" : "libtorch BLAS")
+              << "\n";
   });
 }
 

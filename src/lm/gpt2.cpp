@@ -16,9 +16,8 @@ struct Gpt2Names {
   const TensorSource& source;
   std::string prefix;
 
-  explicit Gpt2Names(const TensorSource& s) : source(s) {
-    prefix = s.has("transformer.wte.weight") ? "transformer." : "";
-  }
+  explicit Gpt2Names(const TensorSource& s)
+      : source(s), prefix(s.has("transformer.wte.weight") ? "transformer." : "") {}
   std::string layer(std::int64_t l, const std::string& rest) const {
     return prefix + "h." + std::to_string(l) + "." + rest;
   }

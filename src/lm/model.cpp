@@ -95,7 +95,8 @@ torch::Tensor apply_intervention(const torch::Tensor& hidden, const Intervention
 
 std::unique_ptr<CausalLM> CausalLM::load(const std::string& path, const LoadOptions& options) {
   if (options.dtype == torch::kFloat16 && options.device.is_cpu()) {
-    throw Error("<argument>", "--dtype", "fp16 needs --device cuda (libtorch's CPU kernels lack half matmul); use bf16");
+    throw Error("<argument>", "--dtype",
+                "fp16 needs --device cuda (libtorch's CPU kernels lack half matmul); use bf16");
   }
   torch::NoGradGuard no_grad;
   ModelConfig config;
@@ -142,10 +143,12 @@ ForwardResult CausalLM::forward(const Batch& batch, const ForwardOptions& option
 
   // Positions count real tokens only (left padding shifts nothing); pads get position 0.
   torch::Tensor positions = mask.cumsum(1) - 1;  // (B, T)
-  if (past > 0) positions = positions + cache->next_position.unsqueeze(1);
+  torch::Tensor full_mask = mask;                // (B, past + T)
+  if (cache != nullptr && past > 0) {
+    positions = positions + cache->next_position.unsqueeze(1);
+    full_mask = torch::cat({cache->attention_mask, mask}, 1);
+  }
   positions = positions.clamp_min(0);
-  const torch::Tensor full_mask =
-      past > 0 ? torch::cat({cache->attention_mask, mask}, 1) : mask;  // (B, past + T)
 
   AttentionInputs inputs;
   const torch::Tensor query_at = torch::arange(past, past + length, index_options).unsqueeze(1);  // (T, 1)
