@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include "tok/utf8.h"
+
 namespace remedi::eval {
 
 // Replaces every byte that is not part of a well-formed UTF-8 sequence by U+FFFD, as Python's
@@ -15,7 +17,7 @@ std::string sanitize_utf8(std::string_view text);
 
 // Decodes the code point that starts at `pos` of valid UTF-8 `text`; `length` receives its size.
 char32_t decode_utf8(std::string_view text, std::size_t pos, std::size_t& length);
-void append_utf8(std::string& out, char32_t code_point);
+using tok::append_utf8;  // one UTF-8 encoder for the project
 
 // Python's str.isspace for one code point: \t..\r, \x1c..\x1f, space, \x85 and Unicode Z* (Zs, Zl, Zp).
 bool is_python_space(char32_t code_point);
