@@ -22,6 +22,11 @@ class EarlyStopping {
   bool improved() const { return bad_epochs_ == 0; }
   double best() const { return best_; }  // +inf (minimising) or -inf (maximising) before any update
   std::size_t bad_epochs() const { return bad_epochs_; }
+  // Puts the tracker back in a saved state (resuming a training run).
+  void restore(double best, std::size_t bad_epochs) {
+    best_ = best;
+    bad_epochs_ = bad_epochs;
+  }
 
  private:
   std::size_t patience_;

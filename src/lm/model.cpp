@@ -70,6 +70,8 @@ bool is_gguf_path(const std::string& path) {
   return std::filesystem::path(path).extension() == ".gguf" && !std::filesystem::is_directory(path);
 }
 
+}  // namespace
+
 // Block-output rewrite of spec §6.3, differentiable in the directions:
 // h <- h + in_range * ((beta - 1) h + alpha d)
 torch::Tensor apply_intervention(const torch::Tensor& hidden, const Intervention& edit) {
@@ -90,8 +92,6 @@ torch::Tensor apply_intervention(const torch::Tensor& hidden, const Intervention
   if (edit.beta != 1.0) update = update + (edit.beta - 1.0) * hidden;
   return hidden + weight * update;
 }
-
-}  // namespace
 
 std::unique_ptr<CausalLM> CausalLM::load(const std::string& path, const LoadOptions& options) {
   if (options.dtype == torch::kFloat16 && options.device.is_cpu()) {
@@ -126,7 +126,9 @@ ForwardResult CausalLM::forward(const Batch& batch, const ForwardOptions& option
   const std::int64_t batch_size = ids.size(0);
   const std::int64_t length = ids.size(1);
   const std::int64_t last_layer = options.stop_after_layer < 0 ? c.n_layer - 1 : options.stop_after_layer;
-  if (options.start_layer < 0 || options.start_layer > last_layer || last_layer >= c.n_layer) {
+  // Starting one past the last block (with its output as start_hidden) runs only the norm and head.
+  const std::int64_t latest_start = options.start_hidden.defined() ? last_layer + 1 : last_layer;
+  if (options.start_layer < 0 || options.start_layer > latest_start || last_layer >= c.n_layer) {
     throw Error("<forward>", "layers",
                 "start " + std::to_string(options.start_layer) + " / stop " + std::to_string(last_layer) +
                     " outside 0.." + std::to_string(c.n_layer - 1));
@@ -215,12 +217,16 @@ ForwardResult CausalLM::forward(const Batch& batch, const ForwardOptions& option
     case LogitsAt::None:
       break;
   }
-  const torch::Tensor normed =
-      c.family == Family::Llama
-          ? rms_norm(selected, weights_.final_norm_weight, c.norm_eps)
-          : layer_norm(selected, weights_.final_norm_weight, weights_.final_norm_bias, c.norm_eps);
-  result.logits = project(normed, weights_.lm_head_weight, weights_.lm_head_bias).to(torch::kFloat32);
+  result.logits = logits(selected);
   return result;
+}
+
+torch::Tensor CausalLM::logits(const torch::Tensor& last_block_output) const {
+  const torch::Tensor normed = config_.family == Family::Llama
+                                   ? rms_norm(last_block_output, weights_.final_norm_weight, config_.norm_eps)
+                                   : layer_norm(last_block_output, weights_.final_norm_weight,
+                                                weights_.final_norm_bias, config_.norm_eps);
+  return project(normed, weights_.lm_head_weight, weights_.lm_head_bias).to(torch::kFloat32);
 }
 
 std::int64_t CausalLM::weight_bytes_per_token() const {

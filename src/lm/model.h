@@ -64,7 +64,8 @@ struct ForwardOptions {
   // then the final norm and head run if `logits` asks for them; a smaller value skips norm/head.
   std::int64_t start_layer = 0;
   std::int64_t stop_after_layer = -1;
-  // With start_layer > 0: the output of block start_layer - 1, (B, T, H).
+  // With start_layer > 0: the output of block start_layer - 1, (B, T, H). start_layer may be
+  // n_layer (only the final norm and head run).
   torch::Tensor start_hidden;
   LogitsAt logits = LogitsAt::All;
   torch::Tensor logit_positions;  // (B, P) int64, for LogitsAt::Positions
@@ -85,6 +86,8 @@ class CausalLM {
   CausalLM(ModelConfig config, ModelWeights weights, LoadOptions options, std::string path);
 
   ForwardResult forward(const Batch& batch, const ForwardOptions& options = {}) const;
+  // The final norm and the head on last-block outputs (..., H) -> float32 logits (..., V).
+  torch::Tensor logits(const torch::Tensor& last_block_output) const;
 
   const ModelConfig& config() const { return config_; }
   const ModelWeights& weights() const { return weights_; }
@@ -100,6 +103,10 @@ class CausalLM {
   LoadOptions options_;
   std::string path_;
 };
+
+// The rewrite an Intervention applies to block output `hidden` (B, T, H); differentiable in the
+// directions. Exposed so a caller holding block l's output can edit it and resume at block l + 1.
+torch::Tensor apply_intervention(const torch::Tensor& hidden, const Intervention& edit);
 
 // Parses "cpu", "cuda", "cuda:N" and "fp32" / "bf16" / "fp16"; throws remedi::Error naming the
 // option otherwise (and for cuda when libtorch has no CUDA device).
