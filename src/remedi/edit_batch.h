@@ -1,0 +1,68 @@
+// A batch of prompts ready for an edited forward pass (spec §6.4, §7.2): right-padded tokens, where
+// to add each row's direction, where the loss reads, and the targets and editor inputs of each row.
+#pragma once
+
+#include <torch/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "data/sample.h"
+#include "lm/model.h"
+
+namespace remedi::tok {
+class Tokenizer;
+}
+
+namespace remedi {
+
+struct EditorConfig;
+struct EditorInputs;
+
+struct EditBatch {
+  lm::Batch tokens;                // (B, T) right-padded prompts
+  torch::Tensor lengths;           // (B) int64 real tokens per row
+  torch::Tensor edit_ranges;       // (B, 2) int64 columns [i, j) that receive the direction
+  torch::Tensor entity_ends;       // (B) int64 exclusive end of the entity mention's full token range
+  torch::Tensor mediated_ids;      // (B) int64 tok1(target_mediated)
+  torch::Tensor unmediated_ids;    // (B) int64 tok1(target_unmediated); undefined if a row has none
+  torch::Tensor entity_inputs;     // (B, H) float32 editor entity input
+  torch::Tensor attribute_inputs;  // (B, H) float32 editor attribute input
+
+  // Unedited activations that never change while an editor trains, filled on first use by the
+  // efficient loss (remedi/loss.h): block `layer`'s output, and the last block's output at the
+  // positions the loss reads (cached_read_positions).
+  std::int64_t cached_layer = -1;
+  torch::Tensor cached_layer_output;     // (B, T, H)
+  torch::Tensor cached_read_positions;   // (B, P) int64
+  torch::Tensor cached_reference_final;  // (B, P, H)
+
+  std::int64_t size() const { return tokens.input_ids.size(0); }
+};
+
+struct EditBatchOptions {
+  bool edit_last_entity_token = true;  // else every token of the mention
+  int entity_occurrence = 0;           // which mention of the entity in the prompt (spec §4.2)
+  std::int64_t max_length = -1;        // truncation (the model's context length)
+  std::vector<std::string> row_names;  // how errors name each row (default "prompt <row>")
+};
+
+// Tokenizes `prompts` right-padded and locates entity occurrence `entity_occurrence` in each.
+// Throws remedi::Error naming the row when an entity is not in its prompt.
+EditBatch make_edit_batch(const tok::Tokenizer& tokenizer, const std::vector<std::string>& prompts,
+                          const std::vector<std::string>& entities, const EditBatchOptions& options);
+
+// The batch of samples [begin, end) with their prompts, targets and editor inputs (rows of
+// `inputs` aligned with `samples`). `prompts` overrides the samples' prompt field when given (e.g. the
+// essence prompts "<entity> is a").
+EditBatch make_sample_batch(const tok::Tokenizer& tokenizer,
+                            const std::vector<data::MediationSample>& samples, const EditorInputs& inputs,
+                            std::size_t begin, std::size_t end, const EditorConfig& editor,
+                            std::int64_t max_length, const std::vector<std::string>* prompts = nullptr);
+
+// "<entity> is a" (the essence prompt of spec §7.2).
+std::string essence_prompt(const std::string& entity);
+
+}  // namespace remedi

@@ -1,0 +1,46 @@
+// Editor files (spec §6.5, DESIGN "editors saved as safetensors + a JSON sidecar"). One folder per
+// trained editor, <editors dir>/<type>/<layer>/, holding
+//   editor.safetensors  the state (float32; the original's state-dict key names, e.g. "w.weight")
+//   editor.json         {"format": "remedi-editor", "version": 1, "type", "layer", "hidden_size",
+//                        "options": {...EditorConfig flags}, "model": {"fingerprint", "family",
+//                        "n_layer", "hidden_size", "path"}, "training": {...free-form report}}
+// The sidecar is written last (both atomically), so a folder with editor.json is complete.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "remedi/editor.h"
+
+namespace remedi::lm {
+class CausalLM;
+}
+
+namespace remedi {
+
+// Identifies the weights an editor was trained against: family and shape, plus a hash of a strided
+// sample of the token embedding rounded to bfloat16 (so fp32 and bf16 loads of one checkpoint, and
+// its GGUF and safetensors forms when they hold the same values, agree). Format "<family>-<n_layer>x<H>-<16
+// hex>".
+std::string model_fingerprint(const lm::CausalLM& model);
+
+// <editors_dir>/<type>/<layer>
+std::string editor_folder(const std::string& editors_dir, const std::string& type, std::int64_t layer);
+
+void save_editor(const Editor& editor, const std::string& folder, const lm::CausalLM& model,
+                 const nlohmann::json& training = nlohmann::json::object());
+
+// Loads <folder>/editor.json + editor.safetensors onto the model's device. Throws remedi::Error naming
+// the file and field when the folder is incomplete, the sidecar is malformed, a tensor is missing or
+// has the wrong shape, or the editor was trained for another model (fingerprint mismatch).
+std::shared_ptr<Editor> load_editor(const std::string& folder, const lm::CausalLM& model);
+
+// Layers with a saved editor of `type` under `editors_dir` (numeric sub-folders holding editor.json),
+// sorted.
+std::vector<std::int64_t> saved_layers(const std::string& editors_dir, const std::string& type);
+
+}  // namespace remedi

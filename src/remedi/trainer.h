@@ -1,0 +1,79 @@
+// The training loop of spec §7.3-7.4: AdamW on the editor's parameters only, an epoch-0 pass that
+// only measures, early stopping on the mean validation loss that restores the best weights (Q2 fixed;
+// `restore_best = false` keeps the original's last weights), batches in order, and a checkpoint after
+// every epoch (written by atomic rename) from which `resume` continues a killed run exactly.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "remedi/edit_batch.h"
+#include "remedi/loss.h"
+
+namespace remedi {
+
+class Editor;
+struct EditorConfig;
+struct EditorInputs;
+
+struct TrainOptions {
+  LossWeights weights;
+  double lr = 1e-3;
+  double weight_decay = 0.01;
+  double adam_eps = 1e-8;  // the original uses 1e-4 with an fp16 LM
+  std::int64_t max_epochs = 20;
+  std::int64_t patience = 2;
+  ComputeMode mode = ComputeMode::Efficient;
+  bool restore_best = true;
+  std::string checkpoint_path;  // empty: no checkpoints
+  bool resume = false;          // continue from checkpoint_path if it exists
+  bool progress = true;
+  std::string label;  // progress-bar prefix, e.g. "linear/1"
+  // Called after each epoch's checkpoint is written (tests stop a run here to simulate a kill).
+  std::function<void(std::int64_t epoch)> after_epoch;
+};
+
+// Batches of one split; `essence` holds the same samples' "<entity> is a" batches when the essence
+// term is on (else empty).
+struct TrainingSplit {
+  std::vector<EditBatch> batches;
+  std::vector<EditBatch> essence;
+  std::int64_t samples() const;
+};
+
+// Batches of `batch_size` samples in order, with the essence prompts when `with_essence`.
+TrainingSplit make_training_split(const tok::Tokenizer& tokenizer,
+                                  const std::vector<data::MediationSample>& samples,
+                                  const EditorInputs& inputs, const EditorConfig& editor,
+                                  std::int64_t batch_size, std::int64_t max_length, bool with_essence);
+
+struct EpochRecord {
+  std::int64_t epoch = 0;
+  double train_loss = 0;
+  double validation_loss = 0;
+  std::map<std::string, double> validation_terms;  // mean over batches of each weighted term
+  bool improved = false;
+  double seconds = 0;
+};
+
+struct TrainReport {
+  std::vector<EpochRecord> epochs;
+  std::int64_t best_epoch = -1;
+  double best_validation_loss = 0;
+  bool stopped_early = false;
+  bool resumed = false;
+  double train_seconds = 0;        // training passes (epochs >= 1) in this process
+  std::int64_t train_samples = 0;  // samples processed by those passes
+};
+
+TrainReport train_editor(const lm::CausalLM& model, Editor& editor, TrainingSplit& train,
+                         TrainingSplit& validation, const TrainOptions& options);
+
+// Mean loss over a split without gradients (the validation pass), and the mean of each term.
+double evaluate_loss(const lm::CausalLM& model, Editor& editor, TrainingSplit& split,
+                     const TrainOptions& options, std::map<std::string, double>* terms = nullptr);
+
+}  // namespace remedi
