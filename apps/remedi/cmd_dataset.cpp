@@ -5,16 +5,15 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "commands.h"
+#include "common.h"
 #include "data/datasets.h"
 #include "data/sample.h"
-#include "data/splits.h"
 
 namespace remedi::cli {
 
@@ -33,19 +32,8 @@ struct DatasetArguments {
   bool with_source = false;
 };
 
-std::string data_dir() {
-  if (const char* env = std::getenv("REMEDI_DATA"); env != nullptr && *env != '\0') return env;
-  return REMEDI_DEFAULT_DATA_DIR;
-}
-
 std::vector<data::MediationSample> load(const DatasetArguments& args) {
-  const std::string path = args.file.empty() ? data::default_dataset_path(args.name, data_dir()) : args.file;
-  data::DatasetOptions options;
-  options.cmudict_path = args.cmudict;
-  options.seed = args.seed;
-  std::vector<data::MediationSample> samples = data::load_dataset(args.name, path, options);
-  if (!args.split.empty()) samples = data::select_split(samples, args.split);
-  return samples;
+  return load_samples({args.name, args.file, args.split, args.cmudict, args.seed});
 }
 
 void add_common_options(CLI::App* cmd, DatasetArguments& args) {

@@ -13,5 +13,8 @@ void register_generate(CLI::App& app);
 void register_inspect(CLI::App& app);
 void register_tokenize(CLI::App& app);
 void register_dataset(CLI::App& app);
+void register_train(CLI::App& app);
+void register_edit(CLI::App& app);
+void register_eval_fact_gen(CLI::App& app);
 
 }  // namespace remedi::cli

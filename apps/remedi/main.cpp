@@ -17,6 +17,9 @@ int main(int argc, char** argv) {
   remedi::cli::register_inspect(app);
   remedi::cli::register_tokenize(app);
   remedi::cli::register_dataset(app);
+  remedi::cli::register_train(app);
+  remedi::cli::register_edit(app);
+  remedi::cli::register_eval_fact_gen(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {
