@@ -46,7 +46,11 @@ struct EvalArgs {
   bool quiet = false;
 };
 
-nlohmann::json aggregate_json(const eval::Aggregate& a) { return {{"mean", a.mean}, {"std", a.std}}; }
+// {mean, std, ci95: [lower, upper]} (percentile bootstrap of the mean, docs/METRICS.md).
+nlohmann::json aggregate_json(const eval::Aggregate& a) {
+  const eval::ConfidenceInterval ci = eval::bootstrap_mean_ci(a.values);
+  return {{"mean", a.mean}, {"std", a.std}, {"ci95", {ci.lower, ci.upper}}};
+}
 
 // One row per distinct paraphrase prompt (first occurrence order, Q11), `prompt` replaced.
 std::vector<data::MediationSample> flatten_paraphrases(const std::vector<data::MediationSample>& samples,

@@ -75,7 +75,7 @@ EfficacyMetrics efficacy(const std::vector<std::vector<double>>& targets,
     scores.push_back(wins / n);
     magnitudes.push_back(difference / n);
   }
-  return {aggregate(scores), aggregate(magnitudes)};
+  return {aggregate(scores, /*keep_values=*/true), aggregate(magnitudes, /*keep_values=*/true)};
 }
 
 BinaryConfusion confusion(const std::vector<bool>& truth, const std::vector<bool>& predicted) {

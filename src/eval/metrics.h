@@ -25,6 +25,7 @@ Aggregate aggregate(const std::vector<double>& values, bool keep_values = false)
 // over samples. Inputs are per-sample lists, as log-probabilities (exponentiated first) or as
 // probabilities. Throws std::invalid_argument when the shapes differ or a sample has no value.
 enum class ProbabilityScale { kLogProbability, kProbability };
+// Per-sample values are kept (for confidence intervals).
 struct EfficacyMetrics {
   Aggregate score;
   Aggregate magnitude;

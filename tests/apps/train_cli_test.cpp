@@ -120,6 +120,23 @@ TEST_F(TrainCli, EvalFactGenWritesEfficacyAndParaphraseMetrics) {
     EXPECT_EQ(rows[0]["id"], "5000");
     EXPECT_LE(rows[0]["after_target_mediated_score"].get<double>(), 0.0);
     EXPECT_EQ(rows[0]["before_top_tokens"].size(), 10U);
+    const auto ci = metrics["score"]["ci95"];
+    EXPECT_LE(ci[0].get<double>(), metrics["score"]["mean"].get<double>());
+    EXPECT_GE(ci[1].get<double>(), metrics["score"]["mean"].get<double>());
+  }
+  // Efficacy recomputed from the per-sample scores (spec §8.2): p(new) > p(true), edited and unedited.
+  const auto rows = read_json(*results_ + "/tiny_eval/linear/2/efficacy.json");
+  const auto metrics = read_json(*results_ + "/tiny_eval/linear/2/efficacy_metrics.json");
+  for (const std::string side : {"after_", "before_"}) {
+    double wins = 0;
+    for (const auto& row : rows) {
+      wins += row[side + "target_mediated_score"].get<double>() >
+                      row[side + "target_unmediated_score"].get<double>()
+                  ? 1
+                  : 0;
+    }
+    const auto& reported = side == "after_" ? metrics["score"] : metrics["unedited"]["score"];
+    EXPECT_NEAR(reported["mean"].get<double>(), wins / static_cast<double>(rows.size()), 1e-12) << side;
   }
 }
 
