@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "lm/generate.h"
+#include "lm/matmul.h"
 #include "lm/model.h"
 #include "lm/model_path.h"
 #include "lm/threads.h"
@@ -73,19 +74,33 @@ Args parse(int argc, char** argv) {
   return args;
 }
 
-// Best-of-n sgemm rate of this process (same BLAS, same threads) on square fp32 matrices.
-double sgemm_peak_gflops() {
+// Best-of-5 rate of an fp32 product of square n x n matrices through `multiply`.
+template <typename Multiply>
+double gemm_gflops(const Multiply& multiply) {
   const std::int64_t n = 2048;
   const torch::Tensor a = torch::randn({n, n});
   const torch::Tensor b = torch::randn({n, n});
-  torch::Tensor c = torch::mm(a, b);
+  torch::Tensor c = multiply(a, b);
   double best = 1e30;
   for (int i = 0; i < 5; ++i) {
     const auto start = Clock::now();
-    c = torch::mm(a, b);
+    c = multiply(a, b);
     best = std::min(best, seconds_since(start));
   }
   return 2.0 * static_cast<double>(n * n * n) / best / 1e9;
+}
+
+// The machine's fp32 sgemm peak as this process can reach it: the better of libtorch's BLAS
+// (torch::mm, i.e. OpenBLAS) and the model's projection path (oneDNN's sgemm when built with it).
+double sgemm_peak_gflops() {
+  const double blas =
+      gemm_gflops([](const torch::Tensor& a, const torch::Tensor& b) { return torch::mm(a, b); });
+  const double projection = gemm_gflops([](const torch::Tensor& a, const torch::Tensor& b) {
+    return remedi::lm::project(a, b, torch::Tensor());
+  });
+  std::cout << "sgemm_gflops torch::mm " << blas << ", lm::project ("
+            << (remedi::lm::project_uses_dnnl() ? "oneDNN" : "libtorch BLAS") << ") " << projection << "\n";
+  return std::max(blas, projection);
 }
 
 // Bytes moved per second (read + write) by a large copy, best of 5.
