@@ -16,5 +16,6 @@ void register_dataset(CLI::App& app);
 void register_train(CLI::App& app);
 void register_edit(CLI::App& app);
 void register_eval_fact_gen(CLI::App& app);
+void register_import_editors(CLI::App& app);
 
 }  // namespace remedi::cli

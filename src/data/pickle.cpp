@@ -1,5 +1,7 @@
 #include "data/pickle.h"
 
+#include <algorithm>
+#include <array>
 #include <bit>
 #include <cstdint>
 #include <cstdio>
@@ -46,6 +48,12 @@ enum Opcode : std::uint8_t {
   kLongBinGet = 'j',
   kBinPut = 'q',
   kLongBinPut = 'r',
+  // Object opcodes, read only for torch state dicts (PickleOptions::torch_tensors) and only with the
+  // globals of kTorchGlobals.
+  kGlobal = 'c',
+  kReduce = 'R',
+  kBuild = 'b',
+  kBinPersId = 'Q',
   kProto = 0x80,
   kTuple1 = 0x85,
   kTuple2 = 0x86,
@@ -81,8 +89,12 @@ struct Node {
     kList,
     kTuple,
     kDict,
-    kSet
+    kSet,
+    kGlobal,   // text: "module.name" (torch mode)
+    kStorage,  // text: storage key, dtype: element type (torch mode)
+    kTensor    // text: storage key, dtype, integer: storage offset, items: {shape, stride} (torch mode)
   } kind = Kind::kNone;
+  std::string dtype;
   bool boolean = false;
   std::int64_t integer = 0;
   double real = 0;
@@ -99,8 +111,9 @@ NodePtr make(Node::Kind kind) {
 
 class Reader {
  public:
-  Reader(std::span<const std::byte> bytes, std::string file, const PickleListVisitor* visit)
-      : bytes_(bytes), file_(std::move(file)), visit_(visit) {}
+  Reader(std::span<const std::byte> bytes, std::string file, const PickleListVisitor* visit,
+         PickleOptions options = {})
+      : bytes_(bytes), file_(std::move(file)), visit_(visit), options_(options) {}
 
   // Runs to STOP (or until the visitor asks to stop) and returns the top-level object.
   NodePtr run();
@@ -162,6 +175,8 @@ class Reader {
     push(std::move(node));
   }
   void push_long(std::uint64_t length);
+  void torch_opcode(std::uint8_t opcode);
+  std::vector<std::int64_t> int_tuple(const NodePtr& node, const char* what);
   void append_items(const NodePtr& target, std::vector<NodePtr> items);
   void set_items(const NodePtr& target, std::vector<NodePtr> items);
   void memo_put(std::uint64_t index) { memo_[index] = top(); }
@@ -174,6 +189,7 @@ class Reader {
   std::span<const std::byte> bytes_;
   std::string file_;
   const PickleListVisitor* visit_;
+  PickleOptions options_;
   std::size_t pos_ = 0;
   std::size_t opcode_offset_ = 0;
   std::vector<NodePtr> stack_;
@@ -379,6 +395,15 @@ NodePtr Reader::run() {
       case kLongBinGet:
         memo_get(unsigned_le(4));
         break;
+      case kGlobal:
+      case kReduce:
+      case kBuild:
+      case kBinPersId:
+        if (options_.torch_tensors) {
+          torch_opcode(opcode);
+          break;
+        }
+        [[fallthrough]];
       default: {
         char hex[8];
         std::snprintf(hex, sizeof hex, "0x%02x", opcode);
@@ -388,6 +413,114 @@ NodePtr Reader::run() {
     }
   }
   return root_;
+}
+
+// The globals a torch state dict may name, and the element type of each storage class.
+constexpr std::array<std::pair<const char*, const char*>, 7> kTorchGlobals{{
+    {"collections.OrderedDict", ""},
+    {"torch._utils._rebuild_tensor_v2", ""},
+    {"torch._utils._rebuild_parameter", ""},
+    {"torch.FloatStorage", "float32"},
+    {"torch.HalfStorage", "float16"},
+    {"torch.BFloat16Storage", "bfloat16"},
+    {"torch.DoubleStorage", "float64"},
+}};
+
+std::vector<std::int64_t> Reader::int_tuple(const NodePtr& node, const char* what) {
+  if (node->kind != Node::Kind::kTuple) fail(std::string(what) + " is not a tuple");
+  std::vector<std::int64_t> values;
+  for (const NodePtr& item : node->items) {
+    if (item->kind != Node::Kind::kInt) fail(std::string(what) + " holds a non-integer");
+    values.push_back(item->integer);
+  }
+  return values;
+}
+
+// GLOBAL, REDUCE, BUILD and BINPERSID as torch.save writes them for a dict of tensors; nothing is
+// called: each known global has a fixed meaning here.
+void Reader::torch_opcode(std::uint8_t opcode) {
+  switch (opcode) {
+    case kGlobal: {
+      std::string module;
+      std::string name;
+      for (std::string* part : {&module, &name}) {
+        while (true) {
+          const char c = static_cast<char>(*take(1));
+          if (c == '\n') break;
+          part->push_back(c);
+          if (part->size() > 200) fail("GLOBAL name too long");
+        }
+      }
+      const std::string qualified = module + "." + name;
+      const auto known = std::find_if(kTorchGlobals.begin(), kTorchGlobals.end(),
+                                      [&](const auto& g) { return qualified == g.first; });
+      if (known == kTorchGlobals.end())
+        fail("refused global " + qualified + " (not part of a tensor state dict)");
+      NodePtr node = make(Node::Kind::kGlobal);
+      node->text = qualified;
+      node->dtype = known->second;
+      push(std::move(node));
+      return;
+    }
+    case kBinPersId: {  // ('storage', <storage class>, key, location, numel)
+      const NodePtr id = pop();
+      if (id->kind != Node::Kind::kTuple || id->items.size() != 5 ||
+          id->items[0]->kind != Node::Kind::kString || id->items[0]->text != "storage" ||
+          id->items[1]->kind != Node::Kind::kGlobal || id->items[1]->dtype.empty() ||
+          id->items[2]->kind != Node::Kind::kString) {
+        fail(
+            "persistent id is not a ('storage', <FloatStorage|HalfStorage|BFloat16Storage|DoubleStorage>, "
+            "key, ...)");
+      }
+      NodePtr node = make(Node::Kind::kStorage);
+      node->text = id->items[2]->text;
+      node->dtype = id->items[1]->dtype;
+      push(std::move(node));
+      return;
+    }
+    case kReduce: {
+      const NodePtr args = pop();
+      const NodePtr callable = pop();
+      if (callable->kind != Node::Kind::kGlobal || args->kind != Node::Kind::kTuple)
+        fail("REDUCE of a non-global");
+      if (callable->text == "collections.OrderedDict") {
+        if (!args->items.empty()) fail("OrderedDict with arguments");
+        push(make(Node::Kind::kDict));
+      } else if (callable->text == "torch._utils._rebuild_tensor_v2") {
+        // (storage, storage_offset, size, stride, requires_grad, backward_hooks[, metadata])
+        if (args->items.size() < 4 || args->items[0]->kind != Node::Kind::kStorage ||
+            args->items[1]->kind != Node::Kind::kInt) {
+          fail("_rebuild_tensor_v2 arguments are not (storage, offset, size, stride, ...)");
+        }
+        int_tuple(args->items[2], "tensor size");
+        int_tuple(args->items[3], "tensor stride");
+        if (args->items[2]->items.size() != args->items[3]->items.size())
+          fail("tensor size and stride differ in rank");
+        NodePtr node = make(Node::Kind::kTensor);
+        node->text = args->items[0]->text;
+        node->dtype = args->items[0]->dtype;
+        node->integer = args->items[1]->integer;
+        node->items = {args->items[2], args->items[3]};
+        push(std::move(node));
+      } else if (callable->text == "torch._utils._rebuild_parameter") {  // (tensor, requires_grad, hooks)
+        if (args->items.empty() || args->items[0]->kind != Node::Kind::kTensor)
+          fail("_rebuild_parameter of a non-tensor");
+        push(args->items[0]);
+      } else {
+        fail("REDUCE of " + callable->text);
+      }
+      return;
+    }
+    case kBuild: {  // state of an OrderedDict (its `_metadata`) or a tensor: not needed
+      pop();
+      const NodePtr& target = top();
+      if (target->kind != Node::Kind::kDict && target->kind != Node::Kind::kTensor)
+        fail("BUILD of a non-dict");
+      return;
+    }
+    default:
+      fail("unexpected opcode");
+  }
 }
 
 Json Reader::to_json(const NodePtr& node, int depth) const {
@@ -433,6 +566,16 @@ Json Reader::to_json(const NodePtr& node, int depth) const {
       }
       return object;
     }
+    case Node::Kind::kTensor:
+      return {{"__torch_tensor__",
+               {{"storage", node->text},
+                {"dtype", node->dtype},
+                {"offset", node->integer},
+                {"shape", to_json(node->items[0], depth + 1)},
+                {"stride", to_json(node->items[1], depth + 1)}}}};
+    case Node::Kind::kGlobal:
+    case Node::Kind::kStorage:
+      throw Error(file_, "", "a torch global or storage outside a tensor");
   }
   return nullptr;
 }
@@ -451,8 +594,8 @@ void read_pickle_list_file(const std::string& path, const PickleListVisitor& vis
   read_pickle_list(file.bytes(), path, visit);
 }
 
-Json read_pickle(std::span<const std::byte> bytes, const std::string& file) {
-  Reader reader(bytes, file, nullptr);
+Json read_pickle(std::span<const std::byte> bytes, const std::string& file, const PickleOptions& options) {
+  Reader reader(bytes, file, nullptr, options);
   return reader.to_json(reader.run());
 }
 
