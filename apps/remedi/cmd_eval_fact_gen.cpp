@@ -1,21 +1,27 @@
 // `remedi eval-fact-gen`: the CounterFact editing benchmarks of spec §8.2-8.3 (efficacy and
-// paraphrase) for trained editors, with the unedited LM's scores on the same prompts beside them.
-// Writes <results>/<name>/<type>/<layer>/<benchmark>.json (per sample) and <benchmark>_metrics.json.
-// (The generation and essence benchmarks and the prefix/replace baselines are not implemented yet.)
+// paraphrase) and a real neighbourhood benchmark (§8.6, docs/DEVIATIONS.md) for trained editors, with
+// the unedited LM's scores on the same prompts beside them, or for the prefix and replace baselines
+// (§8.7: the unedited LM on modified prompts). Writes <results>/<name>/<type>/<layer>/<benchmark>.json
+// (per prompt) and <benchmark>_metrics.json, or <results>/<name>/<baseline>/... for a baseline.
+// (The generation and essence benchmarks are not implemented yet.)
 #include <torch/torch.h>
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
 #include <map>
 #include <memory>
+#include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "commands.h"
 #include "common.h"
 #include "data/derived.h"
+#include "data/text.h"
 #include "eval/metrics.h"
 #include "lm/model.h"
 #include "lm/model_path.h"
@@ -24,6 +30,7 @@
 #include "remedi/scoring.h"
 #include "tok/tokenizer.h"
 #include "util/error.h"
+#include "util/hash.h"
 
 namespace remedi::cli {
 
@@ -43,8 +50,11 @@ struct EvalArgs {
   std::string device = "cpu";
   std::string dtype = "fp32";
   std::string results;
+  std::string baseline;  // "", "prefix" or "replace"
   bool quiet = false;
 };
+
+const std::vector<std::string> kBenchmarks{"efficacy", "paraphrase", "neighborhood"};
 
 // {mean, std, ci95: [lower, upper]} (percentile bootstrap of the mean, docs/METRICS.md).
 nlohmann::json aggregate_json(const eval::Aggregate& a) {
@@ -52,18 +62,19 @@ nlohmann::json aggregate_json(const eval::Aggregate& a) {
   return {{"mean", a.mean}, {"std", a.std}, {"ci95", {ci.lower, ci.upper}}};
 }
 
-// One row per distinct paraphrase prompt (first occurrence order, Q11), `prompt` replaced.
-std::vector<data::MediationSample> flatten_paraphrases(const std::vector<data::MediationSample>& samples,
-                                                       std::vector<std::size_t>& owner) {
+// One row per distinct prompt of source[field] (first occurrence order, Q11), `prompt` replaced;
+// owner[row] is the row's sample.
+std::vector<data::MediationSample> flatten_prompts(const std::vector<data::MediationSample>& samples,
+                                                   const std::string& field,
+                                                   std::vector<std::size_t>& owner) {
   std::vector<data::MediationSample> rows;
   for (std::size_t i = 0; i < samples.size(); ++i) {
     const data::Json& source = samples[i].source;
-    if (!source.contains("paraphrase_prompts") || !source["paraphrase_prompts"].is_array()) {
-      throw Error("<data>", "sample " + samples[i].id + " source.paraphrase_prompts",
-                  "missing (not CounterFact?)");
+    if (!source.contains(field) || !source[field].is_array()) {
+      throw Error("<data>", "sample " + samples[i].id + " source." + field, "missing (not CounterFact?)");
     }
     std::vector<std::string> seen;
-    for (const auto& prompt : source["paraphrase_prompts"]) {
+    for (const auto& prompt : source[field]) {
       const std::string text = prompt.get<std::string>();
       if (std::find(seen.begin(), seen.end(), text) != seen.end()) continue;
       seen.push_back(text);
@@ -90,24 +101,155 @@ nlohmann::json scores_json(const tok::Tokenizer& tokenizer, const TargetScores& 
           {prefix + "target_unmediated_score", scores.unmediated_logp[row].item<double>()}};
 }
 
-// Efficacy metrics of per-sample groups of rows.
+// Efficacy metrics of per-sample groups of rows: p(target_new) > p(target_true), or for the
+// neighbourhood benchmark (`keeps_true`) p(target_true) > p(target_new), ROME's neighbourhood success.
 eval::EfficacyMetrics group_efficacy(const TargetScores& scores, const std::vector<std::size_t>& owner,
-                                     std::size_t groups) {
+                                     std::size_t groups, bool keeps_true) {
   std::vector<std::vector<double>> targets(groups);
   std::vector<std::vector<double>> comparators(groups);
   for (std::size_t r = 0; r < owner.size(); ++r) {
-    targets[owner[r]].push_back(scores.mediated_logp[static_cast<std::int64_t>(r)].item<double>());
-    comparators[owner[r]].push_back(scores.unmediated_logp[static_cast<std::int64_t>(r)].item<double>());
+    const double mediated = scores.mediated_logp[static_cast<std::int64_t>(r)].item<double>();
+    const double unmediated = scores.unmediated_logp[static_cast<std::int64_t>(r)].item<double>();
+    targets[owner[r]].push_back(keeps_true ? unmediated : mediated);
+    comparators[owner[r]].push_back(keeps_true ? mediated : unmediated);
   }
   return eval::efficacy(targets, comparators, eval::ProbabilityScale::kLogProbability);
 }
 
+// The rows of `benchmark` and the sample each belongs to.
+std::vector<data::MediationSample> benchmark_rows(const std::string& benchmark,
+                                                  const std::vector<data::MediationSample>& samples,
+                                                  std::vector<std::size_t>& owner) {
+  if (benchmark == "paraphrase") return flatten_prompts(samples, "paraphrase_prompts", owner);
+  if (benchmark == "neighborhood") return flatten_prompts(samples, "neighborhood_prompts", owner);
+  for (std::size_t i = 0; i < samples.size(); ++i) owner.push_back(i);
+  return samples;
+}
+
+// The relation of a CounterFact sample: ROME's relation_id when the record has it, else its rewrite
+// template (the EasyEdit layout has no relation ids; one relation has a few templates, so this is
+// stricter than the original's relation match).
+std::string relation_key(const data::MediationSample& sample) {
+  const data::Json& rewrite = sample.source.value("requested_rewrite", data::Json::object());
+  if (rewrite.contains("relation_id") && rewrite["relation_id"].is_string())
+    return rewrite["relation_id"].get<std::string>();
+  return rewrite.value("prompt", std::string());
+}
+
+// The replace baseline (spec §8.7): each sample's entity becomes another CounterFact subject of the
+// same relation whose true object is the sample's new target, chosen by a generator seeded with
+// `seed` and the sample id; the entity is replaced everywhere in the sample, its prompts included.
+// Samples with no such subject are dropped and counted in `dropped`.
+std::vector<data::MediationSample> replace_entities(const std::vector<data::MediationSample>& samples,
+                                                    const std::vector<data::MediationSample>& pool,
+                                                    std::uint64_t seed, std::size_t& dropped) {
+  std::map<std::pair<std::string, std::string>, std::vector<std::string>> holders;
+  for (const data::MediationSample& s : pool) {
+    if (!s.target_unmediated) continue;
+    std::vector<std::string>& names = holders[{relation_key(s), *s.target_unmediated}];
+    if (std::find(names.begin(), names.end(), s.entity) == names.end()) names.push_back(s.entity);
+  }
+  std::vector<data::MediationSample> replaced;
+  dropped = 0;
+  for (const data::MediationSample& sample : samples) {
+    std::vector<std::string> names;
+    const auto found = holders.find({relation_key(sample), sample.target_mediated});
+    if (found != holders.end()) {
+      for (const std::string& name : found->second)
+        if (name != sample.entity) names.push_back(name);
+    }
+    if (names.empty()) {
+      ++dropped;
+      continue;
+    }
+    std::mt19937_64 generator(fnv1a_field(fnv1a(kFnvOffset, &seed, sizeof seed), sample.id));
+    const std::string& name =
+        names[std::uniform_int_distribution<std::size_t>(0, names.size() - 1)(generator)];
+    const auto swap = [&](const std::string& text) { return data::replace_all(text, sample.entity, name); };
+    data::MediationSample r = sample;
+    r.entity = name;
+    r.context = swap(sample.context);
+    r.attribute = swap(sample.attribute);
+    r.prompt = swap(sample.prompt);
+    for (const char* field : {"paraphrase_prompts", "generation_prompts"}) {
+      if (!r.source.contains(field) || !r.source[field].is_array()) continue;
+      for (auto& prompt : r.source[field])
+        if (prompt.is_string()) prompt = swap(prompt.get<std::string>());
+    }
+    r.source["replacement_entity"] = name;
+    replaced.push_back(std::move(r));
+  }
+  return replaced;
+}
+
+nlohmann::json records_json(const tok::Tokenizer& tokenizer, const std::vector<data::MediationSample>& rows,
+                            const TargetScores& before, const TargetScores* after) {
+  nlohmann::json results = nlohmann::json::array();
+  for (std::size_t r = 0; r < rows.size(); ++r) {
+    nlohmann::json record = data::sample_to_json(rows[r]);
+    record.update(scores_json(tokenizer, before, static_cast<std::int64_t>(r), "before_"));
+    if (after != nullptr)
+      record.update(scores_json(tokenizer, *after, static_cast<std::int64_t>(r), "after_"));
+    results.push_back(record);
+  }
+  return results;
+}
+
+// A baseline (spec §8.7): the unedited LM on prompts with the context prepended (prefix) or with the
+// entity replaced (replace). Neighbourhood prompts get the context prepended too (prefix).
+void run_baseline(const EvalArgs& a, const lm::CausalLM& model, const tok::Tokenizer& tokenizer,
+                  std::vector<data::MediationSample> samples, const std::string& experiment,
+                  const ScoringOptions& options) {
+  std::size_t dropped = 0;
+  if (a.baseline == "replace") {
+    SampleSource everything = a.data;
+    everything.split.clear();
+    samples = replace_entities(samples, load_samples(everything), a.data.seed, dropped);
+    if (samples.empty())
+      throw Error("<argument>", "--baseline replace", "no sample has a replacement entity");
+  }
+  ScoringOptions scoring = options;
+  scoring.allow_missing_entity = true;  // the unedited LM edits nothing
+  const std::string folder = (std::filesystem::path(experiment) / a.baseline).string();
+  nlohmann::json summary = nlohmann::json::object();
+  for (const std::string& benchmark : a.benchmarks) {
+    std::vector<std::size_t> owner;
+    std::vector<data::MediationSample> rows = benchmark_rows(benchmark, samples, owner);
+    if (a.baseline == "prefix") {
+      for (data::MediationSample& row : rows) row.prompt = data::prompt_in_context(row);
+    }
+    const TargetScores scores = score_targets(model, tokenizer, nullptr, rows, scoring);
+    const eval::EfficacyMetrics m =
+        group_efficacy(scores, owner, samples.size(), benchmark == "neighborhood");
+    nlohmann::json metrics = {{"score", aggregate_json(m.score)},
+                              {"magnitude", aggregate_json(m.magnitude)},
+                              {"samples", samples.size()},
+                              {"prompts", rows.size()}};
+    if (a.baseline == "replace") metrics["samples_without_replacement"] = dropped;
+    write_json((std::filesystem::path(folder) / (benchmark + ".json")).string(),
+               records_json(tokenizer, rows, scores, nullptr));
+    write_json((std::filesystem::path(folder) / (benchmark + "_metrics.json")).string(), metrics);
+    summary[benchmark] = metrics;
+    if (!a.quiet) std::cerr << a.baseline << " " << benchmark << ": score " << m.score.mean << "\n";
+  }
+  std::cout << nlohmann::json({{"experiment", experiment}, {"baseline", a.baseline}, {"benchmarks", summary}})
+                   .dump(2)
+            << "\n";
+}
+
 void run(const EvalArgs& a) {
   for (const std::string& b : a.benchmarks) {
-    if (b != "efficacy" && b != "paraphrase") {
+    if (std::find(kBenchmarks.begin(), kBenchmarks.end(), b) == kBenchmarks.end()) {
       throw Error("<argument>", "--benchmarks",
-                  "'" + b + "' is not implemented (available: efficacy, paraphrase)");
+                  "'" + b + "' is not implemented (available: efficacy, paraphrase, neighborhood)");
     }
+  }
+  if (!a.baseline.empty()) {
+    if (a.baseline != "prefix" && a.baseline != "replace")
+      throw Error("<argument>", "--baseline", "'" + a.baseline + "' is not one of prefix, replace");
+    if (!a.layers.empty() || !a.editors.empty())
+      throw Error("<argument>", "--baseline",
+                  "runs the unedited LM: --layers and --editors-dir must be absent");
   }
   SampleSource source = a.data;
   if (a.small) source.split = "train[5000:6000]";
@@ -122,14 +264,18 @@ void run(const EvalArgs& a) {
   const tok::Tokenizer tokenizer = tok::Tokenizer::load(path);
   const std::unique_ptr<lm::CausalLM> model =
       lm::CausalLM::load(path, {lm::parse_device(a.device), lm::parse_dtype(a.dtype)});
-  const bool needs_file = a.type != "identity" && a.type != "null";
-  std::vector<std::int64_t> layers = a.layers;
-  if (layers.empty() && needs_file) layers = saved_layers(a.editors, a.type);
-  if (layers.empty()) throw Error("<argument>", "--layers", "no layers given and no saved editors found");
   const std::string experiment = (std::filesystem::path(results_dir(a.results)) / a.name).string();
   ScoringOptions options;
   options.batch_size = a.batch_size;
   options.progress = !a.quiet;
+  if (!a.baseline.empty()) {
+    run_baseline(a, *model, tokenizer, samples, experiment, options);
+    return;
+  }
+  const bool needs_file = a.type != "identity" && a.type != "null";
+  std::vector<std::int64_t> layers = a.layers;
+  if (layers.empty() && needs_file) layers = saved_layers(a.editors, a.type);
+  if (layers.empty()) throw Error("<argument>", "--layers", "no layers given and no saved editors found");
   nlohmann::json summary = nlohmann::json::object();
   for (const std::int64_t layer : layers) {
     std::shared_ptr<Editor> editor;
@@ -147,17 +293,16 @@ void run(const EvalArgs& a) {
     const std::string folder = editor_folder(experiment, a.type, layer);
     for (const std::string& benchmark : a.benchmarks) {
       std::vector<std::size_t> owner;
-      std::vector<data::MediationSample> rows;
-      if (benchmark == "efficacy") {
-        rows = samples;
-        for (std::size_t i = 0; i < samples.size(); ++i) owner.push_back(i);
-      } else {
-        rows = flatten_paraphrases(samples, owner);
-      }
-      const TargetScores before = score_targets(*model, tokenizer, nullptr, rows, options);
-      const TargetScores after = score_targets(*model, tokenizer, editor.get(), rows, options);
-      const eval::EfficacyMetrics edited = group_efficacy(after, owner, samples.size());
-      const eval::EfficacyMetrics unedited = group_efficacy(before, owner, samples.size());
+      const std::vector<data::MediationSample> rows = benchmark_rows(benchmark, samples, owner);
+      // Neighbourhood prompts are about other subjects: the edit goes where the method puts it, the
+      // entity's mention in the prompt, and a prompt that does not mention it is not edited.
+      ScoringOptions scoring = options;
+      scoring.allow_missing_entity = benchmark == "neighborhood";
+      const TargetScores before = score_targets(*model, tokenizer, nullptr, rows, scoring);
+      const TargetScores after = score_targets(*model, tokenizer, editor.get(), rows, scoring);
+      const bool keeps_true = benchmark == "neighborhood";
+      const eval::EfficacyMetrics edited = group_efficacy(after, owner, samples.size(), keeps_true);
+      const eval::EfficacyMetrics unedited = group_efficacy(before, owner, samples.size(), keeps_true);
       const nlohmann::json metrics = {
           {"score", aggregate_json(edited.score)},
           {"magnitude", aggregate_json(edited.magnitude)},
@@ -165,14 +310,8 @@ void run(const EvalArgs& a) {
            {{"score", aggregate_json(unedited.score)}, {"magnitude", aggregate_json(unedited.magnitude)}}},
           {"samples", samples.size()},
           {"prompts", rows.size()}};
-      nlohmann::json results = nlohmann::json::array();
-      for (std::size_t r = 0; r < rows.size(); ++r) {
-        nlohmann::json record = data::sample_to_json(rows[r]);
-        record.update(scores_json(tokenizer, before, static_cast<std::int64_t>(r), "before_"));
-        record.update(scores_json(tokenizer, after, static_cast<std::int64_t>(r), "after_"));
-        results.push_back(record);
-      }
-      write_json((std::filesystem::path(folder) / (benchmark + ".json")).string(), results);
+      write_json((std::filesystem::path(folder) / (benchmark + ".json")).string(),
+                 records_json(tokenizer, rows, before, &after));
       write_json((std::filesystem::path(folder) / (benchmark + "_metrics.json")).string(), metrics);
       summary[std::to_string(layer)][benchmark] = metrics;
       if (!a.quiet) {
@@ -189,7 +328,8 @@ void run(const EvalArgs& a) {
 
 void register_eval_fact_gen(CLI::App& app) {
   auto a = std::make_shared<EvalArgs>();
-  auto* cmd = app.add_subcommand("eval-fact-gen", "CounterFact editing benchmarks: efficacy and paraphrase");
+  auto* cmd = app.add_subcommand("eval-fact-gen",
+                                 "CounterFact editing benchmarks: efficacy, paraphrase, neighborhood");
   cmd->add_option("-n,--experiment-name", a->name, "Experiment folder under the results dir")->required();
   cmd->add_option("-m,--model", a->model, "smollm2, gpt2, gpt2-xl, gptj, neox, or a path")
       ->capture_default_str();
@@ -197,7 +337,11 @@ void register_eval_fact_gen(CLI::App& app) {
   cmd->add_option("-t,--editor-type", a->type, "Editor type (identity and null need no files)")
       ->capture_default_str();
   cmd->add_option("-l,--layers", a->layers, "Layers (default: every saved one)");
-  cmd->add_option("-b,--benchmarks", a->benchmarks, "efficacy, paraphrase")->capture_default_str();
+  cmd->add_option("-b,--benchmarks", a->benchmarks, "efficacy, paraphrase, neighborhood")
+      ->capture_default_str();
+  cmd->add_option("--baseline", a->baseline,
+                  "prefix (context before the prompt) or replace (another subject with the new object), "
+                  "with the unedited LM; no --layers or --editors-dir");
   cmd->add_option("-f,--dataset-file", a->data.file, "CounterFact input (default: the shared data)");
   cmd->add_option("--rows", a->data.split, "Evaluation rows")->capture_default_str();
   cmd->add_flag("--small", a->small, "Rows [5000, 6000) (the layer sweeps' subset)");

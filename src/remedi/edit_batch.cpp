@@ -25,6 +25,12 @@ EditBatch make_edit_batch(const tok::Tokenizer& tokenizer, const std::vector<std
   for (std::int64_t r = 0; r < rows; ++r) {
     const auto row = static_cast<std::size_t>(r);
     tok::TokenRange range;
+    if (options.allow_missing_entity && prompts[row].find(entities[row]) == std::string::npos) {
+      batch.edit_ranges[r][0] = 0;
+      batch.edit_ranges[r][1] = 0;
+      batch.entity_ends[r] = 0;
+      continue;
+    }
     try {
       range = tok::token_range(encoded.encodings[row].offsets, prompts[row], entities[row],
                                options.entity_occurrence);
@@ -44,7 +50,8 @@ EditBatch make_edit_batch(const tok::Tokenizer& tokenizer, const std::vector<std
 EditBatch make_sample_batch(const tok::Tokenizer& tokenizer,
                             const std::vector<data::MediationSample>& samples, const EditorInputs& inputs,
                             std::size_t begin, std::size_t end, const EditorConfig& editor,
-                            std::int64_t max_length, const std::vector<std::string>* prompts) {
+                            std::int64_t max_length, const std::vector<std::string>* prompts,
+                            bool allow_missing_entity) {
   std::vector<std::string> texts;
   std::vector<std::string> entities;
   std::vector<std::int64_t> mediated;
@@ -66,6 +73,7 @@ EditBatch make_sample_batch(const tok::Tokenizer& tokenizer,
   EditBatchOptions options;
   options.edit_last_entity_token = editor.edit_last_entity_token;
   options.max_length = max_length;
+  options.allow_missing_entity = allow_missing_entity;
   for (std::size_t i = begin; i < end; ++i) options.row_names.push_back("sample " + samples[i].id);
   EditBatch batch = make_edit_batch(tokenizer, texts, entities, options);
   batch.mediated_ids = torch::tensor(mediated, torch::kInt64);

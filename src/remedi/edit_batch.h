@@ -46,6 +46,9 @@ struct EditBatchOptions {
   bool edit_last_entity_token = true;  // else every token of the mention
   int entity_occurrence = 0;           // which mention of the entity in the prompt (spec §4.2)
   std::int64_t max_length = -1;        // truncation (the model's context length)
+  // A prompt without the entity gets an empty edit range [0, 0) (nothing is edited) and entity end 0
+  // instead of an error: neighbourhood prompts about other subjects (eval-fact-gen). Scoring only.
+  bool allow_missing_entity = false;
   std::vector<std::string> row_names;  // how errors name each row (default "prompt <row>")
 };
 
@@ -56,11 +59,12 @@ EditBatch make_edit_batch(const tok::Tokenizer& tokenizer, const std::vector<std
 
 // The batch of samples [begin, end) with their prompts, targets and editor inputs (rows of
 // `inputs` aligned with `samples`). `prompts` overrides the samples' prompt field when given (e.g. the
-// essence prompts "<entity> is a").
+// essence prompts "<entity> is a"); `allow_missing_entity` as in EditBatchOptions.
 EditBatch make_sample_batch(const tok::Tokenizer& tokenizer,
                             const std::vector<data::MediationSample>& samples, const EditorInputs& inputs,
                             std::size_t begin, std::size_t end, const EditorConfig& editor,
-                            std::int64_t max_length, const std::vector<std::string>* prompts = nullptr);
+                            std::int64_t max_length, const std::vector<std::string>* prompts = nullptr,
+                            bool allow_missing_entity = false);
 
 // "<entity> is a" (the essence prompt of spec §7.2).
 std::string essence_prompt(const std::string& entity);

@@ -32,6 +32,7 @@ struct ScoringOptions {
   std::int64_t batch_size = 16;
   std::int64_t top_k = 10;
   bool progress = false;
+  bool allow_missing_entity = false;  // prompts without the entity are scored unedited
 };
 
 // `editor` null: the unedited LM. Otherwise the editor's directions (from editor inputs computed at

@@ -140,6 +140,75 @@ TEST_F(TrainCli, EvalFactGenWritesEfficacyAndParaphraseMetrics) {
   }
 }
 
+// Neighbourhood prompts name other subjects: the editor edits nothing there, so edited and unedited
+// scores agree, and the score is p(target_true) > p(target_new) (ROME's neighbourhood success).
+TEST_F(TrainCli, EvalFactGenNeighborhoodLeavesOtherSubjectsAlone) {
+  const auto r = test::run_remedi({"eval-fact-gen", "-n", "tiny_hood", "--results-dir", *results_, "-e",
+                                   editors(), "--rows", "train[5000:5006]", "-b", "neighborhood", "-q"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string base = *results_ + "/tiny_hood/linear/2/neighborhood";
+  const auto rows = read_json(base + ".json");
+  const auto metrics = read_json(base + "_metrics.json");
+  ASSERT_EQ(rows.size(), 6U);
+  double kept = 0;
+  for (const auto& row : rows) {
+    const std::string prompt = row["prompt"];
+    ASSERT_EQ(prompt.find(row["entity"].get<std::string>()), std::string::npos) << prompt;
+    EXPECT_DOUBLE_EQ(row["after_target_mediated_score"].get<double>(),
+                     row["before_target_mediated_score"].get<double>());
+    kept +=
+        row["after_target_unmediated_score"].get<double>() > row["after_target_mediated_score"].get<double>()
+            ? 1
+            : 0;
+  }
+  EXPECT_NEAR(metrics["score"]["mean"].get<double>(), kept / 6.0, 1e-12);
+  EXPECT_EQ(metrics["score"]["mean"], metrics["unedited"]["score"]["mean"]);
+}
+
+// Baselines (spec §8.7) run the unedited LM: prefix puts the context before every prompt; replace
+// swaps in another subject of the same relation whose true object is the new target.
+TEST_F(TrainCli, EvalFactGenBaselines) {
+  const auto prefix = test::run_remedi({"eval-fact-gen", "-n", "tiny_base", "--results-dir", *results_,
+                                        "--baseline", "prefix", "--rows", "train[5000:5006]", "-q"});
+  ASSERT_EQ(prefix.exit_code, 0) << prefix.err;
+  const auto rows = read_json(*results_ + "/tiny_base/prefix/efficacy.json");
+  const auto metrics = read_json(*results_ + "/tiny_base/prefix/efficacy_metrics.json");
+  ASSERT_EQ(rows.size(), 6U);
+  double wins = 0;
+  for (const auto& row : rows) {
+    const std::string prompt = row["prompt"];
+    const std::string context = row["context"];
+    EXPECT_EQ(prompt.rfind(context, 0), 0U) << prompt;
+    EXPECT_FALSE(row.contains("after_target_mediated_score"));
+    wins += row["before_target_mediated_score"].get<double>() >
+                    row["before_target_unmediated_score"].get<double>()
+                ? 1
+                : 0;
+  }
+  EXPECT_NEAR(metrics["score"]["mean"].get<double>(), wins / 6.0, 1e-12);
+
+  const auto replace =
+      test::run_remedi({"eval-fact-gen", "-n", "tiny_base", "--results-dir", *results_, "--baseline",
+                        "replace", "--rows", "train[5000:5016]", "-b", "efficacy", "-q"});
+  ASSERT_EQ(replace.exit_code, 0) << replace.err;
+  const auto replaced = read_json(*results_ + "/tiny_base/replace/efficacy.json");
+  const auto replace_metrics = read_json(*results_ + "/tiny_base/replace/efficacy_metrics.json");
+  EXPECT_EQ(replaced.size() + replace_metrics["samples_without_replacement"].get<std::size_t>(), 16U);
+  ASSERT_GE(replaced.size(), 8U);
+  for (const auto& row : replaced) {
+    const std::string entity = row["entity"];
+    EXPECT_EQ(row["source"]["replacement_entity"], entity);
+    EXPECT_NE(row["prompt"].get<std::string>().find(entity), std::string::npos);
+    EXPECT_NE(row["context"].get<std::string>().find(entity), std::string::npos);
+  }
+  expect_one_line_error(test::run_remedi({"eval-fact-gen", "-n", "bad", "--results-dir", *results_,
+                                          "--baseline", "prefix", "-e", editors()}),
+                        "--baseline");
+  expect_one_line_error(
+      test::run_remedi({"eval-fact-gen", "-n", "bad", "--results-dir", *results_, "--baseline", "suffix"}),
+      "suffix");
+}
+
 TEST_F(TrainCli, BadInputGivesOneLineAndWritesNothing) {
   expect_one_line_error(
       test::run_remedi({"train", "-n", "bad", "--results-dir", *results_, "-t", "quadratic"}), "quadratic");
