@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <random>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -143,11 +144,9 @@ std::string relation_key(const data::MediationSample& sample) {
 std::vector<data::MediationSample> replace_entities(const std::vector<data::MediationSample>& samples,
                                                     const std::vector<data::MediationSample>& pool,
                                                     std::uint64_t seed, std::size_t& dropped) {
-  std::map<std::pair<std::string, std::string>, std::vector<std::string>> holders;
+  std::map<std::pair<std::string, std::string>, std::set<std::string>> holders;  // sorted: order-free
   for (const data::MediationSample& s : pool) {
-    if (!s.target_unmediated) continue;
-    std::vector<std::string>& names = holders[{relation_key(s), *s.target_unmediated}];
-    if (std::find(names.begin(), names.end(), s.entity) == names.end()) names.push_back(s.entity);
+    if (s.target_unmediated) holders[{relation_key(s), *s.target_unmediated}].insert(s.entity);
   }
   std::vector<data::MediationSample> replaced;
   dropped = 0;
