@@ -295,8 +295,10 @@ void register_train(CLI::App& app) {
   cmd->add_option("--cache-dir", a->cache_dir, "Cache precomputed editor inputs here");
   cmd->add_flag("--resume", a->resume, "Skip saved editors and continue a killed run from its checkpoint");
   cmd->add_flag("--clear-results-dir", a->clear, "Delete the experiment folder first");
-  cmd->add_flag("--reference-mode", a->reference_mode,
-                "Compute as the original does (full forwards, all logits) instead of the efficient path");
+  cmd->add_flag(
+      "--reference-mode", a->reference_mode,
+      "Compute as the original does (full forwards, all logits, LM weight gradients) instead of the "
+      "efficient path");
   cmd->add_flag("--faithful", a->faithful,
                 "Reproduce quirks Q1 (KL of the last row) and Q2 (save the last epoch)");
   cmd->add_flag("-q,--quiet", a->quiet, "No progress output");

@@ -13,23 +13,27 @@ namespace remedi::lm {
 #ifdef REMEDI_HAVE_DNNL
 namespace {
 
-// Row-major C (m, n) = A (m, k) * op(B) with op(B) = B^T (B is (n, k)) or B (B is (k, n)).
-void sgemm(bool transpose_b, std::int64_t m, std::int64_t n, std::int64_t k, const float* a, const float* b,
-           float* c) {
+// Row-major C (m, n) = op(A) * op(B): op(A) = A (m, k) or A^T (A is (k, m)); op(B) = B^T (B is
+// (n, k)) or B (B is (k, n)).
+void sgemm(bool transpose_a, bool transpose_b, std::int64_t m, std::int64_t n, std::int64_t k, const float* a,
+           const float* b, float* c) {
+  const dnnl_dim_t lda = transpose_a ? m : k;
   const dnnl_dim_t ldb = transpose_b ? k : n;
   const dnnl_status_t status =
-      dnnl_sgemm('N', transpose_b ? 'T' : 'N', m, n, k, 1.0F, a, k, b, ldb, 0.0F, c, n);
+      dnnl_sgemm(transpose_a ? 'T' : 'N', transpose_b ? 'T' : 'N', m, n, k, 1.0F, a, lda, b, ldb, 0.0F, c, n);
   if (status != dnnl_success) {
     throw Error("<oneDNN>", "sgemm", "failed with status " + std::to_string(static_cast<int>(status)));
   }
 }
 
-// x (..., in) -> (..., out) with W (out, in); backward gives dx = dy W.
+// x (..., in) -> (..., out) with W (out, in); backward gives dx = dy W and, when W requires grad
+// (--reference-mode reproduces the original's trainable LM), dW = dy^T x.
 struct DnnlProjection : public torch::autograd::Function<DnnlProjection> {
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
                                const torch::Tensor& weight) {
-    ctx->saved_data["weight"] = weight;
     const torch::Tensor input = x.contiguous();
+    ctx->saved_data["weight"] = weight;
+    if (weight.requires_grad()) ctx->saved_data["input"] = input;
     const std::int64_t in = weight.size(1);
     const std::int64_t out = weight.size(0);
     const std::int64_t rows = input.numel() / in;
@@ -37,7 +41,8 @@ struct DnnlProjection : public torch::autograd::Function<DnnlProjection> {
     shape.back() = out;
     torch::Tensor y = torch::empty(shape, input.options());
     if (rows > 0)
-      sgemm(true, rows, out, in, input.data_ptr<float>(), weight.data_ptr<float>(), y.data_ptr<float>());
+      sgemm(false, true, rows, out, in, input.data_ptr<float>(), weight.data_ptr<float>(),
+            y.data_ptr<float>());
     return y;
   }
 
@@ -52,10 +57,19 @@ struct DnnlProjection : public torch::autograd::Function<DnnlProjection> {
     shape.back() = in;
     torch::Tensor grad_x = torch::empty(shape, grad_y.options());
     if (rows > 0) {
-      sgemm(false, rows, in, out, grad_y.data_ptr<float>(), weight.data_ptr<float>(),
+      sgemm(false, false, rows, in, out, grad_y.data_ptr<float>(), weight.data_ptr<float>(),
             grad_x.data_ptr<float>());
     }
-    return {grad_x, torch::Tensor()};
+    torch::Tensor grad_w;
+    if (ctx->saved_data.count("input") != 0) {
+      const torch::Tensor input = ctx->saved_data["input"].toTensor();
+      grad_w = torch::zeros({out, in}, grad_y.options());
+      if (rows > 0) {
+        sgemm(true, false, out, in, rows, grad_y.data_ptr<float>(), input.data_ptr<float>(),
+              grad_w.data_ptr<float>());
+      }
+    }
+    return {grad_x, grad_w};
   }
 };
 
@@ -73,7 +87,7 @@ bool project_uses_dnnl() {
 torch::Tensor project(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias) {
 #ifdef REMEDI_HAVE_DNNL
   if (x.device().is_cpu() && x.scalar_type() == torch::kFloat32 && weight.scalar_type() == torch::kFloat32 &&
-      weight.is_contiguous() && !weight.requires_grad()) {
+      weight.is_contiguous()) {
     torch::Tensor y = DnnlProjection::apply(x, weight);
     return bias.defined() ? y + bias : y;
   }

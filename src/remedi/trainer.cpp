@@ -8,6 +8,8 @@
 #include <sstream>
 
 #include "eval/early_stopping.h"
+#include "lm/model.h"
+#include "lm/weights.h"
 #include "remedi/editor.h"
 #include "remedi/precompute.h"
 #include "util/error.h"
@@ -179,11 +181,52 @@ double evaluate_loss(const lm::CausalLM& model, Editor& editor, TrainingSplit& s
   return sum / count;
 }
 
+namespace {
+
+// --reference-mode reproduces the original's computation (spec Q4): the LM's weights are trainable
+// while the editor trains, so every backward also computes (and accumulates, never steps) their
+// gradients. Restored to frozen, gradients dropped, when training ends.
+class TrainableLm {
+ public:
+  TrainableLm(const lm::CausalLM& model, bool enabled) {
+    if (!enabled) return;
+    const lm::ModelWeights& w = model.weights();
+    add(w.token_embedding);
+    add(w.position_embedding);
+    for (const lm::LayerWeights& layer : w.layers)
+      for (const torch::Tensor* t : layer.all()) add(*t);
+    add(w.final_norm_weight);
+    add(w.final_norm_bias);
+    add(w.lm_head_weight);
+    add(w.lm_head_bias);
+  }
+  TrainableLm(const TrainableLm&) = delete;
+  TrainableLm& operator=(const TrainableLm&) = delete;
+  ~TrainableLm() {
+    for (torch::Tensor& t : tensors_) {
+      t.mutable_grad() = torch::Tensor();
+      t.set_requires_grad(false);
+    }
+  }
+
+ private:
+  void add(const torch::Tensor& t) {
+    if (!t.defined() || t.requires_grad() || !t.is_floating_point()) return;  // tied head: once
+    torch::Tensor handle = t;
+    handle.set_requires_grad(true);
+    tensors_.push_back(handle);
+  }
+  std::vector<torch::Tensor> tensors_;
+};
+
+}  // namespace
+
 TrainReport train_editor(const lm::CausalLM& model, Editor& editor, TrainingSplit& train,
                          TrainingSplit& validation, const TrainOptions& options) {
   if (train.batches.empty()) throw Error("<argument>", "--train-size", "no training batches");
   if (validation.batches.empty()) throw Error("<argument>", "--hold-out", "no validation batches");
   editor.train();
+  const TrainableLm trainable_lm(model, options.mode == ComputeMode::Reference);
   const std::vector<torch::Tensor> params = parameters(editor);
   torch::optim::AdamW optimizer(params, torch::optim::AdamWOptions(options.lr)
                                             .betas({0.9, 0.999})

@@ -26,7 +26,7 @@ struct TrainOptions {
   double adam_eps = 1e-8;  // the original uses 1e-4 with an fp16 LM
   std::int64_t max_epochs = 20;
   std::int64_t patience = 2;
-  ComputeMode mode = ComputeMode::Efficient;
+  ComputeMode mode = ComputeMode::Efficient;  // Reference also makes the LM trainable (Q4, as the original)
   bool restore_best = true;
   std::string checkpoint_path;  // empty: no checkpoints
   bool resume = false;          // continue from checkpoint_path if it exists

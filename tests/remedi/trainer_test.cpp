@@ -112,6 +112,31 @@ TEST_F(TrainerTest, SameSeedSameBits) {
   EXPECT_TRUE(same_bits(results[0], results[1]));
 }
 
+// --reference-mode makes the LM trainable while the editor trains (the original's computation, Q4):
+// the editor's gradients are the same, so are its weights, and the LM is frozen again afterwards.
+TEST_F(TrainerTest, ReferenceModeTrainsTheSameEditorAndRefreezesTheLm) {
+  std::vector<std::vector<torch::Tensor>> results;
+  for (const ComputeMode mode : {ComputeMode::Efficient, ComputeMode::Reference}) {
+    auto editor = fresh_editor();
+    TrainingSplit train = split(100, 3);
+    TrainingSplit validation = split(200, 1);
+    TrainOptions o = options(2);
+    o.mode = mode;
+    train_editor(*model_, *editor, train, validation, o);
+    results.push_back(weights(*editor));
+  }
+  ASSERT_EQ(results[0].size(), results[1].size());
+  for (std::size_t i = 0; i < results[0].size(); ++i)
+    EXPECT_TRUE(torch::allclose(results[0][i], results[1][i], 1e-4, 1e-5)) << i;
+  EXPECT_FALSE(model_->weights().token_embedding.requires_grad());
+  EXPECT_FALSE(model_->weights().token_embedding.grad().defined());
+  for (const torch::Tensor* t : model_->weights().layers[0].all()) {
+    if (t->defined()) {
+      EXPECT_FALSE(t->requires_grad());
+    }
+  }
+}
+
 TEST_F(TrainerTest, ResumeAfterAKillGivesTheSameWeights) {
   auto uninterrupted = fresh_editor();
   {
