@@ -117,14 +117,34 @@ eval::EfficacyMetrics group_efficacy(const TargetScores& scores, const std::vect
   return eval::efficacy(targets, comparators, eval::ProbabilityScale::kLogProbability);
 }
 
-// The rows of `benchmark` and the sample each belongs to.
-std::vector<data::MediationSample> benchmark_rows(const std::string& benchmark,
-                                                  const std::vector<data::MediationSample>& samples,
-                                                  std::vector<std::size_t>& owner) {
-  if (benchmark == "paraphrase") return flatten_prompts(samples, "paraphrase_prompts", owner);
-  if (benchmark == "neighborhood") return flatten_prompts(samples, "neighborhood_prompts", owner);
-  for (std::size_t i = 0; i < samples.size(); ++i) owner.push_back(i);
-  return samples;
+// One benchmark's prompts ready to score: the rows, the sample each row belongs to, and how to score.
+struct PreparedBenchmark {
+  std::string name;
+  std::vector<data::MediationSample> rows;
+  std::vector<std::size_t> owner;
+  ScoringOptions scoring;
+  bool keeps_true = false;  // neighbourhood: success is p(target_true) > p(target_new)
+};
+
+PreparedBenchmark prepare_benchmark(const std::string& benchmark,
+                                    const std::vector<data::MediationSample>& samples,
+                                    const ScoringOptions& options) {
+  PreparedBenchmark b;
+  b.name = benchmark;
+  if (benchmark == "paraphrase") {
+    b.rows = flatten_prompts(samples, "paraphrase_prompts", b.owner);
+  } else if (benchmark == "neighborhood") {
+    b.rows = flatten_prompts(samples, "neighborhood_prompts", b.owner);
+  } else {
+    b.rows = samples;
+    for (std::size_t i = 0; i < samples.size(); ++i) b.owner.push_back(i);
+  }
+  b.scoring = options;
+  // Neighbourhood prompts are about other subjects: the edit goes where the method puts it, the
+  // entity's mention in the prompt, and a prompt that does not mention it is not edited.
+  b.keeps_true = benchmark == "neighborhood";
+  b.scoring.allow_missing_entity = b.keeps_true;
+  return b;
 }
 
 // The relation of a CounterFact sample: ROME's relation_id when the record has it, else its rewrite
@@ -207,26 +227,23 @@ void run_baseline(const EvalArgs& a, const lm::CausalLM& model, const tok::Token
     if (samples.empty())
       throw Error("<argument>", "--baseline replace", "no sample has a replacement entity");
   }
-  ScoringOptions scoring = options;
-  scoring.allow_missing_entity = true;  // the unedited LM edits nothing
   const std::string folder = (std::filesystem::path(experiment) / a.baseline).string();
   nlohmann::json summary = nlohmann::json::object();
   for (const std::string& benchmark : a.benchmarks) {
-    std::vector<std::size_t> owner;
-    std::vector<data::MediationSample> rows = benchmark_rows(benchmark, samples, owner);
+    PreparedBenchmark b = prepare_benchmark(benchmark, samples, options);
+    b.scoring.allow_missing_entity = true;  // the unedited LM edits nothing
     if (a.baseline == "prefix") {
-      for (data::MediationSample& row : rows) row.prompt = data::prompt_in_context(row);
+      for (data::MediationSample& row : b.rows) row.prompt = data::prompt_in_context(row);
     }
-    const TargetScores scores = score_targets(model, tokenizer, nullptr, rows, scoring);
-    const eval::EfficacyMetrics m =
-        group_efficacy(scores, owner, samples.size(), benchmark == "neighborhood");
+    const TargetScores scores = score_targets(model, tokenizer, nullptr, b.rows, b.scoring);
+    const eval::EfficacyMetrics m = group_efficacy(scores, b.owner, samples.size(), b.keeps_true);
     nlohmann::json metrics = {{"score", aggregate_json(m.score)},
                               {"magnitude", aggregate_json(m.magnitude)},
                               {"samples", samples.size()},
-                              {"prompts", rows.size()}};
+                              {"prompts", b.rows.size()}};
     if (a.baseline == "replace") metrics["samples_without_replacement"] = dropped;
     write_json((std::filesystem::path(folder) / (benchmark + ".json")).string(),
-               records_json(tokenizer, rows, scores, nullptr));
+               records_json(tokenizer, b.rows, scores, nullptr));
     write_json((std::filesystem::path(folder) / (benchmark + "_metrics.json")).string(), metrics);
     summary[benchmark] = metrics;
     if (!a.quiet) std::cerr << a.baseline << " " << benchmark << ": score " << m.score.mean << "\n";
@@ -275,46 +292,52 @@ void run(const EvalArgs& a) {
   std::vector<std::int64_t> layers = a.layers;
   if (layers.empty() && needs_file) layers = saved_layers(a.editors, a.type);
   if (layers.empty()) throw Error("<argument>", "--layers", "no layers given and no saved editors found");
-  nlohmann::json summary = nlohmann::json::object();
+  // Every editor is loaded (and checked against the model) before any scoring starts.
+  std::vector<std::shared_ptr<Editor>> editors;
   for (const std::int64_t layer : layers) {
-    std::shared_ptr<Editor> editor;
     if (needs_file) {
       if (a.editors.empty()) throw Error("<argument>", "--editors-dir", "required for editor type " + a.type);
-      editor = load_editor(editor_folder(a.editors, a.type, layer), *model);
+      editors.push_back(load_editor(editor_folder(a.editors, a.type, layer), *model));
     } else {
       EditorConfig config;
       config.type = a.type;
       config.layer = layer;
       config.hidden_size = model->config().hidden_size;
-      editor = make_editor(config, 0);
+      editors.push_back(make_editor(config, 0));
     }
-    editor->eval();
+    editors.back()->eval();
+  }
+  // The unedited scores do not depend on the layer: computed once per benchmark.
+  std::vector<PreparedBenchmark> benchmarks;
+  std::vector<TargetScores> unedited_scores;
+  for (const std::string& benchmark : a.benchmarks) {
+    benchmarks.push_back(prepare_benchmark(benchmark, samples, options));
+    unedited_scores.push_back(
+        score_targets(*model, tokenizer, nullptr, benchmarks.back().rows, benchmarks.back().scoring));
+  }
+  nlohmann::json summary = nlohmann::json::object();
+  for (std::size_t e = 0; e < editors.size(); ++e) {
+    const std::int64_t layer = layers[e];
     const std::string folder = editor_folder(experiment, a.type, layer);
-    for (const std::string& benchmark : a.benchmarks) {
-      std::vector<std::size_t> owner;
-      const std::vector<data::MediationSample> rows = benchmark_rows(benchmark, samples, owner);
-      // Neighbourhood prompts are about other subjects: the edit goes where the method puts it, the
-      // entity's mention in the prompt, and a prompt that does not mention it is not edited.
-      ScoringOptions scoring = options;
-      scoring.allow_missing_entity = benchmark == "neighborhood";
-      const TargetScores before = score_targets(*model, tokenizer, nullptr, rows, scoring);
-      const TargetScores after = score_targets(*model, tokenizer, editor.get(), rows, scoring);
-      const bool keeps_true = benchmark == "neighborhood";
-      const eval::EfficacyMetrics edited = group_efficacy(after, owner, samples.size(), keeps_true);
-      const eval::EfficacyMetrics unedited = group_efficacy(before, owner, samples.size(), keeps_true);
+    for (std::size_t i = 0; i < benchmarks.size(); ++i) {
+      const PreparedBenchmark& b = benchmarks[i];
+      const TargetScores& before = unedited_scores[i];
+      const TargetScores after = score_targets(*model, tokenizer, editors[e].get(), b.rows, b.scoring);
+      const eval::EfficacyMetrics edited = group_efficacy(after, b.owner, samples.size(), b.keeps_true);
+      const eval::EfficacyMetrics unedited = group_efficacy(before, b.owner, samples.size(), b.keeps_true);
       const nlohmann::json metrics = {
           {"score", aggregate_json(edited.score)},
           {"magnitude", aggregate_json(edited.magnitude)},
           {"unedited",
            {{"score", aggregate_json(unedited.score)}, {"magnitude", aggregate_json(unedited.magnitude)}}},
           {"samples", samples.size()},
-          {"prompts", rows.size()}};
-      write_json((std::filesystem::path(folder) / (benchmark + ".json")).string(),
-                 records_json(tokenizer, rows, before, &after));
-      write_json((std::filesystem::path(folder) / (benchmark + "_metrics.json")).string(), metrics);
-      summary[std::to_string(layer)][benchmark] = metrics;
+          {"prompts", b.rows.size()}};
+      write_json((std::filesystem::path(folder) / (b.name + ".json")).string(),
+                 records_json(tokenizer, b.rows, before, &after));
+      write_json((std::filesystem::path(folder) / (b.name + "_metrics.json")).string(), metrics);
+      summary[std::to_string(layer)][b.name] = metrics;
       if (!a.quiet) {
-        std::cerr << a.type << "/" << layer << " " << benchmark << ": score " << edited.score.mean
+        std::cerr << a.type << "/" << layer << " " << b.name << ": score " << edited.score.mean
                   << " (unedited " << unedited.score.mean << "), magnitude " << edited.magnitude.mean << "\n";
       }
     }

@@ -63,10 +63,12 @@ struct DnnlProjection : public torch::autograd::Function<DnnlProjection> {
     torch::Tensor grad_w;
     if (ctx->saved_data.count("input") != 0) {
       const torch::Tensor input = ctx->saved_data["input"].toTensor();
-      grad_w = torch::zeros({out, in}, grad_y.options());
       if (rows > 0) {
+        grad_w = torch::empty({out, in}, grad_y.options());
         sgemm(true, false, out, in, rows, grad_y.data_ptr<float>(), input.data_ptr<float>(),
               grad_w.data_ptr<float>());
+      } else {
+        grad_w = torch::zeros({out, in}, grad_y.options());
       }
     }
     return {grad_x, grad_w};

@@ -45,6 +45,17 @@ struct ModelWeights {
   torch::Tensor final_norm_weight, final_norm_bias;
   torch::Tensor lm_head_weight;  // [vocab, hidden]; aliases token_embedding when tied
   torch::Tensor lm_head_bias;    // GPT-J only
+
+  // Every slot, top-level and per layer (some undefined; a tied head is the embedding tensor again).
+  std::vector<const torch::Tensor*> all() const {
+    std::vector<const torch::Tensor*> slots{&token_embedding, &position_embedding};
+    for (const LayerWeights& layer : layers) {
+      for (const torch::Tensor* t : layer.all()) slots.push_back(t);
+    }
+    for (const torch::Tensor* t : {&final_norm_weight, &final_norm_bias, &lm_head_weight, &lm_head_bias})
+      slots.push_back(t);
+    return slots;
+  }
 };
 
 struct LoadOptions {

@@ -190,15 +190,7 @@ class TrainableLm {
  public:
   TrainableLm(const lm::CausalLM& model, bool enabled) {
     if (!enabled) return;
-    const lm::ModelWeights& w = model.weights();
-    add(w.token_embedding);
-    add(w.position_embedding);
-    for (const lm::LayerWeights& layer : w.layers)
-      for (const torch::Tensor* t : layer.all()) add(*t);
-    add(w.final_norm_weight);
-    add(w.final_norm_bias);
-    add(w.lm_head_weight);
-    add(w.lm_head_bias);
+    for (const torch::Tensor* t : model.weights().all()) add(*t);
   }
   TrainableLm(const TrainableLm&) = delete;
   TrainableLm& operator=(const TrainableLm&) = delete;
