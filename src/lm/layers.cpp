@@ -76,8 +76,23 @@ torch::Tensor apply_rotary(const ModelConfig& config, const torch::Tensor& x, co
 
 }  // namespace
 
-torch::Tensor self_attention(const ModelConfig& config, const torch::Tensor& qkv,
+torch::Tensor unpad(const torch::Tensor& x, const AttentionInputs& inputs) {
+  return x.reshape({inputs.batch * inputs.length, x.size(-1)})
+      .index_select(0, inputs.real_tokens)
+      .unsqueeze(0);
+}
+
+torch::Tensor pad(const torch::Tensor& x, const AttentionInputs& inputs) {
+  const std::int64_t width = x.size(-1);
+  return torch::zeros({inputs.batch * inputs.length, width}, x.options())
+      .index_copy(0, inputs.real_tokens, x.reshape({-1, width}))
+      .view({inputs.batch, inputs.length, width});
+}
+
+torch::Tensor self_attention(const ModelConfig& config, const torch::Tensor& packed_qkv,
                              const AttentionInputs& inputs, LayerCache cache) {
+  const bool unpadded = inputs.real_tokens.defined();
+  const torch::Tensor qkv = unpadded ? pad(packed_qkv, inputs) : packed_qkv;
   const std::int64_t batch = qkv.size(0);
   const std::int64_t length = qkv.size(1);
   const std::int64_t head_dim = config.head_dim;
@@ -120,7 +135,9 @@ torch::Tensor self_attention(const ModelConfig& config, const torch::Tensor& qkv
   scores = scores.masked_fill(inputs.allowed.logical_not(), -1e30);
   const torch::Tensor probs = torch::softmax(scores, -1).to(v.scalar_type());
   // (B, heads, T, head_dim) -> (B, T, heads * head_dim)
-  return torch::matmul(probs, v).transpose(1, 2).reshape({batch, length, n_head * head_dim});
+  const torch::Tensor out =
+      torch::matmul(probs, v).transpose(1, 2).reshape({batch, length, n_head * head_dim});
+  return unpadded ? unpad(out, inputs) : out;
 }
 
 }  // namespace remedi::lm

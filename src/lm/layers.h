@@ -15,7 +15,17 @@ struct AttentionInputs {
   torch::Tensor allowed;  // (B, 1, T_new, T_past + T_new) bool: key visible to query
   torch::Tensor cos;      // (B, 1, T_new, rotary_dim) float32, undefined without rotary
   torch::Tensor sin;
+  // Unpadded forwards (ForwardOptions::unpadded): the blocks see only the N real tokens, (1, N, ...),
+  // and attention scatters them back to (B, T) by these flat indices b * T + t. Undefined otherwise.
+  torch::Tensor real_tokens;  // (N) int64
+  std::int64_t batch = 0;     // B and T of the padded layout
+  std::int64_t length = 0;
 };
+
+// Padded (B, T, D) <-> unpadded (1, N, D) by AttentionInputs::real_tokens; differentiable. Padding
+// positions come back as zeros.
+torch::Tensor unpad(const torch::Tensor& x, const AttentionInputs& inputs);
+torch::Tensor pad(const torch::Tensor& x, const AttentionInputs& inputs);
 
 // The cache slots of one layer; both undefined before the first call.
 struct LayerCache {
@@ -35,6 +45,7 @@ void rotary_tables(const ModelConfig& config, const torch::Tensor& positions, At
 // Causal self-attention from a fused projection `qkv` (B, T, (n_head + 2 n_kv_head) * head_dim):
 // rotary (if configured), cache append, grouped-query broadcast, masked softmax (float32), and the
 // heads concatenated back to (B, T, n_head * head_dim). The output projection is the caller's.
+// In an unpadded forward `qkv` is (1, N, ...) and so is the result.
 torch::Tensor self_attention(const ModelConfig& config, const torch::Tensor& qkv,
                              const AttentionInputs& inputs, LayerCache cache);
 

@@ -136,6 +136,9 @@ ForwardResult CausalLM::forward(const Batch& batch, const ForwardOptions& option
   if (options.start_layer > 0 && options.cache != nullptr) {
     throw Error("<forward>", "start_layer", "cannot start mid-model with a KV cache");
   }
+  if (options.unpadded && options.cache != nullptr) {
+    throw Error("<forward>", "unpadded", "not available with a KV cache");
+  }
   const auto index_options = torch::TensorOptions().dtype(torch::kInt64).device(device);
   const torch::Tensor mask = batch.attention_mask.defined()
                                  ? batch.attention_mask.to(device, torch::kInt64)
@@ -169,6 +172,14 @@ ForwardResult CausalLM::forward(const Batch& batch, const ForwardOptions& option
                   .view({batch_size, length, c.hidden_size});
     }
   }
+  if (options.unpadded) {
+    inputs.real_tokens = mask.reshape(-1).nonzero().squeeze(1);
+    inputs.batch = batch_size;
+    inputs.length = length;
+    x = unpad(x, inputs);  // (1, N, H)
+  }
+  // Block outputs in the caller's padded layout.
+  const auto padded = [&](const torch::Tensor& h) { return options.unpadded ? pad(h, inputs) : h; };
   if (cache != nullptr && cache->keys.empty()) {
     cache->keys.resize(static_cast<std::size_t>(c.n_layer));
     cache->values.resize(static_cast<std::size_t>(c.n_layer));
@@ -184,13 +195,16 @@ ForwardResult CausalLM::forward(const Batch& batch, const ForwardOptions& option
     }
     x = block(c, weights_.layers[static_cast<std::size_t>(l)], x, inputs, layer_cache);
     for (const Intervention& edit : options.interventions) {
-      if (edit.layer == l) x = apply_intervention(x, edit);
+      if (edit.layer != l) continue;
+      x = options.unpadded ? unpad(apply_intervention(pad(x, inputs), edit), inputs)
+                           : apply_intervention(x, edit);
     }
     if (std::find(options.capture_layers.begin(), options.capture_layers.end(), l) !=
         options.capture_layers.end()) {
-      result.hidden[l] = x;
+      result.hidden[l] = padded(x);
     }
   }
+  x = padded(x);
   result.last_hidden = x;
   if (cache != nullptr) {
     cache->attention_mask = full_mask;

@@ -71,6 +71,10 @@ struct ForwardOptions {
   torch::Tensor logit_positions;  // (B, P) int64, for LogitsAt::Positions
   std::vector<Intervention> interventions;
   KVCache* cache = nullptr;  // read (past tokens) and extended (these tokens)
+  // Run the blocks on the real tokens only (padding removed; attention puts them back in place):
+  // the same results at real tokens for less work on ragged batches. Block outputs come back padded
+  // with zeros at padding positions. Not with a KV cache.
+  bool unpadded = false;
 };
 
 struct ForwardResult {

@@ -36,8 +36,8 @@ struct EditBatch {
   // positions the loss reads (cached_read_positions).
   std::int64_t cached_layer = -1;
   torch::Tensor cached_layer_output;     // (B, T, H)
-  torch::Tensor cached_read_positions;   // (B, P) int64
-  torch::Tensor cached_reference_final;  // (B, P, H)
+  torch::Tensor cached_read_positions;   // (M) int64 flat positions b * T + t
+  torch::Tensor cached_reference_final;  // (M, H)
 
   std::int64_t size() const { return tokens.input_ids.size(0); }
 };

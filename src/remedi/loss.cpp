@@ -9,13 +9,36 @@ namespace remedi {
 
 namespace {
 
-// Positions [first[b], lengths[b]) per row, padded by repeating the row's last position: (B, P).
-torch::Tensor read_positions(const torch::Tensor& first, const torch::Tensor& lengths) {
-  const torch::Tensor count = lengths - first;  // (B) >= 1
-  const std::int64_t width = count.max().item<std::int64_t>();
-  const torch::Tensor offsets = torch::arange(width, torch::kInt64).unsqueeze(0);  // (1, P)
-  return torch::minimum(first.unsqueeze(1) + offsets, (lengths - 1).unsqueeze(1));
+// The (row, position) pairs a loss reads, only the real ones (no padding to the longest span):
+// M = sum over rows of the row's count. Positions are flat indices b * T + t into the (B, T) batch.
+struct ReadPositions {
+  torch::Tensor flat;      // (M) int64
+  torch::Tensor row;       // (M) int64: b
+  torch::Tensor last;      // (B) int64: index into M of each row's last position
+  torch::Tensor not_last;  // (M) float32: 0 at each row's last position, else 1
+  torch::Tensor count;     // (B) int64: positions per row
+};
+
+// Positions [first[b], end[b]) of each row; every row needs at least one.
+ReadPositions read_positions(const torch::Tensor& first, const torch::Tensor& end, std::int64_t length) {
+  ReadPositions read;
+  read.count = end - first;
+  if (first.lt(0).any().item<bool>() || read.count.lt(1).any().item<bool>()) {
+    throw Error("<batch>", "positions", "a row has no position for the loss to read");
+  }
+  const std::int64_t rows = first.size(0);
+  read.row = torch::repeat_interleave(torch::arange(rows, torch::kInt64), read.count);
+  const torch::Tensor ends = read.count.cumsum(0);
+  const torch::Tensor starts = ends - read.count;
+  const torch::Tensor step =
+      torch::arange(read.row.size(0), torch::kInt64) - starts.index_select(0, read.row);
+  read.flat = read.row * length + first.index_select(0, read.row) + step;
+  read.last = ends - 1;
+  read.not_last = torch::ones({read.row.size(0)}, torch::kFloat32).index_fill_(0, read.last, 0.0);
+  return read;
 }
+
+std::int64_t batch_length(const EditBatch& batch) { return batch.tokens.input_ids.size(1); }
 
 // Block `layer`'s unedited output for the batch, computed once (no gradients) and cached.
 const torch::Tensor& layer_output(const lm::CausalLM& model, EditBatch& batch, std::int64_t layer) {
@@ -25,6 +48,7 @@ const torch::Tensor& layer_output(const lm::CausalLM& model, EditBatch& batch, s
     options.stop_after_layer = layer;
     options.capture_layers = {layer};
     options.logits = lm::LogitsAt::None;
+    options.unpadded = true;
     batch.cached_layer_output = model.forward(batch.tokens, options).hidden.at(layer);
     batch.cached_layer = layer;
     batch.cached_read_positions = torch::Tensor();
@@ -33,16 +57,54 @@ const torch::Tensor& layer_output(const lm::CausalLM& model, EditBatch& batch, s
   return batch.cached_layer_output;
 }
 
-// Rows [b] of (B, P, ...) at index (B) -> (B, ...).
-torch::Tensor pick(const torch::Tensor& values, const torch::Tensor& index) {
-  const torch::Tensor at =
-      index.to(values.device()).view({-1, 1, 1}).expand({values.size(0), 1, values.size(2)});
-  return values.gather(1, at).squeeze(1);
+// Rows `flat` of a (B, T, D) tensor: (M, D).
+torch::Tensor rows_at(const torch::Tensor& values, const torch::Tensor& flat) {
+  return values.reshape({-1, values.size(-1)}).index_select(0, flat.to(values.device()));
 }
 
-// KL(p_ref || p_edit) summed over the vocabulary: (B, P).
+// KL(p_ref || p_edit) summed over the vocabulary: (..., V) -> (...).
 torch::Tensor kl_per_position(const torch::Tensor& reference_logp, const torch::Tensor& edited_logp) {
   return (reference_logp.exp() * (reference_logp - edited_logp)).sum(-1);
+}
+
+// Log-probabilities (M, V) at flat positions `flat` (M) of the LM edited at `layer` with
+// `directions` (undefined: unedited).
+torch::Tensor logprobs_at(const lm::CausalLM& model, EditBatch& batch, std::int64_t layer,
+                          const torch::Tensor& directions, const torch::Tensor& flat, ComputeMode mode) {
+  lm::Intervention edit;
+  if (directions.defined()) edit = {layer, directions, batch.edit_ranges, 1.0, 1.0};
+  if (mode == ComputeMode::Reference) {  // as the original: every position, padding included
+    lm::ForwardOptions options;
+    options.logits = lm::LogitsAt::All;
+    if (directions.defined()) options.interventions.push_back(edit);
+    return rows_at(torch::log_softmax(model.forward(batch.tokens, options).logits, -1), flat);
+  }
+  const torch::Tensor& hidden = layer_output(model, batch, layer);  // (B, T, H)
+  lm::ForwardOptions options;
+  options.start_layer = layer + 1;
+  options.start_hidden = directions.defined() ? lm::apply_intervention(hidden, edit) : hidden;
+  options.logits = lm::LogitsAt::None;
+  options.unpadded = true;
+  const torch::Tensor last = model.forward(batch.tokens, options).last_hidden;  // (B, T, H)
+  return torch::log_softmax(model.logits(rows_at(last, flat)), -1);
+}
+
+// Unedited log-probabilities at `flat`; efficient mode caches the last block's output there.
+torch::Tensor reference_logprobs(const lm::CausalLM& model, EditBatch& batch, std::int64_t layer,
+                                 const torch::Tensor& flat, ComputeMode mode) {
+  torch::NoGradGuard no_grad;
+  if (mode == ComputeMode::Reference) return logprobs_at(model, batch, layer, torch::Tensor(), flat, mode);
+  const torch::Tensor& hidden = layer_output(model, batch, layer);
+  if (!batch.cached_reference_final.defined() || !batch.cached_read_positions.equal(flat)) {
+    lm::ForwardOptions options;
+    options.start_layer = layer + 1;
+    options.start_hidden = hidden;
+    options.logits = lm::LogitsAt::None;
+    options.unpadded = true;
+    batch.cached_reference_final = rows_at(model.forward(batch.tokens, options).last_hidden, flat);
+    batch.cached_read_positions = flat;
+  }
+  return torch::log_softmax(model.logits(batch.cached_reference_final), -1);
 }
 
 }  // namespace
@@ -54,52 +116,12 @@ torch::Tensor batch_directions(Editor& editor, const EditBatch& batch, torch::De
 torch::Tensor edited_logprobs(const lm::CausalLM& model, EditBatch& batch, std::int64_t layer,
                               const torch::Tensor& directions, const torch::Tensor& positions,
                               ComputeMode mode) {
-  const torch::Device device = model.device();
-  lm::Intervention edit;
-  if (directions.defined()) edit = {layer, directions, batch.edit_ranges, 1.0, 1.0};
-  if (mode == ComputeMode::Reference) {
-    lm::ForwardOptions options;
-    options.logits = lm::LogitsAt::All;
-    if (directions.defined()) options.interventions.push_back(edit);
-    const torch::Tensor logits = model.forward(batch.tokens, options).logits;  // (B, T, V)
-    const torch::Tensor at =
-        positions.to(device).unsqueeze(-1).expand({positions.size(0), positions.size(1), logits.size(2)});
-    return torch::log_softmax(logits, -1).gather(1, at);
-  }
-  const torch::Tensor& hidden = layer_output(model, batch, layer);  // (B, T, H)
-  lm::ForwardOptions options;
-  options.start_layer = layer + 1;
-  options.start_hidden = directions.defined() ? lm::apply_intervention(hidden, edit) : hidden;
-  options.logits = lm::LogitsAt::Positions;
-  options.logit_positions = positions;
-  return torch::log_softmax(model.forward(batch.tokens, options).logits, -1);
+  const torch::Tensor at = positions.to(torch::kCPU, torch::kInt64);
+  const torch::Tensor flat =
+      (torch::arange(at.size(0), torch::kInt64).unsqueeze(1) * batch_length(batch) + at).reshape(-1);
+  const torch::Tensor logp = logprobs_at(model, batch, layer, directions, flat, mode);
+  return logp.view({at.size(0), at.size(1), logp.size(-1)});
 }
-
-namespace {
-
-// Unedited log-probabilities at `positions`; efficient mode caches the last block's output there.
-torch::Tensor reference_logprobs(const lm::CausalLM& model, EditBatch& batch, std::int64_t layer,
-                                 const torch::Tensor& positions, ComputeMode mode) {
-  torch::NoGradGuard no_grad;
-  if (mode == ComputeMode::Reference)
-    return edited_logprobs(model, batch, layer, torch::Tensor(), positions, mode);
-  const torch::Tensor& hidden = layer_output(model, batch, layer);
-  if (!batch.cached_reference_final.defined() || !batch.cached_read_positions.equal(positions)) {
-    lm::ForwardOptions options;
-    options.start_layer = layer + 1;
-    options.start_hidden = hidden;
-    options.logits = lm::LogitsAt::None;
-    const torch::Tensor last = model.forward(batch.tokens, options).last_hidden;  // (B, T, H)
-    const torch::Tensor at = positions.to(last.device())
-                                 .unsqueeze(-1)
-                                 .expand({positions.size(0), positions.size(1), last.size(2)});
-    batch.cached_reference_final = last.gather(1, at);
-    batch.cached_read_positions = positions;
-  }
-  return torch::log_softmax(model.logits(batch.cached_reference_final), -1);
-}
-
-}  // namespace
 
 LossResult remedi_loss(const lm::CausalLM& model, Editor& editor, EditBatch& batch, EditBatch* essence,
                        const LossWeights& weights, ComputeMode mode) {
@@ -109,13 +131,9 @@ LossResult remedi_loss(const lm::CausalLM& model, Editor& editor, EditBatch& bat
   const torch::Tensor directions = batch_directions(editor, batch, device);  // (B, H)
 
   // The loss reads positions from the entity's last token to the last prompt token.
-  const torch::Tensor first = batch.entity_ends - 1;
-  const torch::Tensor positions = read_positions(first, batch.lengths);  // (B, P)
-  const torch::Tensor last_index =
-      (batch.lengths - 1 - first).to(device);  // (B) index of the last token in P
-  const torch::Tensor edited =
-      edited_logprobs(model, batch, layer, directions, positions, mode);  // (B, P, V)
-  const torch::Tensor edited_last = pick(edited, last_index);             // (B, V)
+  const ReadPositions read = read_positions(batch.entity_ends - 1, batch.lengths, batch_length(batch));
+  const torch::Tensor edited = logprobs_at(model, batch, layer, directions, read.flat, mode);  // (M, V)
+  const torch::Tensor edited_last = edited.index_select(0, read.last.to(device));              // (B, V)
 
   LossResult result;
   torch::Tensor total = torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat32).device(device));
@@ -137,17 +155,17 @@ LossResult remedi_loss(const lm::CausalLM& model, Editor& editor, EditBatch& bat
     add("unmediated", *weights.unmediated, -torch::log1p(-logp.exp().clamp_max(1.0 - 1e-7)).mean());
   }
   if (weights.kl) {
-    const torch::Tensor reference = reference_logprobs(model, batch, layer, positions, mode);
+    const torch::Tensor reference = reference_logprobs(model, batch, layer, read.flat, mode);
     // KL positions: s in [entity_end - 1, length - 1), i.e. every read position but the last
-    const torch::Tensor index = torch::arange(positions.size(1), torch::kInt64).unsqueeze(0).to(device);
-    const torch::Tensor in_span = (index < last_index.unsqueeze(1)).to(torch::kFloat32);  // (B, P)
-    const torch::Tensor per_row = (kl_per_position(reference, edited) * in_span).sum(1);  // (B)
+    const torch::Tensor per_position = kl_per_position(reference, edited) * read.not_last.to(device);  // (M)
+    const torch::Tensor per_row =
+        torch::zeros({rows}, per_position.options()).index_add(0, read.row.to(device), per_position);  // (B)
+    const torch::Tensor nonempty_rows = read.count > 1;  // (B) rows with a KL position
     torch::Tensor kl;
     if (weights.kl_last_row_only) {
-      const torch::Tensor nonempty = (last_index > 0).cpu();
       kl = torch::zeros({}, per_row.options());
       for (std::int64_t b = rows - 1; b >= 0; --b) {
-        if (nonempty[b].item<bool>()) {
+        if (nonempty_rows[b].item<bool>()) {
           kl = per_row[b] / static_cast<double>(rows);
           break;
         }
@@ -156,7 +174,7 @@ LossResult remedi_loss(const lm::CausalLM& model, Editor& editor, EditBatch& bat
       // Q1 fixed: the mean over rows with a non-empty span replaces the original's "last such row",
       // and the original's division by B is kept, so --lam-kl keeps the strength the paper's
       // values were tuned for (see docs/DEVIATIONS.md).
-      const torch::Tensor nonempty = (last_index > 0).sum().clamp_min(1).to(per_row.scalar_type());
+      const torch::Tensor nonempty = nonempty_rows.sum().clamp_min(1).to(per_row.scalar_type());
       kl = per_row.sum() / nonempty / static_cast<double>(rows);
     }
     add("kl", *weights.kl, kl);
@@ -164,8 +182,9 @@ LossResult remedi_loss(const lm::CausalLM& model, Editor& editor, EditBatch& bat
   if (weights.norm) add("norm", *weights.norm, directions.norm(2, -1).mean());
   if (weights.essence) {
     if (essence == nullptr) throw Error("<argument>", "--lam-ess", "set, but no essence prompts were built");
-    const torch::Tensor at = (essence->lengths - 1).unsqueeze(1);  // (B, 1): the last prompt token
-    const torch::Tensor edited_essence = edited_logprobs(model, *essence, layer, directions, at, mode);
+    const std::int64_t length = batch_length(*essence);
+    const torch::Tensor at = torch::arange(essence->size(), torch::kInt64) * length + essence->lengths - 1;
+    const torch::Tensor edited_essence = logprobs_at(model, *essence, layer, directions, at, mode);  // (B, V)
     const torch::Tensor reference_essence = reference_logprobs(model, *essence, layer, at, mode);
     add("essence", *weights.essence, kl_per_position(reference_essence, edited_essence).mean());
   }

@@ -3,10 +3,10 @@
 // Efficient mode (default) exploits that the LM is frozen: block l's output of a prompt and the
 // unedited last-block output at the positions the loss reads never change while an editor trains,
 // so they are computed once (without gradients) and cached in the EditBatch; each step then runs
-// only blocks l+1..L-1 on the edited hidden states, and the head only at the positions the loss
-// reads (entity's last token .. last prompt token). Reference mode recomputes everything as the
-// original does: full forwards from the embeddings with logits at every position, for both the
-// edited and the unedited pass. Both give the same loss (tests/remedi/loss_test.cpp).
+// only blocks l+1..L-1 on the edited hidden states of the real tokens (no padding), and the head
+// only at the (row, position) pairs the loss reads (entity's last token .. last prompt token). Reference mode
+// recomputes everything as the original does: full forwards from the embeddings with logits at every
+// position, for both the edited and the unedited pass. Both give the same loss (tests/remedi/loss_test.cpp).
 #pragma once
 
 #include <torch/types.h>

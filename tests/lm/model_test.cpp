@@ -53,6 +53,45 @@ TEST_P(FamilyTest, BlockOutputsAndLogitsMatchTransformers) {
   }
 }
 
+TEST_P(FamilyTest, UnpaddedForwardMatchesTransformersAtRealTokens) {
+  torch::NoGradGuard no_grad;
+  for (const std::string side : {"right", "left"}) {
+    SCOPED_TRACE(side);
+    const torch::Tensor& mask = ref_.at("attention_mask_" + side);
+    ASSERT_EQ(mask.eq(0).sum().item<std::int64_t>() > 0, true) << "the fixture batch must be ragged";
+    ForwardOptions options = capture_all();
+    options.unpadded = true;
+    const ForwardResult result = run(side, options);
+    for (std::int64_t l = 0; l < model_->config().n_layer; ++l) {
+      const torch::Tensor& expected = ref_.at("block_output_" + side + "_" + std::to_string(l));
+      EXPECT_LE(test::max_abs_diff_at(result.hidden.at(l), expected, mask), kTolerance) << "layer " << l;
+      // padding positions come back as zeros
+      EXPECT_EQ((result.hidden.at(l) * (1 - mask).unsqueeze(-1)).abs().max().item<double>(), 0.0);
+    }
+    EXPECT_LE(test::max_abs_diff_at(result.logits, ref_.at("logits_" + side), mask), kTolerance);
+  }
+  // an edit inside the blocks, and a mid-model start from an edited block output
+  Intervention edit;
+  edit.layer = ref_.at("edit_layer").item<std::int64_t>();
+  edit.directions = ref_.at("edit_direction");
+  edit.ranges = ref_.at("edit_range");
+  const torch::Tensor& mask = ref_.at("attention_mask_right");
+  ForwardOptions edited;
+  edited.unpadded = true;
+  edited.interventions.push_back(edit);
+  EXPECT_LE(test::max_abs_diff_at(run("right", edited).logits, ref_.at("edited_logits_right"), mask),
+            kTolerance);
+  ForwardOptions first;
+  first.stop_after_layer = edit.layer;
+  first.capture_layers = {edit.layer};
+  ForwardOptions rest;
+  rest.unpadded = true;
+  rest.start_layer = edit.layer + 1;
+  rest.start_hidden = apply_intervention(run("right", first).hidden.at(edit.layer), edit);
+  EXPECT_LE(test::max_abs_diff_at(run("right", rest).logits, ref_.at("edited_logits_right"), mask),
+            kTolerance);
+}
+
 TEST_P(FamilyTest, LeftAndRightPaddingAgree) {
   torch::NoGradGuard no_grad;
   ForwardOptions last;
