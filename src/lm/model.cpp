@@ -223,11 +223,6 @@ ForwardResult CausalLM::forward(const Batch& batch, const ForwardOptions& option
       selected = x.gather(1, last.view({batch_size, 1, 1}).expand({batch_size, 1, c.hidden_size})).squeeze(1);
       break;
     }
-    case LogitsAt::Positions: {
-      const torch::Tensor at = options.logit_positions.to(device, torch::kInt64);  // (B, P)
-      selected = x.gather(1, at.unsqueeze(-1).expand({batch_size, at.size(1), c.hidden_size}));
-      break;
-    }
     case LogitsAt::None:
       break;
   }

@@ -52,11 +52,12 @@ struct KVCache {
 };
 
 enum class LogitsAt {
-  None,       // no logits (e.g. precompute)
-  All,        // (B, T, V)
-  Last,       // (B, V) at each row's last real token
-  Positions,  // (B, P, V) at ForwardOptions::logit_positions (B, P) absolute positions
+  None,  // no logits (e.g. precompute)
+  All,   // (B, T, V)
+  Last,  // (B, V) at each row's last real token
 };
+// Logits at chosen positions: take them from ForwardResult::last_hidden and call CausalLM::logits
+// (remedi/loss.cpp does so for the positions its loss reads).
 
 struct ForwardOptions {
   std::vector<std::int64_t> capture_layers;  // block outputs to return (any order, any subset)
@@ -68,7 +69,6 @@ struct ForwardOptions {
   // n_layer (only the final norm and head run).
   torch::Tensor start_hidden;
   LogitsAt logits = LogitsAt::All;
-  torch::Tensor logit_positions;  // (B, P) int64, for LogitsAt::Positions
   std::vector<Intervention> interventions;
   KVCache* cache = nullptr;  // read (past tokens) and extended (these tokens)
   // Run the blocks on the real tokens only (padding removed; attention puts them back in place):
