@@ -28,7 +28,9 @@ class PythonRandom {
   void shuffle(std::vector<T>& items) {
     for (std::size_t i = items.size(); i-- > 1;) {
       const auto j = static_cast<std::size_t>(randbelow(i + 1));
-      std::swap(items[i], items[j]);
+      T held = std::move(items[i]);  // not std::swap: also serves std::vector<bool>
+      items[i] = std::move(items[j]);
+      items[j] = std::move(held);
     }
   }
 

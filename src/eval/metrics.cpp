@@ -195,19 +195,33 @@ double quantile(std::vector<double> values, double q) {
 
 ConfidenceInterval bootstrap_mean_ci(const std::vector<double>& values, const BootstrapOptions& options) {
   if (values.empty()) throw std::invalid_argument("bootstrap_mean_ci: no values");
-  if (options.resamples == 0) throw std::invalid_argument("bootstrap_mean_ci: resamples must be positive");
+  return bootstrap_ci(
+      values.size(),
+      [&values](const std::vector<std::size_t>& indices) {
+        double sum = 0.0;
+        for (const std::size_t i : indices) sum += values[i];
+        return sum / static_cast<double>(indices.size());
+      },
+      options);
+}
+
+ConfidenceInterval bootstrap_ci(std::size_t n,
+                                const std::function<double(const std::vector<std::size_t>&)>& statistic,
+                                const BootstrapOptions& options) {
+  if (n == 0) throw std::invalid_argument("bootstrap_ci: no values");
+  if (options.resamples == 0) throw std::invalid_argument("bootstrap_ci: resamples must be positive");
   if (!(options.confidence > 0.0 && options.confidence < 1.0)) {
-    throw std::invalid_argument("bootstrap_mean_ci: confidence must be in (0, 1)");
+    throw std::invalid_argument("bootstrap_ci: confidence must be in (0, 1)");
   }
   std::mt19937_64 generator(options.seed);
-  std::vector<double> means(options.resamples);
-  for (double& mean : means) {
-    double sum = 0.0;
-    for (std::size_t i = 0; i < values.size(); ++i) sum += values[uniform_index(generator, values.size())];
-    mean = sum / static_cast<double>(values.size());
+  std::vector<double> statistics(options.resamples);
+  std::vector<std::size_t> indices(n);
+  for (double& value : statistics) {
+    for (std::size_t& index : indices) index = uniform_index(generator, n);
+    value = statistic(indices);
   }
   const double tail = (1.0 - options.confidence) / 2.0;
-  return {quantile(means, tail), quantile(std::move(means), 1.0 - tail)};
+  return {quantile(statistics, tail), quantile(std::move(statistics), 1.0 - tail)};
 }
 
 }  // namespace remedi::eval

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -92,5 +93,12 @@ struct ConfidenceInterval {
 };
 // Throws std::invalid_argument for an empty list, zero resamples or confidence outside (0, 1).
 ConfidenceInterval bootstrap_mean_ci(const std::vector<double>& values, const BootstrapOptions& options = {});
+
+// The same percentile bootstrap for any statistic of N samples: `statistic` gets the resampled
+// indices (N of them, drawn with replacement, the same stream as bootstrap_mean_ci) and returns the
+// statistic of that resample (e.g. the F1 of the resampled predictions). Throws as above for n = 0.
+ConfidenceInterval bootstrap_ci(std::size_t n,
+                                const std::function<double(const std::vector<std::size_t>&)>& statistic,
+                                const BootstrapOptions& options = {});
 
 }  // namespace remedi::eval

@@ -186,5 +186,31 @@ TEST(Bootstrap, CoversTheMeanWithTheExpectedWidth) {
   EXPECT_THROW(bootstrap_mean_ci({1.0}, BootstrapOptions{10, 1.0, 1}), std::invalid_argument);
 }
 
+TEST(Bootstrap, AnyStatisticSeesTheSameResamplesAsTheMean) {
+  // Accuracy is the mean of per-sample correctness, so its bootstrap interval must equal the mean's.
+  const std::vector<bool> truth{true, false, true, true, false, false, true, false, true, true};
+  const std::vector<bool> predicted{true, true, true, false, false, false, true, true, true, false};
+  std::vector<double> correct;
+  for (std::size_t i = 0; i < truth.size(); ++i) correct.push_back(truth[i] == predicted[i] ? 1.0 : 0.0);
+  BootstrapOptions options;
+  options.resamples = 500;
+  const auto resampled_accuracy = [&](const std::vector<std::size_t>& indices) {
+    std::vector<bool> t;
+    std::vector<bool> p;
+    for (const std::size_t i : indices) {
+      t.push_back(truth[i]);
+      p.push_back(predicted[i]);
+    }
+    return accuracy(confusion(t, p));
+  };
+  const ConfidenceInterval by_statistic = bootstrap_ci(truth.size(), resampled_accuracy, options);
+  const ConfidenceInterval by_mean = bootstrap_mean_ci(correct, options);
+  EXPECT_DOUBLE_EQ(by_statistic.lower, by_mean.lower);
+  EXPECT_DOUBLE_EQ(by_statistic.upper, by_mean.upper);
+  EXPECT_LT(by_statistic.lower, 0.6);
+  EXPECT_GT(by_statistic.upper, 0.6);
+  EXPECT_THROW(bootstrap_ci(0, resampled_accuracy), std::invalid_argument);
+}
+
 }  // namespace
 }  // namespace remedi::eval
