@@ -3,16 +3,21 @@
 // the unedited LM's scores on the same prompts beside them, or for the prefix and replace baselines
 // (§8.7: the unedited LM on modified prompts). Writes <results>/<name>/<type>/<layer>/<benchmark>.json
 // (per prompt) and <benchmark>_metrics.json, or <results>/<name>/<baseline>/... for a baseline.
-// (The generation and essence benchmarks are not implemented yet.)
+// The generation benchmark (§8.4: fluency and consistency of sampled continuations) uses stand-ins
+// for what the EasyEdit layout lacks (docs/DEVIATIONS.md); essence is not implemented yet.
 #include <torch/torch.h>
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
+#include <fstream>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
@@ -23,11 +28,14 @@
 #include "common.h"
 #include "data/derived.h"
 #include "data/text.h"
+#include "eval/fluency.h"
 #include "eval/metrics.h"
+#include "eval/tfidf.h"
 #include "lm/model.h"
 #include "lm/model_path.h"
 #include "remedi/editor.h"
 #include "remedi/editor_file.h"
+#include "remedi/generation.h"
 #include "remedi/scoring.h"
 #include "tok/tokenizer.h"
 #include "util/error.h"
@@ -37,25 +45,21 @@ namespace remedi::cli {
 
 namespace {
 
-struct EvalArgs {
-  std::string name;
-  std::string model = "smollm2";
-  std::string editors;
-  std::string type = "linear";
-  std::vector<std::int64_t> layers;
+struct EvalArgs : EvalOptions {
   std::vector<std::string> benchmarks{"efficacy", "paraphrase"};
-  SampleSource data{"counterfact", "", "train[5000:10000]", "", 123456};
-  bool small = false;
-  bool attribute_no_entity = false;
-  std::int64_t batch_size = 16;
-  std::string device = "cpu";
-  std::string dtype = "fp32";
-  std::string results;
-  std::string baseline;  // "", "prefix" or "replace"
-  bool quiet = false;
+  std::string baseline;           // "", "prefix" or "replace"
+  std::int64_t max_length = 100;  // generation: total tokens including the left-padded prompt
 };
 
-const std::vector<std::string> kBenchmarks{"efficacy", "paraphrase", "neighborhood"};
+nlohmann::json args_json(const EvalArgs& a) {
+  nlohmann::json args = eval_options_json(a);
+  args["benchmarks"] = a.benchmarks;
+  args["baseline"] = a.baseline;
+  args["max_length"] = a.max_length;
+  return args;
+}
+
+const std::vector<std::string> kBenchmarks{"efficacy", "paraphrase", "neighborhood", "generation"};
 
 // {mean, std, ci95: [lower, upper]} (percentile bootstrap of the mean, docs/METRICS.md).
 nlohmann::json aggregate_json(const eval::Aggregate& a) {
@@ -63,20 +67,48 @@ nlohmann::json aggregate_json(const eval::Aggregate& a) {
   return {{"mean", a.mean}, {"std", a.std}, {"ci95", {ci.lower, ci.upper}}};
 }
 
-// One row per distinct prompt of source[field] (first occurrence order, Q11), `prompt` replaced;
+// The prompts of source[field], a JSON array of strings; throws naming the sample when absent.
+std::vector<std::string> source_prompts(const data::MediationSample& sample, const std::string& field) {
+  const data::Json& source = sample.source;
+  if (!source.contains(field) || !source[field].is_array()) {
+    throw Error("<data>", "sample " + sample.id + " source." + field, "missing (not CounterFact?)");
+  }
+  std::vector<std::string> prompts;
+  for (const auto& prompt : source[field]) prompts.push_back(prompt.get<std::string>());
+  return prompts;
+}
+
+// The rewrite prompt with the subject in place ("The mother tongue of Danielle Darrieux is"), or
+// nothing when the record has no requested_rewrite.prompt template.
+std::optional<std::string> rewrite_prompt(const data::MediationSample& sample) {
+  const data::Json& rewrite = sample.source.value("requested_rewrite", data::Json::object());
+  std::string text = rewrite.value("prompt", std::string());
+  const std::size_t at = text.find("{}");
+  if (at == std::string::npos) return std::nullopt;
+  return text.replace(at, 2, sample.entity);
+}
+
+// Generation prompts (spec §8.4): ROME's generation_prompts when the record has them; the EasyEdit
+// layout has none, so there the rewrite prompt and the paraphrase prompts stand in for them
+// (docs/DEVIATIONS.md).
+std::vector<std::string> generation_prompts(const data::MediationSample& sample) {
+  if (sample.source.contains("generation_prompts")) return source_prompts(sample, "generation_prompts");
+  std::vector<std::string> prompts;
+  if (const auto rewrite = rewrite_prompt(sample)) prompts.push_back(*rewrite);
+  for (const std::string& p : source_prompts(sample, "paraphrase_prompts")) prompts.push_back(p);
+  return prompts;
+}
+
+// One row per distinct prompt of each sample (first occurrence order, Q11), `prompt` replaced;
 // owner[row] is the row's sample.
-std::vector<data::MediationSample> flatten_prompts(const std::vector<data::MediationSample>& samples,
-                                                   const std::string& field,
-                                                   std::vector<std::size_t>& owner) {
+std::vector<data::MediationSample> flatten_prompts(
+    const std::vector<data::MediationSample>& samples,
+    const std::function<std::vector<std::string>(const data::MediationSample&)>& prompts_of,
+    std::vector<std::size_t>& owner) {
   std::vector<data::MediationSample> rows;
   for (std::size_t i = 0; i < samples.size(); ++i) {
-    const data::Json& source = samples[i].source;
-    if (!source.contains(field) || !source[field].is_array()) {
-      throw Error("<data>", "sample " + samples[i].id + " source." + field, "missing (not CounterFact?)");
-    }
     std::vector<std::string> seen;
-    for (const auto& prompt : source[field]) {
-      const std::string text = prompt.get<std::string>();
+    for (const std::string& text : prompts_of(samples[i])) {
       if (std::find(seen.begin(), seen.end(), text) != seen.end()) continue;
       seen.push_back(text);
       data::MediationSample row = samples[i];
@@ -132,9 +164,13 @@ PreparedBenchmark prepare_benchmark(const std::string& benchmark,
   PreparedBenchmark b;
   b.name = benchmark;
   if (benchmark == "paraphrase") {
-    b.rows = flatten_prompts(samples, "paraphrase_prompts", b.owner);
+    b.rows = flatten_prompts(
+        samples, [](const data::MediationSample& s) { return source_prompts(s, "paraphrase_prompts"); },
+        b.owner);
   } else if (benchmark == "neighborhood") {
-    b.rows = flatten_prompts(samples, "neighborhood_prompts", b.owner);
+    b.rows = flatten_prompts(
+        samples, [](const data::MediationSample& s) { return source_prompts(s, "neighborhood_prompts"); },
+        b.owner);
   } else {
     b.rows = samples;
     for (std::size_t i = 0; i < samples.size(); ++i) b.owner.push_back(i);
@@ -201,6 +237,172 @@ std::vector<data::MediationSample> replace_entities(const std::vector<data::Medi
   return replaced;
 }
 
+// Consistency references (spec §8.4; we lack ROME's attribute snippets, docs/DEVIATIONS.md): for
+// each sample, up to kReferenceSubjects other CounterFact subjects whose true object is the sample's
+// new target, those of the same relation first, then any (each group by name); each one's true
+// statement (its rewrite prompt + its true object) continued by the unedited LM is a reference text. The
+// TF-IDF vectorizer is fitted on the distinct reference texts (smooth idf). The texts are kept in
+// `cache_path` with a key (model, sampling settings, subjects) and reused by a run with the same key.
+constexpr std::size_t kReferenceSubjects = 3;
+
+struct GenerationReferences {
+  std::vector<std::vector<std::string>> texts;  // per sample; empty: no such subject
+  std::optional<eval::TfidfVectorizer> vectorizer;
+  std::size_t without_references = 0;
+  nlohmann::json json;  // written to <experiment>/generation_references.json
+};
+
+GenerationReferences build_references(const std::vector<data::MediationSample>& samples,
+                                      const std::vector<data::MediationSample>& pool,
+                                      const lm::CausalLM& model, const tok::Tokenizer& tokenizer,
+                                      const GenerationOptions& options, const std::string& cache_path) {
+  using ByName = std::map<std::string, const data::MediationSample*>;
+  std::map<std::pair<std::string, std::string>, ByName> same_relation;  // (relation, true object)
+  std::map<std::string, ByName> same_object;                            // true object, any relation
+  for (const data::MediationSample& s : pool) {
+    if (!s.target_unmediated) continue;
+    same_relation[{relation_key(s), *s.target_unmediated}].emplace(s.entity, &s);
+    same_object[*s.target_unmediated].emplace(s.entity, &s);
+  }
+  std::vector<std::vector<std::string>> chosen(samples.size());
+  std::map<std::string, const data::MediationSample*> subjects;  // every chosen subject once
+  const auto take = [&](std::size_t i, const ByName& names) {
+    for (const auto& [name, subject] : names) {
+      if (chosen[i].size() == kReferenceSubjects) return;
+      if (name == samples[i].entity || std::find(chosen[i].begin(), chosen[i].end(), name) != chosen[i].end())
+        continue;
+      chosen[i].push_back(name);
+      subjects.emplace(name, subject);
+    }
+  };
+  for (std::size_t i = 0; i < samples.size(); ++i) {
+    if (const auto found = same_relation.find({relation_key(samples[i]), samples[i].target_mediated});
+        found != same_relation.end())
+      take(i, found->second);
+    if (const auto found = same_object.find(samples[i].target_mediated); found != same_object.end())
+      take(i, found->second);
+  }
+  std::vector<data::MediationSample> rows;
+  for (const auto& [name, subject] : subjects) {
+    data::MediationSample row = *subject;
+    row.prompt = data::unmediated_context(*subject);  // the subject's true statement
+    rows.push_back(std::move(row));
+  }
+  // The texts depend on the model, the subjects (and so the batches) and the sampling settings: a
+  // file written by an earlier run of the same experiment with the same key is reused.
+  nlohmann::json subject_names = nlohmann::json::array();
+  for (const auto& [name, subject] : subjects) subject_names.push_back(name);
+  const nlohmann::json key = {{"model", model_fingerprint(model)}, {"seed", options.seed},
+                              {"max_length", options.max_length},  {"top_k", options.top_k},
+                              {"batch_size", options.batch_size},  {"subjects", subject_names}};
+  std::vector<std::string> generated;
+  if (std::filesystem::exists(cache_path)) {
+    std::ifstream in(cache_path);
+    const nlohmann::json cached = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+    if (cached.is_object() && cached.value("key", nlohmann::json()) == key) {
+      for (const auto& [name, subject] : subjects) generated.push_back(cached["subjects"][name]["text"]);
+    }
+  }
+  if (generated.empty()) {
+    GenerationOptions reference_options = options;
+    reference_options.label = "references";
+    generated = generate_texts(model, tokenizer, nullptr, rows, reference_options);
+  }
+  std::map<std::string, std::string> text_of;
+  std::vector<std::string> corpus;
+  nlohmann::json by_subject = nlohmann::json::object();
+  for (std::size_t r = 0; r < rows.size(); ++r) {
+    text_of[rows[r].entity] = generated[r];
+    corpus.push_back(generated[r]);
+    by_subject[rows[r].entity] = {{"prompt", rows[r].prompt}, {"text", generated[r]}};
+  }
+  GenerationReferences refs;
+  nlohmann::json per_sample = nlohmann::json::object();
+  for (std::size_t i = 0; i < samples.size(); ++i) {
+    std::vector<std::string> texts;
+    for (const std::string& name : chosen[i]) texts.push_back(text_of.at(name));
+    if (texts.empty()) ++refs.without_references;
+    per_sample[samples[i].id] = chosen[i];
+    refs.texts.push_back(std::move(texts));
+  }
+  if (!corpus.empty()) refs.vectorizer = eval::TfidfVectorizer::fit(corpus);
+  refs.json = {
+      {"rule",
+       "up to " + std::to_string(kReferenceSubjects) +
+           " other subjects whose true object is the sample's new target (same relation first, then any; "
+           "by name); "
+           "their true statements continued by the unedited LM; TF-IDF fitted on these texts"},
+      {"key", key},
+      {"subjects", by_subject},
+      {"samples", per_sample},
+      {"samples_without_references", refs.without_references}};
+  return refs;
+}
+
+// Fluency and consistency per sample (spec §8.4) of the generations `texts` of rows owned by samples.
+struct GenerationMetrics {
+  eval::Aggregate fluency;
+  eval::Aggregate consistency;
+};
+
+GenerationMetrics generation_metrics(const std::vector<std::string>& texts,
+                                     const std::vector<std::size_t>& owner,
+                                     const GenerationReferences& refs) {
+  std::vector<std::vector<std::string>> grouped(refs.texts.size());
+  for (std::size_t r = 0; r < texts.size(); ++r) grouped[owner[r]].push_back(texts[r]);
+  std::vector<double> fluency;
+  std::vector<double> consistency;
+  for (std::size_t i = 0; i < grouped.size(); ++i) {
+    fluency.push_back(eval::mean_weighted_ngram_entropy(grouped[i]));
+    // No reference: an empty reference, cosine 0 (as the original without snippets).
+    consistency.push_back(refs.texts[i].empty() || !refs.vectorizer
+                              ? 0.0
+                              : eval::tfidf_similarity(*refs.vectorizer, grouped[i], refs.texts[i]));
+  }
+  return {eval::aggregate(fluency, true), eval::aggregate(consistency, true)};
+}
+
+nlohmann::json generation_metrics_json(const GenerationMetrics& m) {
+  return {{"fluency", aggregate_json(m.fluency)}, {"consistency", aggregate_json(m.consistency)}};
+}
+
+nlohmann::json generation_records(const std::vector<data::MediationSample>& rows,
+                                  const std::vector<std::string>& before,
+                                  const std::vector<std::string>* after) {
+  nlohmann::json results = nlohmann::json::array();
+  for (std::size_t r = 0; r < rows.size(); ++r) {
+    nlohmann::json record = data::sample_to_json(rows[r]);
+    record["before_generations"] = {before[r]};
+    if (after != nullptr) record["after_generations"] = {(*after)[r]};
+    results.push_back(record);
+  }
+  return results;
+}
+
+// The generation benchmark's rows and references, shared by the editors and baselines of a run.
+struct GenerationSetup {
+  std::vector<data::MediationSample> rows;
+  std::vector<std::size_t> owner;
+  GenerationReferences refs;
+  GenerationOptions options;
+};
+
+GenerationSetup prepare_generation(const EvalArgs& a, const std::vector<data::MediationSample>& samples,
+                                   const std::vector<data::MediationSample>& pool, const lm::CausalLM& model,
+                                   const tok::Tokenizer& tokenizer, const std::string& experiment) {
+  GenerationSetup g;
+  g.options.batch_size = a.batch_size;
+  g.options.max_length = a.max_length;
+  g.options.seed = a.data.seed;
+  g.options.progress = !a.quiet;
+  g.options.allow_missing_entity = true;  // a paraphrase may name the subject differently: left unedited
+  g.rows = flatten_prompts(samples, generation_prompts, g.owner);
+  const std::string references = (std::filesystem::path(experiment) / "generation_references.json").string();
+  g.refs = build_references(samples, pool, model, tokenizer, g.options, references);
+  write_json(references, g.refs.json);
+  return g;
+}
+
 nlohmann::json records_json(const tok::Tokenizer& tokenizer, const std::vector<data::MediationSample>& rows,
                             const TargetScores& before, const TargetScores* after) {
   nlohmann::json results = nlohmann::json::array();
@@ -216,37 +418,71 @@ nlohmann::json records_json(const tok::Tokenizer& tokenizer, const std::vector<d
 
 // A baseline (spec §8.7): the unedited LM on prompts with the context prepended (prefix) or with the
 // entity replaced (replace). Neighbourhood prompts get the context prepended too (prefix).
+// Seconds since `start`.
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// A baseline (spec §8.7): the unedited LM on prompts with the context prepended (prefix) or with the
+// entity replaced (replace). Neighbourhood and generation prompts get the context prepended too
+// (prefix); the prepended context is cut from the generated texts before they are scored.
 void run_baseline(const EvalArgs& a, const lm::CausalLM& model, const tok::Tokenizer& tokenizer,
-                  std::vector<data::MediationSample> samples, const std::string& experiment,
-                  const ScoringOptions& options) {
+                  std::vector<data::MediationSample> samples, const std::vector<data::MediationSample>& pool,
+                  const std::string& experiment, const ScoringOptions& options) {
   std::size_t dropped = 0;
   if (a.baseline == "replace") {
-    SampleSource everything = a.data;
-    everything.split.clear();
-    samples = replace_entities(samples, load_samples(everything), a.data.seed, dropped);
+    samples = replace_entities(samples, pool, a.data.seed, dropped);
     if (samples.empty())
       throw Error("<argument>", "--baseline replace", "no sample has a replacement entity");
   }
   const std::string folder = (std::filesystem::path(experiment) / a.baseline).string();
   nlohmann::json summary = nlohmann::json::object();
   for (const std::string& benchmark : a.benchmarks) {
-    PreparedBenchmark b = prepare_benchmark(benchmark, samples, options);
-    b.scoring.allow_missing_entity = true;  // the unedited LM edits nothing
-    if (a.baseline == "prefix") {
-      for (data::MediationSample& row : b.rows) row.prompt = data::prompt_in_context(row);
+    nlohmann::json metrics;
+    if (benchmark == "generation") {
+      GenerationSetup g = prepare_generation(a, samples, pool, model, tokenizer, experiment);
+      std::vector<std::string> contexts(g.rows.size());  // the prepended part of each prompt
+      if (a.baseline == "prefix") {
+        for (std::size_t r = 0; r < g.rows.size(); ++r) {
+          const std::string prompt = data::prompt_in_context(g.rows[r]);
+          contexts[r] = prompt.substr(0, prompt.size() - g.rows[r].prompt.size());
+          g.rows[r].prompt = prompt;
+        }
+      }
+      const auto start = std::chrono::steady_clock::now();
+      std::vector<std::string> texts = generate_texts(model, tokenizer, nullptr, g.rows, g.options);
+      const double seconds = seconds_since(start);
+      for (std::size_t r = 0; r < texts.size(); ++r) {
+        if (!contexts[r].empty() && texts[r].starts_with(contexts[r]))
+          texts[r] = texts[r].substr(contexts[r].size());
+      }
+      const GenerationMetrics m = generation_metrics(texts, g.owner, g.refs);
+      metrics = generation_metrics_json(m);
+      metrics["samples_without_references"] = g.refs.without_references;
+      metrics["generation_seconds"] = seconds;
+      metrics["prompts"] = g.rows.size();
+      write_json((std::filesystem::path(folder) / (benchmark + ".json")).string(),
+                 generation_records(g.rows, texts, nullptr));
+      if (!a.quiet) std::cerr << a.baseline << " generation: fluency " << m.fluency.mean << "\n";
+    } else {
+      PreparedBenchmark b = prepare_benchmark(benchmark, samples, options);
+      b.scoring.allow_missing_entity = true;  // the unedited LM edits nothing
+      if (a.baseline == "prefix") {
+        for (data::MediationSample& row : b.rows) row.prompt = data::prompt_in_context(row);
+      }
+      const TargetScores scores = score_targets(model, tokenizer, nullptr, b.rows, b.scoring);
+      const eval::EfficacyMetrics m = group_efficacy(scores, b.owner, samples.size(), b.keeps_true);
+      metrics = {{"score", aggregate_json(m.score)},
+                 {"magnitude", aggregate_json(m.magnitude)},
+                 {"prompts", b.rows.size()}};
+      write_json((std::filesystem::path(folder) / (benchmark + ".json")).string(),
+                 records_json(tokenizer, b.rows, scores, nullptr));
+      if (!a.quiet) std::cerr << a.baseline << " " << benchmark << ": score " << m.score.mean << "\n";
     }
-    const TargetScores scores = score_targets(model, tokenizer, nullptr, b.rows, b.scoring);
-    const eval::EfficacyMetrics m = group_efficacy(scores, b.owner, samples.size(), b.keeps_true);
-    nlohmann::json metrics = {{"score", aggregate_json(m.score)},
-                              {"magnitude", aggregate_json(m.magnitude)},
-                              {"samples", samples.size()},
-                              {"prompts", b.rows.size()}};
+    metrics["samples"] = samples.size();
     if (a.baseline == "replace") metrics["samples_without_replacement"] = dropped;
-    write_json((std::filesystem::path(folder) / (benchmark + ".json")).string(),
-               records_json(tokenizer, b.rows, scores, nullptr));
     write_json((std::filesystem::path(folder) / (benchmark + "_metrics.json")).string(), metrics);
     summary[benchmark] = metrics;
-    if (!a.quiet) std::cerr << a.baseline << " " << benchmark << ": score " << m.score.mean << "\n";
   }
   std::cout << nlohmann::json({{"experiment", experiment}, {"baseline", a.baseline}, {"benchmarks", summary}})
                    .dump(2)
@@ -256,8 +492,9 @@ void run_baseline(const EvalArgs& a, const lm::CausalLM& model, const tok::Token
 void run(const EvalArgs& a) {
   for (const std::string& b : a.benchmarks) {
     if (std::find(kBenchmarks.begin(), kBenchmarks.end(), b) == kBenchmarks.end()) {
-      throw Error("<argument>", "--benchmarks",
-                  "'" + b + "' is not implemented (available: efficacy, paraphrase, neighborhood)");
+      throw Error(
+          "<argument>", "--benchmarks",
+          "'" + b + "' is not implemented (available: efficacy, paraphrase, neighborhood, generation)");
     }
   }
   if (!a.baseline.empty()) {
@@ -267,15 +504,8 @@ void run(const EvalArgs& a) {
       throw Error("<argument>", "--baseline",
                   "runs the unedited LM: --layers and --editors-dir must be absent");
   }
-  SampleSource source = a.data;
-  if (a.small) source.split = "train[5000:6000]";
-  std::vector<data::MediationSample> samples = load_samples(source);
-  if (a.attribute_no_entity) data::use_attribute_as_context(samples);
-  if (samples.empty()) throw Error("<argument>", "--rows", "selects no samples");
-  for (const data::MediationSample& s : samples) {
-    if (!s.target_unmediated)
-      throw Error("<data>", "sample " + s.id + " target_unmediated", "missing (CounterFact needed)");
-  }
+  if (a.max_length < 2) throw Error("<argument>", "--max-length", "must be at least 2");
+  const std::vector<data::MediationSample> samples = load_eval_samples(a);
   const std::string path = lm::resolve_model_path(a.model);
   const tok::Tokenizer tokenizer = tok::Tokenizer::load(path);
   const std::unique_ptr<lm::CausalLM> model =
@@ -284,33 +514,35 @@ void run(const EvalArgs& a) {
   ScoringOptions options;
   options.batch_size = a.batch_size;
   options.progress = !a.quiet;
+  const bool generation =
+      std::find(a.benchmarks.begin(), a.benchmarks.end(), "generation") != a.benchmarks.end();
+  // Every CounterFact row: the replace baseline's entities and the consistency references.
+  std::vector<data::MediationSample> pool;
+  if (a.baseline == "replace" || generation) {
+    SampleSource everything = a.data;
+    everything.split.clear();
+    pool = load_samples(everything);
+  }
   if (!a.baseline.empty()) {
-    run_baseline(a, *model, tokenizer, samples, experiment, options);
+    write_args_file(experiment, args_json(a));
+    run_baseline(a, *model, tokenizer, samples, pool, experiment, options);
     return;
   }
-  const bool needs_file = a.type != "identity" && a.type != "null";
-  std::vector<std::int64_t> layers = a.layers;
-  if (layers.empty() && needs_file) layers = saved_layers(a.editors, a.type);
-  if (layers.empty()) throw Error("<argument>", "--layers", "no layers given and no saved editors found");
-  // Every editor is loaded (and checked against the model) before any scoring starts.
-  std::vector<std::shared_ptr<Editor>> editors;
-  for (const std::int64_t layer : layers) {
-    if (needs_file) {
-      if (a.editors.empty()) throw Error("<argument>", "--editors-dir", "required for editor type " + a.type);
-      editors.push_back(load_editor(editor_folder(a.editors, a.type, layer), *model));
-    } else {
-      EditorConfig config;
-      config.type = a.type;
-      config.layer = layer;
-      config.hidden_size = model->config().hidden_size;
-      editors.push_back(make_editor(config, 0));
-    }
-    editors.back()->eval();
-  }
-  // The unedited scores do not depend on the layer: computed once per benchmark.
+  const LoadedEditors loaded = load_eval_editors(a.editors, a.type, a.layers, *model);
+  const std::vector<std::int64_t>& layers = loaded.layers;
+  const std::vector<std::shared_ptr<Editor>>& editors = loaded.editors;
+  write_args_file(experiment, args_json(a));
+  // The unedited scores and generations do not depend on the layer: computed once per benchmark.
   std::vector<PreparedBenchmark> benchmarks;
   std::vector<TargetScores> unedited_scores;
+  std::optional<GenerationSetup> g;
+  std::vector<std::string> unedited_texts;
+  if (generation) {
+    g = prepare_generation(a, samples, pool, *model, tokenizer, experiment);
+    unedited_texts = generate_texts(*model, tokenizer, nullptr, g->rows, g->options);
+  }
   for (const std::string& benchmark : a.benchmarks) {
+    if (benchmark == "generation") continue;
     benchmarks.push_back(prepare_benchmark(benchmark, samples, options));
     unedited_scores.push_back(
         score_targets(*model, tokenizer, nullptr, benchmarks.back().rows, benchmarks.back().scoring));
@@ -341,6 +573,27 @@ void run(const EvalArgs& a) {
                   << " (unedited " << unedited.score.mean << "), magnitude " << edited.magnitude.mean << "\n";
       }
     }
+    if (g) {
+      const auto start = std::chrono::steady_clock::now();
+      const std::vector<std::string> texts =
+          generate_texts(*model, tokenizer, editors[e].get(), g->rows, g->options);
+      const double seconds = seconds_since(start);
+      const GenerationMetrics edited = generation_metrics(texts, g->owner, g->refs);
+      nlohmann::json metrics = generation_metrics_json(edited);
+      metrics["unedited"] = generation_metrics_json(generation_metrics(unedited_texts, g->owner, g->refs));
+      metrics["samples"] = samples.size();
+      metrics["prompts"] = g->rows.size();
+      metrics["samples_without_references"] = g->refs.without_references;
+      metrics["generation_seconds"] = seconds;
+      write_json((std::filesystem::path(folder) / "generation.json").string(),
+                 generation_records(g->rows, unedited_texts, &texts));
+      write_json((std::filesystem::path(folder) / "generation_metrics.json").string(), metrics);
+      summary[std::to_string(layer)]["generation"] = metrics;
+      if (!a.quiet) {
+        std::cerr << a.type << "/" << layer << " generation: fluency " << edited.fluency.mean
+                  << ", consistency " << edited.consistency.mean << " (" << seconds << " s)\n";
+      }
+    }
   }
   std::cout << nlohmann::json({{"experiment", experiment}, {"type", a.type}, {"layers", summary}}).dump(2)
             << "\n";
@@ -350,29 +603,17 @@ void run(const EvalArgs& a) {
 
 void register_eval_fact_gen(CLI::App& app) {
   auto a = std::make_shared<EvalArgs>();
-  auto* cmd = app.add_subcommand("eval-fact-gen",
-                                 "CounterFact editing benchmarks: efficacy, paraphrase, neighborhood");
-  cmd->add_option("-n,--experiment-name", a->name, "Experiment folder under the results dir")->required();
-  cmd->add_option("-m,--model", a->model, "smollm2, gpt2, gpt2-xl, gptj, neox, or a path")
-      ->capture_default_str();
-  cmd->add_option("-e,--editors-dir", a->editors, "Training experiment folder (results/<name>)");
-  cmd->add_option("-t,--editor-type", a->type, "Editor type (identity and null need no files)")
-      ->capture_default_str();
-  cmd->add_option("-l,--layers", a->layers, "Layers (default: every saved one)");
-  cmd->add_option("-b,--benchmarks", a->benchmarks, "efficacy, paraphrase, neighborhood")
+  auto* cmd = app.add_subcommand(
+      "eval-fact-gen", "CounterFact editing benchmarks: efficacy, paraphrase, neighborhood, generation");
+  add_eval_options(*cmd, *a);
+  cmd->add_option("-b,--benchmarks", a->benchmarks, "efficacy, paraphrase, neighborhood, generation")
       ->capture_default_str();
   cmd->add_option("--baseline", a->baseline,
                   "prefix (context before the prompt) or replace (another subject with the new object), "
                   "with the unedited LM; no --layers or --editors-dir");
-  cmd->add_option("-f,--dataset-file", a->data.file, "CounterFact input (default: the shared data)");
-  cmd->add_option("--rows", a->data.split, "Evaluation rows")->capture_default_str();
-  cmd->add_flag("--small", a->small, "Rows [5000, 6000) (the layer sweeps' subset)");
-  cmd->add_flag("--attribute-no-entity", a->attribute_no_entity, "Encode the attribute alone");
-  cmd->add_option("--batch-size", a->batch_size, "Prompts per batch")->capture_default_str();
-  cmd->add_option("--device", a->device, "cpu | cuda | cuda:N")->capture_default_str();
-  cmd->add_option("--dtype", a->dtype, "fp32 | bf16 | fp16")->capture_default_str();
-  cmd->add_option("--results-dir", a->results, "Results root (default $REMEDI_RESULTS or ./results)");
-  cmd->add_flag("-q,--quiet", a->quiet, "No progress output");
+  cmd->add_option("--max-length", a->max_length,
+                  "Generation: total tokens per row including the left-padded prompt (spec Q12)")
+      ->capture_default_str();
   cmd->callback([a] { run(*a); });
 }
 

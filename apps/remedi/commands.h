@@ -16,6 +16,8 @@ void register_dataset(CLI::App& app);
 void register_train(CLI::App& app);
 void register_edit(CLI::App& app);
 void register_eval_fact_gen(CLI::App& app);
+void register_eval_fact_cls(CLI::App& app);
 void register_import_editors(CLI::App& app);
+void register_random_init_model(CLI::App& app);
 
 }  // namespace remedi::cli

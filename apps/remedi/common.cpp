@@ -1,13 +1,20 @@
 #include "common.h"
 
+#include <CLI/CLI.hpp>
+
 #include <chrono>
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
 
 #include "data/datasets.h"
+#include "data/derived.h"
 #include "data/splits.h"
+#include "lm/model.h"
+#include "remedi/editor.h"
+#include "remedi/editor_file.h"
 #include "util/atomic_file.h"
+#include "util/error.h"
 
 namespace remedi::cli {
 
@@ -31,6 +38,90 @@ std::vector<data::MediationSample> load_samples(const SampleSource& source) {
   std::vector<data::MediationSample> samples = data::load_dataset(source.dataset, path, options);
   if (!source.split.empty()) samples = data::select_split(samples, source.split);
   return samples;
+}
+
+void add_eval_options(CLI::App& cmd, EvalOptions& o) {
+  cmd.add_option("-n,--experiment-name", o.name, "Experiment folder under the results dir")->required();
+  cmd.add_option("-m,--model", o.model, "smollm2, gpt2, gpt2-xl, gptj, neox, or a path")
+      ->capture_default_str();
+  cmd.add_option("-e,--editors-dir", o.editors, "Training experiment folder (results/<name>)");
+  cmd.add_option("-t,--editor-type", o.type, "Editor type (identity and null need no files)")
+      ->capture_default_str();
+  cmd.add_option("-l,--layers", o.layers, "Editor layers (default: every saved one)");
+  cmd.add_option("-f,--dataset-file", o.data.file, "CounterFact input (default: the shared data)");
+  cmd.add_option("--rows", o.data.split, "Evaluation rows")->capture_default_str();
+  cmd.add_flag("--small", o.small, "Rows [5000, 6000) (the layer sweeps' subset)");
+  cmd.add_flag("--attribute-no-entity", o.attribute_no_entity, "Encode the attribute alone");
+  cmd.add_option("--seed", o.data.seed, "Seed of every random choice (sampling, shuffles, replacements)")
+      ->capture_default_str();
+  cmd.add_option("--batch-size", o.batch_size, "Prompts per batch")->capture_default_str();
+  cmd.add_option("--device", o.device, "cpu | cuda | cuda:N")->capture_default_str();
+  cmd.add_option("--dtype", o.dtype, "fp32 | bf16 | fp16")->capture_default_str();
+  cmd.add_option("--results-dir", o.results, "Results root (default $REMEDI_RESULTS or ./results)");
+  cmd.add_flag("-q,--quiet", o.quiet, "No progress output");
+}
+
+nlohmann::json eval_options_json(const EvalOptions& o) {
+  return {{"experiment_name", o.name},
+          {"model", o.model},
+          {"editors_dir", o.editors},
+          {"editor_type", o.type},
+          {"layers", o.layers},
+          {"dataset_file", o.data.file},
+          {"rows", o.small ? "train[5000:6000]" : o.data.split},
+          {"small", o.small},
+          {"attribute_no_entity", o.attribute_no_entity},
+          {"seed", o.data.seed},
+          {"batch_size", o.batch_size},
+          {"device", o.device},
+          {"dtype", o.dtype}};
+}
+
+std::vector<data::MediationSample> load_eval_samples(const EvalOptions& o, std::size_t minimum) {
+  if (o.batch_size < 1) throw Error("<argument>", "--batch-size", "must be at least 1");
+  SampleSource source = o.data;
+  if (o.small) source.split = "train[5000:6000]";
+  std::vector<data::MediationSample> samples = load_samples(source);
+  if (o.attribute_no_entity) data::use_attribute_as_context(samples);
+  if (samples.size() < minimum) {
+    throw Error(
+        "<argument>", "--rows",
+        "selects " + std::to_string(samples.size()) + " samples, fewer than " + std::to_string(minimum));
+  }
+  for (const data::MediationSample& s : samples) {
+    if (!s.target_unmediated)
+      throw Error("<data>", "sample " + s.id + " target_unmediated", "missing (CounterFact needed)");
+  }
+  return samples;
+}
+
+LoadedEditors load_eval_editors(const std::string& editors_dir, const std::string& type,
+                                std::vector<std::int64_t> layers, const lm::CausalLM& model) {
+  const bool needs_file = type != "identity" && type != "null";
+  if (needs_file && editors_dir.empty())
+    throw Error("<argument>", "--editors-dir", "required for editor type " + type);
+  if (layers.empty() && needs_file) layers = saved_layers(editors_dir, type);
+  if (layers.empty()) throw Error("<argument>", "--layers", "no layers given and no saved editors found");
+  LoadedEditors loaded;
+  loaded.layers = layers;
+  for (const std::int64_t layer : layers) {
+    if (layer < 0 || layer >= model.config().n_layer) {
+      throw Error("<argument>", "--layers",
+                  std::to_string(layer) + " is outside the model's layers 0.." +
+                      std::to_string(model.config().n_layer - 1));
+    }
+    if (needs_file) {
+      loaded.editors.push_back(load_editor(editor_folder(editors_dir, type, layer), model));
+    } else {
+      EditorConfig config;
+      config.type = type;
+      config.layer = layer;
+      config.hidden_size = model.config().hidden_size;
+      loaded.editors.push_back(make_editor(config, 0));
+    }
+    loaded.editors.back()->eval();
+  }
+  return loaded;
 }
 
 void write_json(const std::string& path, const nlohmann::json& value) {

@@ -4,10 +4,21 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "data/sample.h"
+
+namespace CLI {
+class App;
+}
+namespace remedi {
+class Editor;
+}
+namespace remedi::lm {
+class CausalLM;
+}
 
 namespace remedi::cli {
 
@@ -29,6 +40,40 @@ std::vector<data::MediationSample> load_samples(const SampleSource& source);
 
 // Writes <folder>/args-<YYYYmmdd-HHMMSS>.json (spec §2.4), creating the folder.
 void write_args_file(const std::string& folder, const nlohmann::json& args);
+
+// The flags every evaluation command shares (spec §9.2 groups experiment, model, editor,
+// preprocessing, logging) and what they select. Commands derive their own arguments from it.
+struct EvalOptions {
+  std::string name;
+  std::string model = "smollm2";
+  std::string editors;
+  std::string type = "linear";
+  std::vector<std::int64_t> layers;
+  SampleSource data{"counterfact", "", "train[5000:10000]", "", 123456};
+  bool small = false;
+  bool attribute_no_entity = false;
+  std::int64_t batch_size = 16;
+  std::string device = "cpu";
+  std::string dtype = "fp32";
+  std::string results;
+  bool quiet = false;
+};
+void add_eval_options(CLI::App& cmd, EvalOptions& options);
+nlohmann::json eval_options_json(const EvalOptions& options);
+// The evaluation rows (--rows, or [5000, 6000) with --small; --attribute-no-entity applied). Throws
+// remedi::Error naming --rows when there are fewer than `minimum`, or the sample without an
+// unmediated target (CounterFact needed).
+std::vector<data::MediationSample> load_eval_samples(const EvalOptions& options, std::size_t minimum = 1);
+
+// The editors an evaluation runs, in eval mode, all loaded (and checked against `model`) before any
+// work starts: `type` at each of `layers` from `editors_dir`, or built in for identity and null
+// (no files). `layers` empty: every saved layer. Throws remedi::Error naming the flag at fault.
+struct LoadedEditors {
+  std::vector<std::int64_t> layers;
+  std::vector<std::shared_ptr<Editor>> editors;
+};
+LoadedEditors load_eval_editors(const std::string& editors_dir, const std::string& type,
+                                std::vector<std::int64_t> layers, const lm::CausalLM& model);
 
 // Writes `value` as pretty JSON to `path` atomically (creating parent folders).
 void write_json(const std::string& path, const nlohmann::json& value);

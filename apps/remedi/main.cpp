@@ -20,7 +20,9 @@ int main(int argc, char** argv) {
   remedi::cli::register_train(app);
   remedi::cli::register_edit(app);
   remedi::cli::register_eval_fact_gen(app);
+  remedi::cli::register_eval_fact_cls(app);
   remedi::cli::register_import_editors(app);
+  remedi::cli::register_random_init_model(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {

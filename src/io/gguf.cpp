@@ -23,51 +23,25 @@ constexpr int kMaxArrayDepth = 8;
 constexpr std::uint64_t kMinKeyValueBytes = 8 + 4 + 1;            // empty key, type, u8 value
 constexpr std::uint64_t kMinTensorInfoBytes = 8 + 4 + 8 + 4 + 8;  // empty name, one dim
 
-// GGML type ids (ggml.h enum ggml_type) of the storage types we can read.
-std::optional<DType> dtype_from_ggml(std::uint32_t ggml_type) {
-  switch (ggml_type) {
-    case 0:
-      return DType::F32;
-    case 1:
-      return DType::F16;
-    case 2:
-      return DType::Q4_0;
-    case 3:
-      return DType::Q4_1;
-    case 6:
-      return DType::Q5_0;
-    case 7:
-      return DType::Q5_1;
-    case 8:
-      return DType::Q8_0;
-    case 12:
-      return DType::Q4_K;
-    case 13:
-      return DType::Q5_K;
-    case 14:
-      return DType::Q6_K;
-    case 24:
-      return DType::I8;
-    case 25:
-      return DType::I16;
-    case 26:
-      return DType::I32;
-    case 27:
-      return DType::I64;
-    case 28:
-      return DType::F64;
-    case 30:
-      return DType::BF16;
-    default:
-      return std::nullopt;
-  }
-}
-
-std::string_view value_type_name(GgufValue::Type type) {
-  static constexpr std::array<std::string_view, 13> kNames = {
-      "u8", "i8", "u16", "i16", "u32", "i32", "f32", "bool", "string", "array", "u64", "i64", "f64"};
-  return kNames.at(static_cast<std::size_t>(type));
-}
+// GGML type ids (ggml.h enum ggml_type) of the storage types we can read and write.
+constexpr std::array<std::pair<std::uint32_t, DType>, 16> kGgmlTypes = {{
+    {0, DType::F32},
+    {1, DType::F16},
+    {2, DType::Q4_0},
+    {3, DType::Q4_1},
+    {6, DType::Q5_0},
+    {7, DType::Q5_1},
+    {8, DType::Q8_0},
+    {12, DType::Q4_K},
+    {13, DType::Q5_K},
+    {14, DType::Q6_K},
+    {24, DType::I8},
+    {25, DType::I16},
+    {26, DType::I32},
+    {27, DType::I64},
+    {28, DType::F64},
+    {30, DType::BF16},
+}};
 
 // Bounds-checked little-endian reader over the mapped header.
 class Cursor {
@@ -194,7 +168,7 @@ GgufValue read_value(Cursor& cursor, GgufValue::Type type, const std::string& pa
       if (count > cursor.remaining() / min_encoded_size(result.array_type)) {
         throw Error(path, key,
                     "array of " + std::to_string(count) + " " +
-                        std::string(value_type_name(result.array_type)) + " values cannot fit in the " +
+                        std::string(gguf_value_type_name(result.array_type)) + " values cannot fit in the " +
                         std::to_string(cursor.remaining()) + " bytes left");
       }
       auto elements = std::make_shared<GgufArray>();
@@ -215,9 +189,9 @@ std::uint64_t align_up(std::uint64_t offset, std::uint64_t alignment) {
 
 std::string kind_of(const GgufValue& value) {
   if (value.type == GgufValue::Type::ARRAY) {
-    return "array of " + std::string(value_type_name(value.array_type));
+    return "array of " + std::string(gguf_value_type_name(value.array_type));
   }
-  return std::string(value_type_name(value.type));
+  return std::string(gguf_value_type_name(value.type));
 }
 
 std::optional<std::int64_t> as_int(const GgufValue& value) {
@@ -275,6 +249,26 @@ std::string quote(const std::string& text) {
 }
 
 }  // namespace
+
+std::optional<DType> dtype_from_ggml_type(std::uint32_t ggml_type) {
+  for (const auto& [id, dtype] : kGgmlTypes) {
+    if (id == ggml_type) return dtype;
+  }
+  return std::nullopt;
+}
+
+std::optional<std::uint32_t> ggml_type_of(DType dtype) {
+  for (const auto& [id, known] : kGgmlTypes) {
+    if (known == dtype) return id;
+  }
+  return std::nullopt;
+}
+
+std::string_view gguf_value_type_name(GgufValue::Type type) {
+  static constexpr std::array<std::string_view, 13> kNames = {
+      "u8", "i8", "u16", "i16", "u32", "i32", "f32", "bool", "string", "array", "u64", "i64", "f64"};
+  return kNames.at(static_cast<std::size_t>(type));
+}
 
 GgufFile GgufFile::open(const std::string& path) {
   GgufFile gguf{MappedFile(path)};
@@ -355,7 +349,7 @@ GgufFile GgufFile::open(const std::string& path) {
       numel *= ne[d];
     }
     const auto ggml_type = cursor.read<std::uint32_t>(name);
-    const auto dtype = dtype_from_ggml(ggml_type);
+    const auto dtype = dtype_from_ggml_type(ggml_type);
     if (!dtype) throw Error(path, name, "unsupported tensor type " + std::to_string(ggml_type));
     raw.view.dtype = *dtype;
     const std::int64_t block = dtype_block_elements(*dtype);

@@ -1,4 +1,5 @@
-// GGUF (v2 and v3) reader: metadata of every type, tensor directory, zero-copy tensor views.
+// GGUF (v2 and v3) reader: metadata of every type, tensor directory, zero-copy tensor views. The
+// writer is in io/gguf_writer.h.
 // Format: github.com/ggml-org/ggml docs/gguf.md. All validation happens in open(), before any tensor
 // byte is read: magic, version, counts and string lengths vs file size, known value and tensor
 // types, offsets aligned and in range, byte size = shape x dtype, no two tensors overlapping.
@@ -7,7 +8,9 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -80,6 +83,14 @@ class GgufFile {
   std::vector<TensorView> tensors_;
   std::map<std::string, std::size_t> index_;
 };
+
+// GGML tensor type ids (ggml.h enum ggml_type) of the storage types remedi reads and writes; nullopt
+// for ids it does not know and for U8/BOOL, which GGUF cannot hold.
+std::optional<DType> dtype_from_ggml_type(std::uint32_t ggml_type);
+std::optional<std::uint32_t> ggml_type_of(DType dtype);
+
+// "u8", "i8", ..., "string", "array", "f64": the name of a metadata value type, for messages.
+std::string_view gguf_value_type_name(GgufValue::Type type);
 
 // Human-readable rendering of a value (arrays abbreviated after `max_items`), for `remedi inspect`.
 std::string to_display_string(const GgufValue& value, std::size_t max_items = 8);

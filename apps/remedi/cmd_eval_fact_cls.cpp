@@ -1,0 +1,220 @@
+// `remedi eval-fact-cls`: REMEDI as a detector of the LM's factual errors on CounterFact (spec §8.8).
+// For each editor layer l and entity layer l_e, the editor's directions for the new and the true
+// attribute (from the context and from the context with the true object) are compared with the LM's
+// representation of the entity at l_e, in context (contextual task: will the LM follow the stated
+// new fact?) and in the bare prompt (decontextual: does it already know the true one?). Writes
+// <results>/<name>/<type>/<l>/fact_cls_layer_<l_e>[_control_task][_control_model].json (per sample)
+// and ..._metrics.json, plus an args file.
+#include <torch/torch.h>
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "commands.h"
+#include "common.h"
+#include "data/derived.h"
+#include "lm/model.h"
+#include "lm/model_path.h"
+#include "remedi/classification.h"
+#include "remedi/editor.h"
+#include "remedi/editor_file.h"
+#include "remedi/precompute.h"
+#include "tok/tokenizer.h"
+#include "util/error.h"
+
+namespace remedi::cli {
+
+namespace {
+
+struct ClsArgs : EvalOptions {
+  std::vector<std::int64_t> entity_layers;
+  bool control_task = false;
+  bool control_model = false;
+  bool no_normalize = false;
+  std::string similarity = "dot";
+};
+
+nlohmann::json args_json(const ClsArgs& a) {
+  nlohmann::json args = eval_options_json(a);
+  args["entity_layers"] = a.entity_layers;
+  args["control_task"] = a.control_task;
+  args["control_model"] = a.control_model;
+  args["normalize"] = !a.no_normalize;
+  args["similarity"] = a.similarity;
+  return args;
+}
+
+nlohmann::json metrics_json(const ClassificationResult& r) {
+  const auto scored = [](const ScoreWithInterval& s) {
+    return nlohmann::json{{"value", s.value}, {"ci95", {s.ci95.lower, s.ci95.upper}}};
+  };
+  std::size_t wrong = 0;
+  for (const bool right : r.lm_right) wrong += right ? 0 : 1;
+  return {{"accuracy", r.accuracy.value},
+          {"f1", r.f1.value},
+          {"mcc", r.mcc.value},
+          {"intervals", {{"accuracy", scored(r.accuracy)}, {"f1", scored(r.f1)}, {"mcc", scored(r.mcc)}}},
+          {"confusion",
+           {{"tp", r.confusion.true_positives},
+            {"fp", r.confusion.false_positives},
+            {"tn", r.confusion.true_negatives},
+            {"fn", r.confusion.false_negatives}}},
+          {"samples", r.lm_right.size()},
+          {"lm_wrong", wrong}};
+}
+
+nlohmann::json task_record(const ClassificationResult& r, const torch::Tensor& target_logp,
+                           const torch::Tensor& comparator_logp, std::int64_t i) {
+  return {{"logp_target", target_logp[i].item<double>()},
+          {"logp_comparator", comparator_logp[i].item<double>()},
+          {"score_target", r.score_target[i].item<double>()},
+          {"score_comparator", r.score_comparator[i].item<double>()},
+          {"lm_right", static_cast<bool>(r.lm_right[static_cast<std::size_t>(i)])},
+          {"predicted_right", static_cast<bool>(r.predicted_right[static_cast<std::size_t>(i)])}};
+}
+
+// Directions (N, H) of `editor` for attribute representations `attribute`, with the entity input
+// the editor was trained with (spec Q29: the original passes the probe vector instead).
+torch::Tensor directions(Editor& editor, const EditorInputs& inputs, const torch::Tensor& attribute,
+                         torch::Device device) {
+  torch::NoGradGuard no_grad;
+  const torch::Tensor entity = inputs.entity(editor.config().input_last_entity_token);
+  return editor.forward(entity.to(device), attribute.to(device)).cpu().to(torch::kFloat32);
+}
+
+void run(const ClsArgs& a) {
+  if (a.similarity != "dot" && a.similarity != "cosine")
+    throw Error("<argument>", "--similarity", "'" + a.similarity + "' is not one of dot, cosine");
+  const std::vector<data::MediationSample> samples = load_eval_samples(a, 2);
+  std::vector<data::MediationSample> unmediated = samples;
+  for (data::MediationSample& s : unmediated) {
+    s.context = data::unmediated_context(s);
+    s.attribute = data::unmediated_attribute(s);
+  }
+  const std::string path = lm::resolve_model_path(a.model);
+  const tok::Tokenizer tokenizer = tok::Tokenizer::load(path);
+  const std::unique_ptr<lm::CausalLM> model =
+      lm::CausalLM::load(path, {lm::parse_device(a.device), lm::parse_dtype(a.dtype)});
+  const LoadedEditors loaded = load_eval_editors(a.editors, a.type, a.layers, *model);
+  const std::int64_t n_layer = model->config().n_layer;
+  for (const std::int64_t l : a.entity_layers) {
+    if (l < 0 || l >= n_layer) {
+      throw Error("<argument>", "--entity-layers",
+                  std::to_string(l) + " is outside the model's layers 0.." + std::to_string(n_layer - 1));
+    }
+  }
+  // Entity layers per editor layer (default: the editor's layer to the last), probed in one pass.
+  std::vector<std::vector<std::int64_t>> entity_layers;
+  std::set<std::int64_t> all_entity_layers;
+  for (const std::int64_t layer : loaded.layers) {
+    std::vector<std::int64_t> these = a.entity_layers;
+    if (these.empty()) {
+      for (std::int64_t l = layer; l < n_layer; ++l) these.push_back(l);
+    }
+    all_entity_layers.insert(these.begin(), these.end());
+    entity_layers.push_back(these);
+  }
+  const std::string experiment = (std::filesystem::path(results_dir(a.results)) / a.name).string();
+  write_args_file(experiment, args_json(a));
+  const EntityProbes probes = probe_entities(
+      *model, tokenizer, samples,
+      std::vector<std::int64_t>(all_entity_layers.begin(), all_entity_layers.end()), a.batch_size, !a.quiet);
+  ClassifierOptions options;
+  options.normalize = !a.no_normalize;
+  options.similarity = a.similarity == "cosine" ? Similarity::Cosine : Similarity::Dot;
+  if (a.control_task) options.shuffle_labels_seed = a.data.seed;
+  const std::string suffix =
+      std::string(a.control_task ? "_control_task" : "") + (a.control_model ? "_control_model" : "");
+  nlohmann::json summary = nlohmann::json::object();
+  nlohmann::json best = nlohmann::json::object();  // spec §8.15: the entity layer of best contextual F1
+  for (std::size_t e = 0; e < loaded.editors.size(); ++e) {
+    Editor& editor = *loaded.editors[e];
+    const std::int64_t layer = loaded.layers[e];
+    PrecomputeOptions precompute;
+    precompute.layer = layer;
+    precompute.batch_size = a.batch_size;
+    precompute.progress = !a.quiet;
+    const EditorInputs mediated_inputs = precompute_editor_inputs(*model, tokenizer, samples, precompute);
+    const EditorInputs unmediated_inputs =
+        precompute_editor_inputs(*model, tokenizer, unmediated, precompute);
+    const torch::Tensor d_new =
+        directions(editor, mediated_inputs, mediated_inputs.attribute_average, model->device());
+    const torch::Tensor d_true =
+        directions(editor, mediated_inputs, unmediated_inputs.attribute_average, model->device());
+    const std::string folder = editor_folder(experiment, a.type, layer);
+    double best_f1 = -1.0;
+    for (const std::int64_t entity_layer : entity_layers[e]) {
+      // Contextual: does the LM follow the new fact in context? Decontextual: does it know the true one?
+      const ClassificationResult contextual =
+          classify(probes.in_context.at(entity_layer), d_new, d_true, probes.in_context_new_logp,
+                   probes.in_context_true_logp, options);
+      const ClassificationResult decontextual =
+          classify(probes.in_prompt.at(entity_layer), d_true, d_new, probes.in_prompt_true_logp,
+                   probes.in_prompt_new_logp, options);
+      nlohmann::json records = nlohmann::json::array();
+      for (std::size_t i = 0; i < samples.size(); ++i) {
+        const auto row = static_cast<std::int64_t>(i);
+        records.push_back({{"id", samples[i].id},
+                           {"entity", samples[i].entity},
+                           {"contextual", task_record(contextual, probes.in_context_new_logp,
+                                                      probes.in_context_true_logp, row)},
+                           {"decontextual", task_record(decontextual, probes.in_prompt_true_logp,
+                                                        probes.in_prompt_new_logp, row)}});
+      }
+      const nlohmann::json metrics = {{"contextual", metrics_json(contextual)},
+                                      {"decontextual", metrics_json(decontextual)}};
+      const std::string stem = "fact_cls_layer_" + std::to_string(entity_layer) + suffix;
+      write_json((std::filesystem::path(folder) / (stem + ".json")).string(), records);
+      write_json((std::filesystem::path(folder) / (stem + "_metrics.json")).string(), metrics);
+      summary[std::to_string(layer)][std::to_string(entity_layer)] = {
+          {"contextual",
+           {{"accuracy", contextual.accuracy.value},
+            {"f1", contextual.f1.value},
+            {"mcc", contextual.mcc.value}}},
+          {"decontextual",
+           {{"accuracy", decontextual.accuracy.value},
+            {"f1", decontextual.f1.value},
+            {"mcc", decontextual.mcc.value}}}};
+      if (contextual.f1.value > best_f1) {
+        best_f1 = contextual.f1.value;
+        best[std::to_string(layer)] = entity_layer;
+      }
+      if (!a.quiet) {
+        std::cerr << a.type << "/" << layer << " entity layer " << entity_layer << ": contextual F1 "
+                  << contextual.f1.value << ", decontextual F1 " << decontextual.f1.value << "\n";
+      }
+    }
+  }
+  std::cout << nlohmann::json({{"experiment", experiment},
+                               {"type", a.type},
+                               {"layers", summary},
+                               {"best_entity_layer", best}})
+                   .dump(2)
+            << "\n";
+}
+
+}  // namespace
+
+void register_eval_fact_cls(CLI::App& app) {
+  auto a = std::make_shared<ClsArgs>();
+  auto* cmd = app.add_subcommand("eval-fact-cls",
+                                 "CounterFact factual-error classification: contextual and decontextual");
+  add_eval_options(*cmd, *a);
+  cmd->add_option("--entity-layers,--entity-layer", a->entity_layers,
+                  "Layers whose entity representation is scored (default: editor layer to the last)");
+  cmd->add_flag("--control-task", a->control_task, "Shuffle the labels (seeded with --seed)");
+  cmd->add_flag("--control-model", a->control_model,
+                "Name the outputs *_control_model (use with -m <random-init-model output>)");
+  cmd->add_flag("--no-normalize", a->no_normalize, "Skip the per-dimension standardization");
+  cmd->add_option("--similarity", a->similarity, "dot | cosine")->capture_default_str();
+  cmd->callback([a] { run(*a); });
+}
+
+}  // namespace remedi::cli

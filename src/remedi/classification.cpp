@@ -1,0 +1,195 @@
+#include "remedi/classification.h"
+
+#include <torch/torch.h>
+
+#include <stdexcept>
+
+#include "data/derived.h"
+#include "data/python_random.h"
+#include "lm/model.h"
+#include "remedi/edit_batch.h"
+#include "remedi/precompute.h"
+#include "tok/tokenizer.h"
+#include "util/error.h"
+#include "util/progress.h"
+
+namespace remedi {
+
+namespace {
+
+struct PassOutput {
+  std::map<std::int64_t, torch::Tensor> entity;  // layer -> (B, H)
+  torch::Tensor new_logp;                        // (B)
+  torch::Tensor true_logp;                       // (B)
+};
+
+// One full forward of `texts` (right-padded, real tokens only): the hidden state of the entity's
+// last token (mention `occurrence`) after each of `layers`, and the log-probs of the two objects at
+// the last real token.
+PassOutput probe_pass(const lm::CausalLM& model, const tok::Tokenizer& tokenizer,
+                      const std::vector<std::string>& texts, const std::vector<std::string>& entities,
+                      int occurrence, const std::vector<std::string>& names, const torch::Tensor& new_ids,
+                      const torch::Tensor& true_ids, const std::vector<std::int64_t>& layers) {
+  EditBatchOptions options;
+  options.entity_occurrence = occurrence;
+  options.max_length = model.config().max_positions;
+  options.row_names = names;
+  const EditBatch batch = make_edit_batch(tokenizer, texts, entities, options);
+  lm::ForwardOptions forward;
+  forward.capture_layers = layers;
+  forward.logits = lm::LogitsAt::Last;
+  forward.unpadded = true;
+  const lm::ForwardResult result = model.forward(batch.tokens, forward);
+  PassOutput out;
+  const torch::Tensor rows = torch::arange(batch.size());
+  const torch::Tensor last_entity_token = (batch.entity_ends - 1).cpu();
+  for (const std::int64_t layer : layers) {
+    out.entity[layer] = result.hidden.at(layer).cpu().to(torch::kFloat32).index({rows, last_entity_token});
+  }
+  const torch::Tensor logp = torch::log_softmax(result.logits.cpu(), -1);
+  out.new_logp = logp.gather(1, new_ids.unsqueeze(1)).squeeze(1);
+  out.true_logp = logp.gather(1, true_ids.unsqueeze(1)).squeeze(1);
+  return out;
+}
+
+void require_rows(const torch::Tensor& t, std::int64_t rows, std::int64_t dims, const char* what) {
+  if (!t.defined() || t.dim() != dims || t.size(0) != rows) {
+    throw std::invalid_argument(std::string("classify: ") + what + " must have " + std::to_string(rows) +
+                                " rows and " + std::to_string(dims) + " dimension(s)");
+  }
+}
+
+}  // namespace
+
+EntityProbes probe_entities(const lm::CausalLM& model, const tok::Tokenizer& tokenizer,
+                            const std::vector<data::MediationSample>& samples,
+                            const std::vector<std::int64_t>& layers, std::int64_t batch_size, bool progress) {
+  torch::NoGradGuard no_grad;
+  const auto rows = static_cast<std::int64_t>(samples.size());
+  const std::int64_t hidden = model.config().hidden_size;
+  EntityProbes probes;
+  for (const std::int64_t layer : layers) {
+    probes.in_context[layer] = torch::empty({rows, hidden});
+    probes.in_prompt[layer] = torch::empty({rows, hidden});
+  }
+  for (torch::Tensor* t : {&probes.in_context_new_logp, &probes.in_context_true_logp,
+                           &probes.in_prompt_new_logp, &probes.in_prompt_true_logp})
+    *t = torch::empty({rows});
+  ProgressBar bar("entity probes", rows, progress);
+  for (std::int64_t begin = 0; begin < rows; begin += batch_size) {
+    const std::int64_t end = std::min(rows, begin + batch_size);
+    std::vector<std::string> in_context;
+    std::vector<std::string> prompts;
+    std::vector<std::string> entities;
+    std::vector<std::string> context_names;
+    std::vector<std::string> prompt_names;
+    std::vector<std::int64_t> new_ids;
+    std::vector<std::int64_t> true_ids;
+    for (std::int64_t i = begin; i < end; ++i) {
+      const data::MediationSample& s = samples[static_cast<std::size_t>(i)];
+      if (!s.target_unmediated)
+        throw Error("<data>", "sample " + s.id + " target_unmediated", "missing (CounterFact needed)");
+      in_context.push_back(data::prompt_in_context(s));
+      prompts.push_back(s.prompt);
+      entities.push_back(s.entity);
+      context_names.push_back("sample " + s.id + " prompt-in-context");
+      prompt_names.push_back("sample " + s.id + " prompt");
+      new_ids.push_back(first_token_id(tokenizer, s.target_mediated, "sample " + s.id + " target_mediated"));
+      true_ids.push_back(
+          first_token_id(tokenizer, *s.target_unmediated, "sample " + s.id + " target_unmediated"));
+    }
+    const torch::Tensor new_t = torch::tensor(new_ids, torch::kInt64);
+    const torch::Tensor true_t = torch::tensor(true_ids, torch::kInt64);
+    // Spec §4.2: the prompt's own mention is the second one in prompt-in-context, the first alone.
+    const PassOutput context =
+        probe_pass(model, tokenizer, in_context, entities, 1, context_names, new_t, true_t, layers);
+    const PassOutput prompt =
+        probe_pass(model, tokenizer, prompts, entities, 0, prompt_names, new_t, true_t, layers);
+    for (const std::int64_t layer : layers) {
+      probes.in_context[layer].slice(0, begin, end).copy_(context.entity.at(layer));
+      probes.in_prompt[layer].slice(0, begin, end).copy_(prompt.entity.at(layer));
+    }
+    probes.in_context_new_logp.slice(0, begin, end).copy_(context.new_logp);
+    probes.in_context_true_logp.slice(0, begin, end).copy_(context.true_logp);
+    probes.in_prompt_new_logp.slice(0, begin, end).copy_(prompt.new_logp);
+    probes.in_prompt_true_logp.slice(0, begin, end).copy_(prompt.true_logp);
+    bar.advance(end - begin);
+  }
+  return probes;
+}
+
+torch::Tensor standardize(const torch::Tensor& rows) {
+  if (rows.dim() != 2 || rows.size(0) < 2)
+    throw std::invalid_argument("standardize: needs a (N, H) tensor with N >= 2");
+  const torch::Tensor x = rows.to(torch::kFloat64);
+  const torch::Tensor centered = x - x.mean(0, true);
+  const torch::Tensor spread = x.std(0, /*unbiased=*/true, /*keepdim=*/true);
+  return torch::where(spread > 0, centered / spread, torch::zeros_like(centered)).to(rows.scalar_type());
+}
+
+ClassificationResult classify(const torch::Tensor& entity, const torch::Tensor& target,
+                              const torch::Tensor& comparator, const torch::Tensor& target_logp,
+                              const torch::Tensor& comparator_logp, const ClassifierOptions& options) {
+  require_rows(entity, entity.defined() ? entity.size(0) : 0, 2, "entity");
+  const std::int64_t n = entity.size(0);
+  require_rows(target, n, 2, "target directions");
+  require_rows(comparator, n, 2, "comparator directions");
+  require_rows(target_logp, n, 1, "target log-probs");
+  require_rows(comparator_logp, n, 1, "comparator log-probs");
+  if (n == 0) throw std::invalid_argument("classify: no samples");
+  torch::Tensor h = entity.to(torch::kFloat32);
+  torch::Tensor d_target = target.to(torch::kFloat32);
+  torch::Tensor d_comparator = comparator.to(torch::kFloat32);
+  if (options.normalize) {
+    h = standardize(h);
+    d_target = standardize(d_target);
+    d_comparator = standardize(d_comparator);
+  }
+  const auto similarity = [&](const torch::Tensor& a, const torch::Tensor& b) {
+    if (options.similarity == Similarity::Cosine) return torch::cosine_similarity(a, b, 1, 1e-8);
+    return (a * b).sum(1);
+  };
+  ClassificationResult r;
+  r.score_target = similarity(h, d_target);
+  r.score_comparator = similarity(h, d_comparator);
+  const auto target_l = target_logp.to(torch::kFloat64);
+  const auto comparator_l = comparator_logp.to(torch::kFloat64);
+  for (std::int64_t i = 0; i < n; ++i) {
+    r.lm_right.push_back(target_l[i].item<double>() > comparator_l[i].item<double>());
+    r.predicted_right.push_back(r.score_target[i].item<float>() > r.score_comparator[i].item<float>());
+  }
+  if (options.shuffle_labels_seed) data::PythonRandom(*options.shuffle_labels_seed).shuffle(r.lm_right);
+  // Positive class: the LM is wrong.
+  std::vector<bool> wrong;
+  std::vector<bool> predicted_wrong;
+  for (std::int64_t i = 0; i < n; ++i) {
+    wrong.push_back(!r.lm_right[static_cast<std::size_t>(i)]);
+    predicted_wrong.push_back(!r.predicted_right[static_cast<std::size_t>(i)]);
+  }
+  r.confusion = eval::confusion(wrong, predicted_wrong);
+  const auto with_interval = [&](double (*metric)(const eval::BinaryConfusion&)) {
+    ScoreWithInterval s;
+    s.value = metric(r.confusion);
+    s.ci95 = eval::bootstrap_ci(
+        wrong.size(),
+        [&](const std::vector<std::size_t>& indices) {
+          eval::BinaryConfusion c;
+          for (const std::size_t i : indices) {
+            if (wrong[i]) {
+              ++(predicted_wrong[i] ? c.true_positives : c.false_negatives);
+            } else {
+              ++(predicted_wrong[i] ? c.false_positives : c.true_negatives);
+            }
+          }
+          return metric(c);
+        },
+        options.bootstrap);
+    return s;
+  };
+  r.accuracy = with_interval(&eval::accuracy);
+  r.f1 = with_interval(&eval::f1);
+  r.mcc = with_interval(&eval::matthews_correlation);
+  return r;
+}
+
+}  // namespace remedi

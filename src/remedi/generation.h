@@ -1,0 +1,43 @@
+// Open-ended generation from each sample's prompt, edited or not (spec §8.1 evaluate pass, §8.4):
+// left-padded batches, the editor's direction added at the entity's mention in the prompt pass,
+// then KV-cached top-k sampling; texts decoded with the prompt, special tokens skipped.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "data/sample.h"
+
+namespace remedi::lm {
+class CausalLM;
+}
+namespace remedi::tok {
+class Tokenizer;
+}
+
+namespace remedi {
+
+class Editor;
+
+struct GenerationOptions {
+  std::int64_t batch_size = 16;
+  // Total length including the left-padded prompt, as the original counts it (spec Q12): the new
+  // tokens of a batch are max_length minus its widest prompt.
+  std::int64_t max_length = 100;
+  std::int64_t top_k = 5;             // 0: greedy
+  std::uint64_t seed = 123456;        // batch b samples with seed + b
+  bool allow_missing_entity = false;  // a prompt without the entity is generated unedited
+  bool progress = false;
+  std::string label = "generate";  // progress bar title
+};
+
+// One text per row: rows[i].prompt continued. `editor` null: the unedited LM; otherwise its
+// directions (from the rows' editor inputs at its layer) are added at the entity's last token (or
+// every entity token, as the editor's config says) of the prompt. Throws remedi::Error naming the
+// row when a prompt lacks the entity (unless allowed) or is longer than max_length.
+std::vector<std::string> generate_texts(const lm::CausalLM& model, const tok::Tokenizer& tokenizer,
+                                        Editor* editor, const std::vector<data::MediationSample>& rows,
+                                        const GenerationOptions& options);
+
+}  // namespace remedi
