@@ -242,20 +242,22 @@ std::vector<data::MediationSample> replace_entities(const std::vector<data::Medi
 // new target, those of the same relation first, then any (each group by name); each one's true
 // statement (its rewrite prompt + its true object) continued by the unedited LM is a reference text. The
 // TF-IDF vectorizer is fitted on the distinct reference texts (smooth idf). The texts are kept in
-// `cache_path` with a key (model, sampling settings, subjects) and reused by a run with the same key.
+// `folder`/generation_references-<hash of the key>.json, the key being the model, the sampling
+// settings and the subjects, and reused by any later run with the same key.
 constexpr std::size_t kReferenceSubjects = 3;
 
 struct GenerationReferences {
   std::vector<std::vector<std::string>> texts;  // per sample; empty: no such subject
   std::optional<eval::TfidfVectorizer> vectorizer;
   std::size_t without_references = 0;
-  nlohmann::json json;  // written to <experiment>/generation_references.json
+  nlohmann::json json;  // what `file` holds
+  std::string file;     // <folder>/generation_references-<key hash>.json
 };
 
 GenerationReferences build_references(const std::vector<data::MediationSample>& samples,
                                       const std::vector<data::MediationSample>& pool,
                                       const lm::CausalLM& model, const tok::Tokenizer& tokenizer,
-                                      const GenerationOptions& options, const std::string& cache_path) {
+                                      const GenerationOptions& options, const std::string& folder) {
   using ByName = std::map<std::string, const data::MediationSample*>;
   std::map<std::pair<std::string, std::string>, ByName> same_relation;  // (relation, true object)
   std::map<std::string, ByName> same_object;                            // true object, any relation
@@ -289,12 +291,16 @@ GenerationReferences build_references(const std::vector<data::MediationSample>& 
     rows.push_back(std::move(row));
   }
   // The texts depend on the model, the subjects (and so the batches) and the sampling settings: a
-  // file written by an earlier run of the same experiment with the same key is reused.
+  // file written by an earlier run with the same key is reused.
   nlohmann::json subject_names = nlohmann::json::array();
   for (const auto& [name, subject] : subjects) subject_names.push_back(name);
   const nlohmann::json key = {{"model", model_fingerprint(model)}, {"seed", options.seed},
                               {"max_length", options.max_length},  {"top_k", options.top_k},
                               {"batch_size", options.batch_size},  {"subjects", subject_names}};
+  const std::string cache_path =
+      (std::filesystem::path(folder) /
+       ("generation_references-" + hex64(fnv1a_field(kFnvOffset, key.dump())) + ".json"))
+          .string();
   std::vector<std::string> generated;
   if (std::filesystem::exists(cache_path)) {
     std::ifstream in(cache_path);
@@ -317,6 +323,7 @@ GenerationReferences build_references(const std::vector<data::MediationSample>& 
     by_subject[rows[r].entity] = {{"prompt", rows[r].prompt}, {"text", generated[r]}};
   }
   GenerationReferences refs;
+  refs.file = cache_path;
   nlohmann::json per_sample = nlohmann::json::object();
   for (std::size_t i = 0; i < samples.size(); ++i) {
     std::vector<std::string> texts;
@@ -397,9 +404,8 @@ GenerationSetup prepare_generation(const EvalArgs& a, const std::vector<data::Me
   g.options.progress = !a.quiet;
   g.options.allow_missing_entity = true;  // a paraphrase may name the subject differently: left unedited
   g.rows = flatten_prompts(samples, generation_prompts, g.owner);
-  const std::string references = (std::filesystem::path(experiment) / "generation_references.json").string();
-  g.refs = build_references(samples, pool, model, tokenizer, g.options, references);
-  write_json(references, g.refs.json);
+  g.refs = build_references(samples, pool, model, tokenizer, g.options, experiment);
+  write_json(g.refs.file, g.refs.json);
   return g;
 }
 
@@ -459,6 +465,7 @@ void run_baseline(const EvalArgs& a, const lm::CausalLM& model, const tok::Token
       const GenerationMetrics m = generation_metrics(texts, g.owner, g.refs);
       metrics = generation_metrics_json(m);
       metrics["samples_without_references"] = g.refs.without_references;
+      metrics["references_file"] = std::filesystem::path(g.refs.file).filename().string();
       metrics["generation_seconds"] = seconds;
       metrics["prompts"] = g.rows.size();
       write_json((std::filesystem::path(folder) / (benchmark + ".json")).string(),
@@ -584,6 +591,7 @@ void run(const EvalArgs& a) {
       metrics["samples"] = samples.size();
       metrics["prompts"] = g->rows.size();
       metrics["samples_without_references"] = g->refs.without_references;
+      metrics["references_file"] = std::filesystem::path(g->refs.file).filename().string();
       metrics["generation_seconds"] = seconds;
       write_json((std::filesystem::path(folder) / "generation.json").string(),
                  generation_records(g->rows, unedited_texts, &texts));

@@ -29,9 +29,10 @@ TEST(EvalFactGenGenerationCli, FluencyAndConsistencyFollowFromTheWrittenTexts) {
       test::run_remedi({"eval-fact-gen", "-n", "gen", "--results-dir", results, "-t", "identity", "-l", "3",
                         "-b", "generation", "--rows", "train[5000:5002]", "--max-length", "24", "-q"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  const auto refs = read_json(results + "/gen/generation_references.json");
   const auto records = read_json(results + "/gen/identity/3/generation.json");
   const auto metrics = read_json(results + "/gen/identity/3/generation_metrics.json");
+  const std::string refs_file = results + "/gen/" + metrics["references_file"].get<std::string>();
+  const auto refs = read_json(refs_file);
   EXPECT_EQ(metrics["samples"], 2);
   ASSERT_EQ(records.size(), metrics["prompts"].get<std::size_t>());
   // The TF-IDF vectorizer is fitted on the distinct reference texts.
@@ -72,12 +73,12 @@ TEST(EvalFactGenGenerationCli, FluencyAndConsistencyFollowFromTheWrittenTexts) {
   auto marked = refs;
   const std::string first = marked["subjects"].begin().key();
   marked["subjects"][first]["text"] = "zebra zebra";
-  test::write_file(results + "/gen/generation_references.json", marked.dump());
+  test::write_file(refs_file, marked.dump());
   const auto again =
       test::run_remedi({"eval-fact-gen", "-n", "gen", "--results-dir", results, "-t", "identity", "-l", "3",
                         "-b", "generation", "--rows", "train[5000:5002]", "--max-length", "24", "-q"});
   ASSERT_EQ(again.exit_code, 0) << again.err;
-  EXPECT_EQ(read_json(results + "/gen/generation_references.json")["subjects"][first]["text"], "zebra zebra");
+  EXPECT_EQ(read_json(refs_file)["subjects"][first]["text"], "zebra zebra");
 
   // Prefix baseline: generated from context + prompt, scored without the prepended context.
   const auto p =
