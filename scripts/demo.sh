@@ -3,7 +3,7 @@
 # checks the runtime ("The capital of France is" -> Paris), trains a small CounterFact editor at
 # layer 6 (800 rows of [0, 5000), 6 epochs), shows before/after for three
 # held-out edits (rows 5004, 5005, 5009) and measures efficacy on 200 held-out rows against the
-# unedited model (about 6 minutes in all on 2 cores). Results go to results/demo/ and results/demo_eval/.
+# unedited model (3-6 minutes in all on 2 cores). Results go to results/demo/ and results/demo_eval/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh >/dev/null

@@ -1,8 +1,8 @@
-// `remedi eval-fact-cls`: REMEDI as a detector of the LM's factual errors on CounterFact (spec §8.8).
-// For each editor layer l and entity layer l_e, the editor's directions for the new and the true
-// attribute (from the context and from the context with the true object) are compared with the LM's
-// representation of the entity at l_e, in context (contextual task: will the LM follow the stated
-// new fact?) and in the bare prompt (decontextual: does it already know the true one?). Writes
+// `remedi eval fact-cls` (also `eval-fact-cls`): REMEDI as a detector of the LM's factual errors on
+// CounterFact (spec §8.8). For each editor layer l and entity layer l_e, the editor's directions for the new
+// and the true attribute (from the context and from the context with the true object) are compared with the
+// LM's representation of the entity at l_e, in context (contextual task: will the LM follow the stated new
+// fact?) and in the bare prompt (decontextual: does it already know the true one?). Writes
 // <results>/<name>/<type>/<l>/fact_cls_layer_<l_e>[_control_task][_control_model].json (per sample)
 // and ..._metrics.json, plus an args file.
 #include <torch/torch.h>
@@ -202,10 +202,10 @@ void run(const ClsArgs& a) {
 
 }  // namespace
 
-void register_eval_fact_cls(CLI::App& app) {
+void register_eval_fact_cls(CLI::App& app, const std::string& name) {
   auto a = std::make_shared<ClsArgs>();
-  auto* cmd = app.add_subcommand("eval-fact-cls",
-                                 "CounterFact factual-error classification: contextual and decontextual");
+  auto* cmd =
+      app.add_subcommand(name, "CounterFact factual-error classification: contextual and decontextual");
   add_eval_options(*cmd, *a);
   cmd->add_option("--entity-layers,--entity-layer", a->entity_layers,
                   "Layers whose entity representation is scored (default: editor layer to the last)");

@@ -1,10 +1,11 @@
-// `remedi eval-fact-gen`: the CounterFact editing benchmarks of spec §8.2-8.3 (efficacy and
-// paraphrase) and a real neighbourhood benchmark (§8.6, docs/DEVIATIONS.md) for trained editors, with
-// the unedited LM's scores on the same prompts beside them, or for the prefix and replace baselines
-// (§8.7: the unedited LM on modified prompts). Writes <results>/<name>/<type>/<layer>/<benchmark>.json
-// (per prompt) and <benchmark>_metrics.json, or <results>/<name>/<baseline>/... for a baseline.
-// The generation benchmark (§8.4: fluency and consistency of sampled continuations) uses stand-ins
-// for what the EasyEdit layout lacks (docs/DEVIATIONS.md); essence is not implemented yet.
+// `remedi eval fact-gen` (also `eval-fact-gen`): the CounterFact editing benchmarks of spec §8.2-8.3
+// (efficacy and paraphrase) and a real neighbourhood benchmark (§8.6, docs/DEVIATIONS.md) for trained
+// editors, with the unedited LM's scores on the same prompts beside them, or for the prefix and replace
+// baselines (§8.7: the unedited LM on modified prompts). Writes
+// <results>/<name>/<type>/<layer>/<benchmark>.json (per prompt) and <benchmark>_metrics.json, or
+// <results>/<name>/<baseline>/... for a baseline. The generation benchmark (§8.4: fluency and consistency of
+// sampled continuations) uses stand-ins for what the EasyEdit layout lacks (docs/DEVIATIONS.md); essence is
+// not implemented yet.
 #include <torch/torch.h>
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -609,10 +610,10 @@ void run(const EvalArgs& a) {
 
 }  // namespace
 
-void register_eval_fact_gen(CLI::App& app) {
+void register_eval_fact_gen(CLI::App& app, const std::string& name) {
   auto a = std::make_shared<EvalArgs>();
   auto* cmd = app.add_subcommand(
-      "eval-fact-gen", "CounterFact editing benchmarks: efficacy, paraphrase, neighborhood, generation");
+      name, "CounterFact editing benchmarks: efficacy, paraphrase, neighborhood, generation");
   add_eval_options(*cmd, *a);
   cmd->add_option("-b,--benchmarks", a->benchmarks, "efficacy, paraphrase, neighborhood, generation")
       ->capture_default_str();

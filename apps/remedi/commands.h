@@ -2,6 +2,8 @@
 // callback throws remedi::Error for bad input; main() turns that into one line and exit code 2.
 #pragma once
 
+#include <string>
+
 namespace CLI {
 class App;
 }
@@ -15,8 +17,10 @@ void register_tokenize(CLI::App& app);
 void register_dataset(CLI::App& app);
 void register_train(CLI::App& app);
 void register_edit(CLI::App& app);
-void register_eval_fact_gen(CLI::App& app);
-void register_eval_fact_cls(CLI::App& app);
+// The evaluations register under a given name: `remedi eval <name>` (the canonical two-word form)
+// and `remedi eval-<name>` (the one-word form of earlier releases and scripts).
+void register_eval_fact_gen(CLI::App& app, const std::string& name);
+void register_eval_fact_cls(CLI::App& app, const std::string& name);
 void register_import_editors(CLI::App& app);
 void register_random_init_model(CLI::App& app);
 

@@ -19,8 +19,12 @@ int main(int argc, char** argv) {
   remedi::cli::register_dataset(app);
   remedi::cli::register_train(app);
   remedi::cli::register_edit(app);
-  remedi::cli::register_eval_fact_gen(app);
-  remedi::cli::register_eval_fact_cls(app);
+  CLI::App* eval = app.add_subcommand("eval", "Evaluation benchmarks: eval fact-gen, eval fact-cls");
+  eval->require_subcommand(1);
+  remedi::cli::register_eval_fact_gen(*eval, "fact-gen");
+  remedi::cli::register_eval_fact_cls(*eval, "fact-cls");
+  remedi::cli::register_eval_fact_gen(app, "eval-fact-gen");
+  remedi::cli::register_eval_fact_cls(app, "eval-fact-cls");
   remedi::cli::register_import_editors(app);
   remedi::cli::register_random_init_model(app);
   try {

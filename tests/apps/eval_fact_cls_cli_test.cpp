@@ -29,20 +29,12 @@ void expect_one_line_error(const test::CommandResult& r, const std::string& part
 TEST(EvalFactClsCli, WritesPerSampleRecordsAndMatchingMetrics) {
   if (test::default_model_path().empty()) GTEST_SKIP() << "default model not fetched";
   const std::string results = test::temp_dir("fact_cls_cli");
-  const std::vector<std::string> common{"eval-fact-cls",
-                                        "-n",
-                                        "cls",
-                                        "--results-dir",
-                                        results,
-                                        "-t",
-                                        "identity",
-                                        "-l",
-                                        "2",
-                                        "--entity-layers",
-                                        "2",
-                                        "5",
-                                        "--rows",
-                                        "train[5000:5012]",
+  // The two-word form; BadInputGivesOneLine uses the one-word form.
+  const std::vector<std::string> common{"eval", "fact-cls",        "-n",
+                                        "cls",  "--results-dir",   results,
+                                        "-t",   "identity",        "-l",
+                                        "2",    "--entity-layers", "2",
+                                        "5",    "--rows",          "train[5000:5012]",
                                         "-q"};
   const auto r = test::run_remedi(common);
   ASSERT_EQ(r.exit_code, 0) << r.err;

@@ -82,8 +82,8 @@ TEST(EvalFactGenGenerationCli, FluencyAndConsistencyFollowFromTheWrittenTexts) {
 
   // Prefix baseline: generated from context + prompt, scored without the prepended context.
   const auto p =
-      test::run_remedi({"eval-fact-gen", "-n", "gen", "--results-dir", results, "--baseline", "prefix", "-b",
-                        "generation", "--rows", "train[5000:5001]", "--max-length", "40", "-q"});
+      test::run_remedi({"eval", "fact-gen", "-n", "gen", "--results-dir", results, "--baseline", "prefix",
+                        "-b", "generation", "--rows", "train[5000:5001]", "--max-length", "40", "-q"});
   ASSERT_EQ(p.exit_code, 0) << p.err;
   const auto prefix = read_json(results + "/gen/prefix/generation.json");
   ASSERT_FALSE(prefix.empty());
