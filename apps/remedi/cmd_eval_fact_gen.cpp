@@ -497,6 +497,28 @@ void run_baseline(const EvalArgs& a, const lm::CausalLM& model, const tok::Token
             << "\n";
 }
 
+// Spec §8.15: the layer whose harmonic mean of paraphrase efficacy, generation consistency and
+// fluency (raw bits, as the original) is highest; the first such layer on a tie.
+nlohmann::json select_layer(const std::vector<std::int64_t>& layers, const nlohmann::json& summary) {
+  nlohmann::json scores = nlohmann::json::object();
+  double best = -1.0;
+  std::int64_t best_layer = -1;
+  for (const std::int64_t layer : layers) {
+    const nlohmann::json& m = summary.at(std::to_string(layer));
+    const double score = eval::harmonic_mean({m.at("paraphrase").at("score").at("mean").get<double>(),
+                                              m.at("generation").at("consistency").at("mean").get<double>(),
+                                              m.at("generation").at("fluency").at("mean").get<double>()});
+    scores[std::to_string(layer)] = score;
+    if (score > best) {
+      best = score;
+      best_layer = layer;
+    }
+  }
+  return {{"rule", "harmonic mean of paraphrase score, generation consistency and fluency (spec 8.15)"},
+          {"scores", scores},
+          {"best_layer", best_layer}};
+}
+
 void run(const EvalArgs& a) {
   for (const std::string& b : a.benchmarks) {
     if (std::find(kBenchmarks.begin(), kBenchmarks.end(), b) == kBenchmarks.end()) {
@@ -604,8 +626,13 @@ void run(const EvalArgs& a) {
       }
     }
   }
-  std::cout << nlohmann::json({{"experiment", experiment}, {"type", a.type}, {"layers", summary}}).dump(2)
-            << "\n";
+  nlohmann::json out = {{"experiment", experiment}, {"type", a.type}, {"layers", summary}};
+  if (g && std::find(a.benchmarks.begin(), a.benchmarks.end(), "paraphrase") != a.benchmarks.end()) {
+    out["layer_selection"] = select_layer(layers, summary);
+    write_json((std::filesystem::path(experiment) / a.type / "layer_selection.json").string(),
+               out["layer_selection"]);
+  }
+  std::cout << out.dump(2) << "\n";
 }
 
 }  // namespace

@@ -101,5 +101,35 @@ TEST(EvalFactGenGenerationCli, FluencyAndConsistencyFollowFromTheWrittenTexts) {
   std::filesystem::remove_all(results);
 }
 
+// Spec §8.15: with paraphrase and generation over several layers, the run picks the layer of the
+// best harmonic mean of paraphrase score, consistency and fluency.
+TEST(EvalFactGenGenerationCli, SelectsTheLayerByTheHarmonicMean) {
+  if (test::default_model_path().empty()) GTEST_SKIP() << "default model not fetched";
+  const std::string results = test::temp_dir("fact_gen_selection");
+  const auto r = test::run_remedi({"eval", "fact-gen", "-n", "sweep", "--results-dir", results, "-t",
+                                   "identity", "-l", "2", "5", "-b", "paraphrase", "generation", "--rows",
+                                   "train[5000:5002]", "--max-length", "20", "-q"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto selection = read_json(results + "/sweep/identity/layer_selection.json");
+  double best = -1;
+  int best_layer = -1;
+  for (const int layer : {2, 5}) {
+    const std::string folder = results + "/sweep/identity/" + std::to_string(layer) + "/";
+    const double p = read_json(folder + "paraphrase_metrics.json")["score"]["mean"];
+    const auto g = read_json(folder + "generation_metrics.json");
+    const double c = g["consistency"]["mean"];
+    const double f = g["fluency"]["mean"];
+    const double h = p == 0 || c == 0 || f == 0 ? 0.0 : 3.0 / (1 / p + 1 / c + 1 / f);
+    EXPECT_NEAR(selection["scores"][std::to_string(layer)].get<double>(), h, 1e-12) << layer;
+    if (h > best) {
+      best = h;
+      best_layer = layer;
+    }
+  }
+  EXPECT_EQ(selection["best_layer"], best_layer);
+  EXPECT_EQ(nlohmann::json::parse(r.out)["layer_selection"]["best_layer"], best_layer);
+  std::filesystem::remove_all(results);
+}
+
 }  // namespace
 }  // namespace remedi
