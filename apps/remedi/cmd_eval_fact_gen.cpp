@@ -20,7 +20,6 @@
 #include <memory>
 #include <optional>
 #include <random>
-#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -194,26 +193,49 @@ std::string relation_key(const data::MediationSample& sample) {
   return rewrite.value("prompt", std::string());
 }
 
+// Every CounterFact subject (the pool's rows) by what it truly has, each group sorted by name: the
+// replace baseline's candidates and the consistency references' subjects. Points into the pool.
+class SubjectIndex {
+ public:
+  using ByName = std::map<std::string, const data::MediationSample*>;
+
+  explicit SubjectIndex(const std::vector<data::MediationSample>& pool) {
+    for (const data::MediationSample& s : pool) {
+      if (!s.target_unmediated) continue;
+      by_relation_[{relation_key(s), *s.target_unmediated}].emplace(s.entity, &s);
+      by_object_[*s.target_unmediated].emplace(s.entity, &s);
+    }
+  }
+  // Subjects of the sample's relation whose true object is its new target.
+  const ByName& same_relation(const data::MediationSample& sample) const {
+    const auto found = by_relation_.find({relation_key(sample), sample.target_mediated});
+    return found == by_relation_.end() ? kNone : found->second;
+  }
+  // Subjects of any relation whose true object is the sample's new target.
+  const ByName& same_object(const data::MediationSample& sample) const {
+    const auto found = by_object_.find(sample.target_mediated);
+    return found == by_object_.end() ? kNone : found->second;
+  }
+
+ private:
+  static inline const ByName kNone;
+  std::map<std::pair<std::string, std::string>, ByName> by_relation_;  // (relation, true object)
+  std::map<std::string, ByName> by_object_;                            // true object
+};
+
 // The replace baseline (spec §8.7): each sample's entity becomes another CounterFact subject of the
 // same relation whose true object is the sample's new target, chosen by a generator seeded with
 // `seed` and the sample id; the entity is replaced everywhere in the sample, its prompts included.
 // Samples with no such subject are dropped and counted in `dropped`.
 std::vector<data::MediationSample> replace_entities(const std::vector<data::MediationSample>& samples,
-                                                    const std::vector<data::MediationSample>& pool,
-                                                    std::uint64_t seed, std::size_t& dropped) {
-  std::map<std::pair<std::string, std::string>, std::set<std::string>> holders;  // sorted: order-free
-  for (const data::MediationSample& s : pool) {
-    if (s.target_unmediated) holders[{relation_key(s), *s.target_unmediated}].insert(s.entity);
-  }
+                                                    const SubjectIndex& index, std::uint64_t seed,
+                                                    std::size_t& dropped) {
   std::vector<data::MediationSample> replaced;
   dropped = 0;
   for (const data::MediationSample& sample : samples) {
-    std::vector<std::string> names;
-    const auto found = holders.find({relation_key(sample), sample.target_mediated});
-    if (found != holders.end()) {
-      for (const std::string& name : found->second)
-        if (name != sample.entity) names.push_back(name);
-    }
+    std::vector<std::string> names;  // sorted: the choice does not depend on the pool's order
+    for (const auto& [name, subject] : index.same_relation(sample))
+      if (name != sample.entity) names.push_back(name);
     if (names.empty()) {
       ++dropped;
       continue;
@@ -256,20 +278,12 @@ struct GenerationReferences {
 };
 
 GenerationReferences build_references(const std::vector<data::MediationSample>& samples,
-                                      const std::vector<data::MediationSample>& pool,
-                                      const lm::CausalLM& model, const tok::Tokenizer& tokenizer,
-                                      const GenerationOptions& options, const std::string& folder) {
-  using ByName = std::map<std::string, const data::MediationSample*>;
-  std::map<std::pair<std::string, std::string>, ByName> same_relation;  // (relation, true object)
-  std::map<std::string, ByName> same_object;                            // true object, any relation
-  for (const data::MediationSample& s : pool) {
-    if (!s.target_unmediated) continue;
-    same_relation[{relation_key(s), *s.target_unmediated}].emplace(s.entity, &s);
-    same_object[*s.target_unmediated].emplace(s.entity, &s);
-  }
+                                      const SubjectIndex& index, const lm::CausalLM& model,
+                                      const tok::Tokenizer& tokenizer, const GenerationOptions& options,
+                                      const std::string& folder) {
   std::vector<std::vector<std::string>> chosen(samples.size());
   std::map<std::string, const data::MediationSample*> subjects;  // every chosen subject once
-  const auto take = [&](std::size_t i, const ByName& names) {
+  const auto take = [&](std::size_t i, const SubjectIndex::ByName& names) {
     for (const auto& [name, subject] : names) {
       if (chosen[i].size() == kReferenceSubjects) return;
       if (name == samples[i].entity || std::find(chosen[i].begin(), chosen[i].end(), name) != chosen[i].end())
@@ -279,11 +293,8 @@ GenerationReferences build_references(const std::vector<data::MediationSample>& 
     }
   };
   for (std::size_t i = 0; i < samples.size(); ++i) {
-    if (const auto found = same_relation.find({relation_key(samples[i]), samples[i].target_mediated});
-        found != same_relation.end())
-      take(i, found->second);
-    if (const auto found = same_object.find(samples[i].target_mediated); found != same_object.end())
-      take(i, found->second);
+    take(i, index.same_relation(samples[i]));
+    take(i, index.same_object(samples[i]));
   }
   std::vector<data::MediationSample> rows;
   for (const auto& [name, subject] : subjects) {
@@ -396,7 +407,7 @@ struct GenerationSetup {
 };
 
 GenerationSetup prepare_generation(const EvalArgs& a, const std::vector<data::MediationSample>& samples,
-                                   const std::vector<data::MediationSample>& pool, const lm::CausalLM& model,
+                                   const SubjectIndex& index, const lm::CausalLM& model,
                                    const tok::Tokenizer& tokenizer, const std::string& experiment) {
   GenerationSetup g;
   g.options.batch_size = a.batch_size;
@@ -405,7 +416,7 @@ GenerationSetup prepare_generation(const EvalArgs& a, const std::vector<data::Me
   g.options.progress = !a.quiet;
   g.options.allow_missing_entity = true;  // a paraphrase may name the subject differently: left unedited
   g.rows = flatten_prompts(samples, generation_prompts, g.owner);
-  g.refs = build_references(samples, pool, model, tokenizer, g.options, experiment);
+  g.refs = build_references(samples, index, model, tokenizer, g.options, experiment);
   write_json(g.refs.file, g.refs.json);
   return g;
 }
@@ -434,11 +445,11 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 // entity replaced (replace). Neighbourhood and generation prompts get the context prepended too
 // (prefix); the prepended context is cut from the generated texts before they are scored.
 void run_baseline(const EvalArgs& a, const lm::CausalLM& model, const tok::Tokenizer& tokenizer,
-                  std::vector<data::MediationSample> samples, const std::vector<data::MediationSample>& pool,
+                  std::vector<data::MediationSample> samples, const SubjectIndex& index,
                   const std::string& experiment, const ScoringOptions& options) {
   std::size_t dropped = 0;
   if (a.baseline == "replace") {
-    samples = replace_entities(samples, pool, a.data.seed, dropped);
+    samples = replace_entities(samples, index, a.data.seed, dropped);
     if (samples.empty())
       throw Error("<argument>", "--baseline replace", "no sample has a replacement entity");
   }
@@ -447,7 +458,7 @@ void run_baseline(const EvalArgs& a, const lm::CausalLM& model, const tok::Token
   for (const std::string& benchmark : a.benchmarks) {
     nlohmann::json metrics;
     if (benchmark == "generation") {
-      GenerationSetup g = prepare_generation(a, samples, pool, model, tokenizer, experiment);
+      GenerationSetup g = prepare_generation(a, samples, index, model, tokenizer, experiment);
       std::vector<std::string> contexts(g.rows.size());  // the prepended part of each prompt
       if (a.baseline == "prefix") {
         for (std::size_t r = 0; r < g.rows.size(); ++r) {
@@ -553,9 +564,10 @@ void run(const EvalArgs& a) {
     everything.split.clear();
     pool = load_samples(everything);
   }
+  const SubjectIndex index(pool);
   if (!a.baseline.empty()) {
     write_args_file(experiment, args_json(a));
-    run_baseline(a, *model, tokenizer, samples, pool, experiment, options);
+    run_baseline(a, *model, tokenizer, samples, index, experiment, options);
     return;
   }
   const LoadedEditors loaded = load_eval_editors(a.editors, a.type, a.layers, *model);
@@ -568,7 +580,7 @@ void run(const EvalArgs& a) {
   std::optional<GenerationSetup> g;
   std::vector<std::string> unedited_texts;
   if (generation) {
-    g = prepare_generation(a, samples, pool, *model, tokenizer, experiment);
+    g = prepare_generation(a, samples, index, *model, tokenizer, experiment);
     unedited_texts = generate_texts(*model, tokenizer, nullptr, g->rows, g->options);
   }
   for (const std::string& benchmark : a.benchmarks) {

@@ -208,20 +208,39 @@ ConfidenceInterval bootstrap_mean_ci(const std::vector<double>& values, const Bo
 ConfidenceInterval bootstrap_ci(std::size_t n,
                                 const std::function<double(const std::vector<std::size_t>&)>& statistic,
                                 const BootstrapOptions& options) {
+  return bootstrap_cis(
+             n, 1,
+             [&statistic](const std::vector<std::size_t>& indices) {
+               return std::vector<double>{statistic(indices)};
+             },
+             options)
+      .front();
+}
+
+std::vector<ConfidenceInterval> bootstrap_cis(
+    std::size_t n, std::size_t count,
+    const std::function<std::vector<double>(const std::vector<std::size_t>&)>& statistics,
+    const BootstrapOptions& options) {
   if (n == 0) throw std::invalid_argument("bootstrap_ci: no values");
   if (options.resamples == 0) throw std::invalid_argument("bootstrap_ci: resamples must be positive");
   if (!(options.confidence > 0.0 && options.confidence < 1.0)) {
     throw std::invalid_argument("bootstrap_ci: confidence must be in (0, 1)");
   }
   std::mt19937_64 generator(options.seed);
-  std::vector<double> statistics(options.resamples);
+  std::vector<std::vector<double>> values(count, std::vector<double>(options.resamples));
   std::vector<std::size_t> indices(n);
-  for (double& value : statistics) {
+  for (std::size_t r = 0; r < options.resamples; ++r) {
     for (std::size_t& index : indices) index = uniform_index(generator, n);
-    value = statistic(indices);
+    const std::vector<double> these = statistics(indices);
+    if (these.size() != count) throw std::invalid_argument("bootstrap_cis: wrong number of statistics");
+    for (std::size_t k = 0; k < count; ++k) values[k][r] = these[k];
   }
   const double tail = (1.0 - options.confidence) / 2.0;
-  return {quantile(statistics, tail), quantile(std::move(statistics), 1.0 - tail)};
+  std::vector<ConfidenceInterval> intervals;
+  intervals.reserve(count);
+  for (std::vector<double>& v : values)
+    intervals.push_back({quantile(v, tail), quantile(std::move(v), 1.0 - tail)});
+  return intervals;
 }
 
 }  // namespace remedi::eval

@@ -100,5 +100,11 @@ ConfidenceInterval bootstrap_mean_ci(const std::vector<double>& values, const Bo
 ConfidenceInterval bootstrap_ci(std::size_t n,
                                 const std::function<double(const std::vector<std::size_t>&)>& statistic,
                                 const BootstrapOptions& options = {});
+// Several statistics of the same resamples in one pass: `statistics` returns `count` values per
+// resample; interval k is the one bootstrap_ci gives for the k-th statistic alone.
+std::vector<ConfidenceInterval> bootstrap_cis(
+    std::size_t n, std::size_t count,
+    const std::function<std::vector<double>(const std::vector<std::size_t>&)>& statistics,
+    const BootstrapOptions& options = {});
 
 }  // namespace remedi::eval

@@ -167,28 +167,26 @@ ClassificationResult classify(const torch::Tensor& entity, const torch::Tensor& 
     predicted_wrong.push_back(!r.predicted_right[static_cast<std::size_t>(i)]);
   }
   r.confusion = eval::confusion(wrong, predicted_wrong);
-  const auto with_interval = [&](double (*metric)(const eval::BinaryConfusion&)) {
-    ScoreWithInterval s;
-    s.value = metric(r.confusion);
-    s.ci95 = eval::bootstrap_ci(
-        wrong.size(),
-        [&](const std::vector<std::size_t>& indices) {
-          eval::BinaryConfusion c;
-          for (const std::size_t i : indices) {
-            if (wrong[i]) {
-              ++(predicted_wrong[i] ? c.true_positives : c.false_negatives);
-            } else {
-              ++(predicted_wrong[i] ? c.false_positives : c.true_negatives);
-            }
-          }
-          return metric(c);
-        },
-        options.bootstrap);
-    return s;
+  // The three metrics of each bootstrap resample, from one pass over the resamples.
+  const auto metrics_of = [](const eval::BinaryConfusion& c) {
+    return std::vector<double>{eval::accuracy(c), eval::f1(c), eval::matthews_correlation(c)};
   };
-  r.accuracy = with_interval(&eval::accuracy);
-  r.f1 = with_interval(&eval::f1);
-  r.mcc = with_interval(&eval::matthews_correlation);
+  const std::vector<eval::ConfidenceInterval> intervals = eval::bootstrap_cis(
+      wrong.size(), 3,
+      [&](const std::vector<std::size_t>& indices) {
+        std::vector<bool> truth;
+        std::vector<bool> predicted;
+        for (const std::size_t i : indices) {
+          truth.push_back(wrong[i]);
+          predicted.push_back(predicted_wrong[i]);
+        }
+        return metrics_of(eval::confusion(truth, predicted));
+      },
+      options.bootstrap);
+  const std::vector<double> values = metrics_of(r.confusion);
+  r.accuracy = {values[0], intervals[0]};
+  r.f1 = {values[1], intervals[1]};
+  r.mcc = {values[2], intervals[2]};
   return r;
 }
 
