@@ -3,12 +3,14 @@
 #include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <csignal>
 
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 
 namespace remedi::test {
 
@@ -20,7 +22,14 @@ std::string shared_data(const std::string& relative) {
   return root + "/" + relative;
 }
 
-std::string fixture(const std::string& relative) { return std::string(REMEDI_FIXTURES) + "/" + relative; }
+std::string fixture(const std::string& relative) {
+  // Appended in place: GCC 12 warns (-Warray-bounds, a known false positive) on
+  // std::string(literal) + "/" once the precompiled libtorch header changes what it inlines.
+  std::string path = REMEDI_FIXTURES;
+  path += '/';
+  path += relative;
+  return path;
+}
 
 std::string remedi_binary() { return REMEDI_BINARY; }
 
@@ -55,7 +64,7 @@ std::string temp_dir(const std::string& prefix) {
   return pattern;
 }
 
-CommandResult run_remedi(const std::vector<std::string>& args) {
+CommandResult run_program(const std::vector<std::string>& argv, std::chrono::seconds timeout) {
   const std::string dir = temp_dir("remedi-cli");
   const std::string out_path = dir + "/out";
   const std::string err_path = dir + "/err";
@@ -66,23 +75,46 @@ CommandResult run_remedi(const std::vector<std::string>& args) {
     const int err_fd = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     ::dup2(out_fd, 1);
     ::dup2(err_fd, 2);
-    std::vector<char*> argv;
-    std::string binary = remedi_binary();
-    argv.push_back(binary.data());
-    std::vector<std::string> copies = args;
-    for (auto& a : copies) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    ::execv(binary.c_str(), argv.data());
+    std::vector<std::string> copies = argv;
+    std::vector<char*> args;
+    for (auto& a : copies) args.push_back(a.data());
+    args.push_back(nullptr);
+    ::execv(args[0], args.data());
     ::_exit(127);
   }
-  int status = 0;
-  ::waitpid(pid, &status, 0);
   CommandResult result;
+  int status = 0;
+  if (timeout.count() <= 0) {
+    ::waitpid(pid, &status, 0);
+  } else {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (::waitpid(pid, &status, WNOHANG) == 0) {
+      if (std::chrono::steady_clock::now() > deadline) {
+        ::kill(pid, SIGKILL);
+        ::waitpid(pid, &status, 0);
+        result.timed_out = true;
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   result.out = read_file(out_path);
   result.err = read_file(err_path);
   fs::remove_all(dir);
   return result;
+}
+
+CommandResult run_remedi(const std::vector<std::string>& args) {
+  std::vector<std::string> argv{remedi_binary()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run_program(argv);
+}
+
+std::size_t count_occurrences(const std::string& text, const std::string& part) {
+  std::size_t n = 0;
+  for (std::size_t at = text.find(part); at != std::string::npos; at = text.find(part, at + part.size())) ++n;
+  return n;
 }
 
 }  // namespace remedi::test

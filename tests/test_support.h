@@ -1,6 +1,8 @@
 // Paths and helpers shared by the tests.
 #pragma once
 
+#include <chrono>
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -20,10 +22,18 @@ std::string temp_dir(const std::string& prefix);
 
 struct CommandResult {
   int exit_code = 0;
+  bool timed_out = false;
   std::string out;
   std::string err;
 };
+// Runs argv[0] (a path) with the arguments argv[1...] (no shell), stdout and stderr captured; killed
+// after `timeout` when it is positive.
+CommandResult run_program(const std::vector<std::string>& argv,
+                          std::chrono::seconds timeout = std::chrono::seconds(0));
 // Runs the remedi CLI with `args` (no shell interpretation of the arguments).
 CommandResult run_remedi(const std::vector<std::string>& args);
+
+// How many times `part` occurs in `text`, without overlaps.
+std::size_t count_occurrences(const std::string& text, const std::string& part);
 
 }  // namespace remedi::test
