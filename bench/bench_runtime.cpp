@@ -3,6 +3,8 @@
 //   bench_runtime load       [--model M] [--dtype fp32|bf16]   model load time
 //   bench_runtime prompt     [--model M] [--batch 16 --tokens 32]  prompt processing GFLOP/s vs sgemm peak
 //   bench_runtime generate   [--model M] [--dtype fp32|bf16] [--new-tokens 128]  tokens/s vs bandwidth bound
+//   bench_runtime sample     [--model M] [--batch 16 --tokens 16 --new-tokens 84]  batched top-k 5 sampling
+//                            (the evaluations' generation): seconds per decoding step, tokens/s
 //   bench_runtime stop-early [--model M] [--layer 2]   forward to layer 2 vs full forward
 // scripts/bench-runtime.sh runs them all. Every run prints the OpenBLAS kernel and thread count.
 #include <sys/resource.h>
@@ -182,6 +184,31 @@ int main(int argc, char** argv) {
                 << "\nweight_bytes_per_token " << bytes_per_token << "\ncopy_bandwidth_gbs " << bandwidth
                 << "\nbandwidth_bound_tokens_per_second " << bound << "\nratio_to_bound "
                 << tokens_per_second / bound << "\n";
+    } else if (args.mode == "sample") {
+      // One batch as the generation benchmark runs it: a prompt pass, then one-token steps with the KV
+      // cache, top-k 5 sampling. Decoding steps are timed apart from the prompt pass.
+      remedi::lm::GenerateOptions generate_options;
+      generate_options.max_new_tokens = 2;
+      generate_options.top_k = 5;
+      const torch::Tensor ids = random_ids(*model, args.batch, args.tokens);
+      remedi::lm::generate(*model, {ids, torch::Tensor()}, generate_options);  // warm-up
+      double prompt_only = 1e30;
+      double whole = 1e30;
+      std::int64_t steps = 0;
+      for (int i = 0; i < args.repeats; ++i) {
+        generate_options.max_new_tokens = 1;  // the prompt pass and the first sample
+        start = Clock::now();
+        remedi::lm::generate(*model, {ids, torch::Tensor()}, generate_options);
+        prompt_only = std::min(prompt_only, seconds_since(start));
+        generate_options.max_new_tokens = args.new_tokens;
+        start = Clock::now();
+        steps = remedi::lm::generate(*model, {ids, torch::Tensor()}, generate_options).tokens.size(1) - 1;
+        whole = std::min(whole, seconds_since(start));
+      }
+      const double per_step = (whole - prompt_only) / static_cast<double>(steps);
+      std::cout << "batch " << args.batch << " x " << args.tokens << " prompt tokens, " << steps + 1
+                << " new tokens\nprompt_pass_seconds " << prompt_only << "\nseconds_per_step " << per_step
+                << "\nnew_tokens_per_second " << static_cast<double>(args.batch) / per_step << "\n";
     } else if (args.mode == "stop-early") {
       const torch::Tensor ids = random_ids(*model, args.batch, args.tokens);
       remedi::lm::ForwardOptions partial;

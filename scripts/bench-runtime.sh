@@ -13,6 +13,7 @@ b=build/bench/bench_runtime
 echo "# $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)"
 for args in "load --dtype fp32" "load --dtype bf16" "prompt --batch 16 --tokens 32" \
             "generate --dtype fp32 --new-tokens 128" "generate --dtype bf16 --new-tokens 128" \
+            "sample --batch 16 --tokens 16 --new-tokens 84" "sample --batch 64 --tokens 16 --new-tokens 84" \
             "stop-early --layer 2 --batch 16 --tokens 32"; do
   echo "## bench_runtime $args"
   # shellcheck disable=SC2086

@@ -4,6 +4,8 @@
 
 #include <cmath>
 
+#include "lm/matmul.h"
+
 namespace remedi::lm {
 
 namespace F = torch::nn::functional;
@@ -112,31 +114,43 @@ torch::Tensor self_attention(const ModelConfig& config, const torch::Tensor& pac
     k = apply_rotary(config, k, inputs);
   }
   if (cache.keys != nullptr) {
-    if (cache.keys->defined()) {
-      k = torch::cat({*cache.keys, k}, 2);
-      v = torch::cat({*cache.values, v}, 2);
+    const std::int64_t needed = cache.past + length;
+    if (!cache.keys->defined() || cache.keys->size(2) < needed) {
+      // Room for this call and as many tokens again (at least 64): a generation step then writes
+      // one column in place instead of copying the whole cache, per layer and step.
+      const std::int64_t capacity = std::max<std::int64_t>(2 * needed, needed + 64);
+      for (torch::Tensor* slot : {cache.keys, cache.values}) {
+        torch::Tensor grown = torch::empty({batch, n_kv, capacity, head_dim}, k.options());
+        if (cache.past > 0) grown.narrow(2, 0, cache.past).copy_(slot->narrow(2, 0, cache.past));
+        *slot = grown;
+      }
     }
-    *cache.keys = k;
-    *cache.values = v;
+    cache.keys->narrow(2, cache.past, length).copy_(k);
+    cache.values->narrow(2, cache.past, length).copy_(v);
+    k = cache.keys->narrow(2, 0, needed);
+    v = cache.values->narrow(2, 0, needed);
   }
   const std::int64_t key_length = k.size(2);
-  if (n_kv != n_head) {  // grouped-query attention: each kv head serves n_head / n_kv query heads
-    const std::int64_t group = n_head / n_kv;
-    k = k.unsqueeze(2)
-            .expand({batch, n_kv, group, key_length, head_dim})
-            .reshape({batch, n_head, key_length, head_dim});
-    v = v.unsqueeze(2)
-            .expand({batch, n_kv, group, key_length, head_dim})
-            .reshape({batch, n_head, key_length, head_dim});
-  }
+  // Grouped-query attention without copying keys and values per query head: the `group` query heads
+  // that share a kv head (heads kv * group + g, as HF's repeat_kv orders them) are stacked along the
+  // query axis, (B, n_kv, group * T, head_dim), and meet that head's keys in one product. Expanding
+  // K and V to every query head instead copied 2 x B x n_head x T_past x head_dim floats per layer
+  // and step, the largest cost of batched decoding (docs/PERFORMANCE.md).
+  const std::int64_t group = n_head / n_kv;
+  const torch::Tensor grouped_q = q.reshape({batch, n_kv, group * length, head_dim});
   // Scores and softmax in float32 whatever the compute dtype; masked keys get -inf-like weight.
-  torch::Tensor scores =
-      torch::matmul(q, k.transpose(-1, -2)).to(torch::kFloat32) / std::sqrt(double(head_dim));
+  torch::Tensor scores = batched_matmul(grouped_q, k.transpose(-1, -2))
+                             .view({batch, n_head, length, key_length})
+                             .to(torch::kFloat32) /
+                         std::sqrt(double(head_dim));
   scores = scores.masked_fill(inputs.allowed.logical_not(), -1e30);
-  const torch::Tensor probs = torch::softmax(scores, -1).to(v.scalar_type());
-  // (B, heads, T, head_dim) -> (B, T, heads * head_dim)
-  const torch::Tensor out =
-      torch::matmul(probs, v).transpose(1, 2).reshape({batch, length, n_head * head_dim});
+  const torch::Tensor probs =
+      torch::softmax(scores, -1).to(v.scalar_type()).view({batch, n_kv, group * length, key_length});
+  // (B, n_kv, group * T, head_dim) -> (B, heads, T, head_dim) -> (B, T, heads * head_dim)
+  const torch::Tensor out = batched_matmul(probs, v)
+                                .view({batch, n_head, length, head_dim})
+                                .transpose(1, 2)
+                                .reshape({batch, length, n_head * head_dim});
   return unpadded ? unpad(out, inputs) : out;
 }
 

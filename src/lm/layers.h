@@ -27,10 +27,13 @@ struct AttentionInputs {
 torch::Tensor unpad(const torch::Tensor& x, const AttentionInputs& inputs);
 torch::Tensor pad(const torch::Tensor& x, const AttentionInputs& inputs);
 
-// The cache slots of one layer; both undefined before the first call.
+// The cache slots of one layer; both undefined before the first call. Each is a buffer
+// (B, n_kv_head, capacity, head_dim) whose first `past` positions hold the past tokens: a step
+// writes its keys and values in place, and the buffer grows (doubling) only when full.
 struct LayerCache {
-  torch::Tensor* keys = nullptr;  // (B, n_kv_head, T_past, head_dim)
+  torch::Tensor* keys = nullptr;
   torch::Tensor* values = nullptr;
+  std::int64_t past = 0;
 };
 
 torch::Tensor layer_norm(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,

@@ -1,6 +1,10 @@
 #include "lm/matmul.h"
 
+#include <ATen/Parallel.h>
 #include <torch/torch.h>
+
+#include <optional>
+#include <vector>
 
 #ifdef REMEDI_HAVE_DNNL
 #include <oneapi/dnnl/dnnl.h>
@@ -75,8 +79,90 @@ struct DnnlProjection : public torch::autograd::Function<DnnlProjection> {
   }
 };
 
+// How a (rows, cols) matrix view lies in memory for sgemm: row-major with leading dimension `ld`,
+// or its transpose row-major (`transposed`). Nothing when neither axis has unit stride.
+struct MatrixLayout {
+  bool transposed = false;
+  std::int64_t ld = 0;
+};
+
+std::optional<MatrixLayout> matrix_layout(const torch::Tensor& t) {
+  const std::int64_t rows = t.size(-2);
+  const std::int64_t cols = t.size(-1);
+  if (t.stride(-1) == 1 || cols == 1) {
+    const std::int64_t ld = rows == 1 ? cols : t.stride(-2);
+    if (ld >= std::max<std::int64_t>(1, cols)) return MatrixLayout{false, ld};
+  }
+  if (t.stride(-2) == 1 || rows == 1) {
+    const std::int64_t ld = cols == 1 ? rows : t.stride(-1);
+    if (ld >= std::max<std::int64_t>(1, rows)) return MatrixLayout{true, ld};
+  }
+  return std::nullopt;
+}
+
+// Element offsets of each matrix of `t` (batch dimensions in row-major order).
+std::vector<std::int64_t> matrix_offsets(const torch::Tensor& t) {
+  std::vector<std::int64_t> offsets{0};
+  for (std::int64_t d = 0; d + 2 < t.dim(); ++d) {
+    std::vector<std::int64_t> next;
+    next.reserve(offsets.size() * static_cast<std::size_t>(t.size(d)));
+    for (const std::int64_t base : offsets)
+      for (std::int64_t i = 0; i < t.size(d); ++i) next.push_back(base + i * t.stride(d));
+    offsets = std::move(next);
+  }
+  return offsets;
+}
+
 }  // namespace
 #endif
+
+torch::Tensor batched_matmul(const torch::Tensor& a, const torch::Tensor& b) {
+#ifdef REMEDI_HAVE_DNNL
+  const bool needs_grad = torch::GradMode::is_enabled() && (a.requires_grad() || b.requires_grad());
+  if (!needs_grad && a.device().is_cpu() && b.device().is_cpu() && a.scalar_type() == torch::kFloat32 &&
+      b.scalar_type() == torch::kFloat32 && a.dim() >= 3 && a.dim() == b.dim() &&
+      a.sizes().slice(0, a.dim() - 2) == b.sizes().slice(0, b.dim() - 2) && a.size(-1) == b.size(-2)) {
+    const torch::Tensor x = matrix_layout(a) ? a : a.contiguous();
+    const torch::Tensor y = matrix_layout(b) ? b : b.contiguous();
+    const MatrixLayout la = *matrix_layout(x);
+    const MatrixLayout lb = *matrix_layout(y);
+    const std::int64_t m = x.size(-2);
+    const std::int64_t k = x.size(-1);
+    const std::int64_t n = y.size(-1);
+    std::vector<std::int64_t> shape = x.sizes().vec();
+    shape.back() = n;
+    torch::Tensor c = torch::empty(shape, x.options());
+    const std::vector<std::int64_t> offsets_a = matrix_offsets(x);
+    const std::vector<std::int64_t> offsets_b = matrix_offsets(y);
+    const float* pa = x.data_ptr<float>();
+    const float* pb = y.data_ptr<float>();
+    float* pc = c.data_ptr<float>();
+    if (m > 0 && n > 0) {
+      // Inside the parallel region oneDNN's sgemm runs on the calling thread.
+      at::parallel_for(0, static_cast<std::int64_t>(offsets_a.size()), 1,
+                       [&](std::int64_t begin, std::int64_t end) {
+                         for (std::int64_t i = begin; i < end; ++i) {
+                           const auto at = static_cast<std::size_t>(i);
+                           float* out = pc + i * m * n;
+                           if (k == 0) {
+                             std::fill(out, out + m * n, 0.0F);
+                             continue;
+                           }
+                           const dnnl_status_t status =
+                               dnnl_sgemm(la.transposed ? 'T' : 'N', lb.transposed ? 'T' : 'N', m, n, k, 1.0F,
+                                          pa + offsets_a[at], la.ld, pb + offsets_b[at], lb.ld, 0.0F, out, n);
+                           if (status != dnnl_success) {
+                             throw Error("<oneDNN>", "sgemm",
+                                         "failed with status " + std::to_string(static_cast<int>(status)));
+                           }
+                         }
+                       });
+    }
+    return c;
+  }
+#endif
+  return torch::matmul(a, b);
+}
 
 bool project_uses_dnnl() {
 #ifdef REMEDI_HAVE_DNNL

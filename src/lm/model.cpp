@@ -192,6 +192,7 @@ ForwardResult CausalLM::forward(const Batch& batch, const ForwardOptions& option
     if (cache != nullptr) {
       layer_cache.keys = &cache->keys[static_cast<std::size_t>(l)];
       layer_cache.values = &cache->values[static_cast<std::size_t>(l)];
+      layer_cache.past = past;
     }
     x = block(c, weights_.layers[static_cast<std::size_t>(l)], x, inputs, layer_cache);
     for (const Intervention& edit : options.interventions) {

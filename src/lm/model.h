@@ -44,7 +44,7 @@ struct Intervention {
 // Keys and values of every layer for the tokens seen so far, plus what the next step needs to
 // continue positions and masking. Filled by forward() when passed in ForwardOptions::cache.
 struct KVCache {
-  std::vector<torch::Tensor> keys;    // per layer (B, n_kv_head, T_past, head_dim)
+  std::vector<torch::Tensor> keys;    // per layer (B, n_kv_head, capacity >= T_past, head_dim)
   std::vector<torch::Tensor> values;  // per layer
   torch::Tensor attention_mask;       // (B, T_past) int64
   torch::Tensor next_position;        // (B) int64: position id of the next real token
