@@ -4,8 +4,8 @@
 // baselines (§8.7: the unedited LM on modified prompts). Writes
 // <results>/<name>/<type>/<layer>/<benchmark>.json (per prompt) and <benchmark>_metrics.json, or
 // <results>/<name>/<baseline>/... for a baseline. The generation benchmark (§8.4: fluency and consistency of
-// sampled continuations) uses stand-ins for what the EasyEdit layout lacks (docs/DEVIATIONS.md); essence is
-// not implemented yet.
+// sampled continuations) and the essence benchmark (§8.5: does the entity keep its other properties) use
+// stand-ins for what the EasyEdit layout and our data lack (docs/DEVIATIONS.md).
 #include <torch/torch.h>
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -59,7 +59,7 @@ nlohmann::json args_json(const EvalArgs& a) {
   return args;
 }
 
-const std::vector<std::string> kBenchmarks{"efficacy", "paraphrase", "neighborhood", "generation"};
+const std::vector<std::string> kBenchmarks{"efficacy", "paraphrase", "neighborhood", "generation", "essence"};
 
 // {mean, std, ci95: [lower, upper]} (percentile bootstrap of the mean, docs/METRICS.md).
 nlohmann::json aggregate_json(const eval::Aggregate& a) {
@@ -269,6 +269,22 @@ std::vector<data::MediationSample> replace_entities(const std::vector<data::Medi
 // settings and the subjects, and reused by any later run with the same key.
 constexpr std::size_t kReferenceSubjects = 3;
 
+// <folder>/<stem>-<hash of key>.json: a cache file whose name says what it was computed from, so that
+// runs with other rows or settings in the same experiment do not overwrite each other's.
+std::string keyed_path(const std::string& folder, const std::string& stem, const nlohmann::json& key) {
+  return (std::filesystem::path(folder) / (stem + "-" + hex64(fnv1a_field(kFnvOffset, key.dump())) + ".json"))
+      .string();
+}
+
+// The JSON object in `path` when it exists, parses and holds `key` under "key"; otherwise null.
+nlohmann::json read_cache(const std::string& path, const nlohmann::json& key) {
+  if (!std::filesystem::exists(path)) return nullptr;
+  std::ifstream in(path);
+  nlohmann::json cached = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (!cached.is_object() || cached.value("key", nlohmann::json()) != key) return nullptr;
+  return cached;
+}
+
 struct GenerationReferences {
   std::vector<std::vector<std::string>> texts;  // per sample; empty: no such subject
   std::optional<eval::TfidfVectorizer> vectorizer;
@@ -309,17 +325,10 @@ GenerationReferences build_references(const std::vector<data::MediationSample>& 
   const nlohmann::json key = {{"model", model_fingerprint(model)}, {"seed", options.seed},
                               {"max_length", options.max_length},  {"top_k", options.top_k},
                               {"batch_size", options.batch_size},  {"subjects", subject_names}};
-  const std::string cache_path =
-      (std::filesystem::path(folder) /
-       ("generation_references-" + hex64(fnv1a_field(kFnvOffset, key.dump())) + ".json"))
-          .string();
+  const std::string cache_path = keyed_path(folder, "generation_references", key);
   std::vector<std::string> generated;
-  if (std::filesystem::exists(cache_path)) {
-    std::ifstream in(cache_path);
-    const nlohmann::json cached = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
-    if (cached.is_object() && cached.value("key", nlohmann::json()) == key) {
-      for (const auto& [name, subject] : subjects) generated.push_back(cached["subjects"][name]["text"]);
-    }
+  if (const nlohmann::json cached = read_cache(cache_path, key); !cached.is_null()) {
+    for (const auto& [name, subject] : subjects) generated.push_back(cached["subjects"][name]["text"]);
   }
   if (generated.empty()) {
     GenerationOptions reference_options = options;
@@ -406,19 +415,123 @@ struct GenerationSetup {
   GenerationOptions options;
 };
 
+GenerationOptions generation_options(const EvalArgs& a) {
+  GenerationOptions options;
+  options.batch_size = a.batch_size;
+  options.max_length = a.max_length;
+  options.seed = a.data.seed;
+  options.progress = !a.quiet;
+  return options;
+}
+
 GenerationSetup prepare_generation(const EvalArgs& a, const std::vector<data::MediationSample>& samples,
                                    const SubjectIndex& index, const lm::CausalLM& model,
                                    const tok::Tokenizer& tokenizer, const std::string& experiment) {
   GenerationSetup g;
-  g.options.batch_size = a.batch_size;
-  g.options.max_length = a.max_length;
-  g.options.seed = a.data.seed;
-  g.options.progress = !a.quiet;
+  g.options = generation_options(a);
   g.options.allow_missing_entity = true;  // a paraphrase may name the subject differently: left unedited
   g.rows = flatten_prompts(samples, generation_prompts, g.owner);
   g.refs = build_references(samples, index, model, tokenizer, g.options, experiment);
   write_json(g.refs.file, g.refs.json);
   return g;
+}
+
+// Essence (spec §8.5): each sample's entity introduced in a Wikipedia voice, "<entity> is", continued by
+// the unedited LM (the references, cached per experiment under a key as the consistency references) and
+// by the edited LM with the same seeds; the prefix is cut from both. Scored by TF-IDF cosine with a
+// vectorizer fitted on the references (ROME's Wikipedia IDF is not available, docs/DEVIATIONS.md).
+const std::string kWikipediaPrefix = "The following is an excerpt from a Wikipedia article:\n\n";
+
+// The text after the Wikipedia prefix: the original drops the prefix's length in characters.
+std::string cut_wikipedia_prefix(const std::string& text) {
+  return text.substr(std::min(text.size(), kWikipediaPrefix.size()));
+}
+
+// One row per sample whose prompt is the Wikipedia prefix + "<entity> is".
+std::vector<data::MediationSample> essence_rows(const std::vector<data::MediationSample>& samples) {
+  std::vector<data::MediationSample> rows = samples;
+  for (data::MediationSample& row : rows) row.prompt = kWikipediaPrefix + row.entity + " is";
+  return rows;
+}
+
+struct EssenceSetup {
+  std::map<std::string, std::string> reference_of;  // sample id -> unedited text, prefix cut
+  std::optional<eval::TfidfVectorizer> vectorizer;  // fitted on the references
+  std::string file;                                 // <experiment>/essence_references-<key hash>.json
+};
+
+EssenceSetup prepare_essence(const std::vector<data::MediationSample>& samples, const lm::CausalLM& model,
+                             const tok::Tokenizer& tokenizer, const GenerationOptions& options,
+                             const std::string& experiment) {
+  nlohmann::json ids = nlohmann::json::array();
+  nlohmann::json entities = nlohmann::json::array();
+  for (const data::MediationSample& s : samples) {
+    ids.push_back(s.id);
+    entities.push_back(s.entity);
+  }
+  const nlohmann::json key = {{"model", model_fingerprint(model)}, {"seed", options.seed},
+                              {"max_length", options.max_length},  {"top_k", options.top_k},
+                              {"batch_size", options.batch_size},  {"entities", entities}};
+  EssenceSetup e;
+  e.file = keyed_path(experiment, "essence_references", key);
+  std::vector<std::string> references;
+  if (const nlohmann::json cached = read_cache(e.file, key); !cached.is_null()) {
+    references = cached.at("references").get<std::vector<std::string>>();
+  } else {
+    GenerationOptions reference_options = options;
+    reference_options.label = "essence references";
+    references = generate_texts(model, tokenizer, nullptr, essence_rows(samples), reference_options);
+    for (std::string& text : references) text = cut_wikipedia_prefix(text);
+    write_json(e.file,
+               {{"rule",
+                 "the unedited LM's continuation of the Wikipedia prefix + '<entity> is', prefix cut; "
+                 "TF-IDF fitted on these texts"},
+                {"key", key},
+                {"samples", ids},
+                {"references", references}});
+  }
+  for (std::size_t i = 0; i < samples.size(); ++i) e.reference_of[samples[i].id] = references[i];
+  try {
+    e.vectorizer = eval::TfidfVectorizer::fit(references);
+  } catch (const std::invalid_argument&) {
+    // No reference has a word (a degenerate model): every essence is 0, as against empty references.
+  }
+  return e;
+}
+
+// Per sample: essence = TF-IDF cosine of its generation and its reference; the fluency of each.
+nlohmann::json essence_metrics_json(const std::vector<data::MediationSample>& samples,
+                                    const std::vector<std::string>& texts, const EssenceSetup& e) {
+  std::vector<double> essence;
+  std::vector<double> fluency_generation;
+  std::vector<double> fluency_references;
+  for (std::size_t i = 0; i < samples.size(); ++i) {
+    const std::string& reference = e.reference_of.at(samples[i].id);
+    essence.push_back(e.vectorizer ? eval::tfidf_similarity(*e.vectorizer, {texts[i]}, {reference}) : 0.0);
+    fluency_generation.push_back(eval::weighted_ngram_entropy(texts[i]));
+    fluency_references.push_back(eval::weighted_ngram_entropy(reference));
+  }
+  const nlohmann::json generation = aggregate_json(eval::aggregate(fluency_generation, true));
+  return {{"essence", aggregate_json(eval::aggregate(essence, true))},
+          {"fluency_generation", generation},
+          {"fluency_generaton", generation},  // the original's spelling (Q19), for its readers
+          {"fluency_references", aggregate_json(eval::aggregate(fluency_references, true))},
+          {"samples", samples.size()},
+          {"references_file", std::filesystem::path(e.file).filename().string()}};
+}
+
+// Per-sample records: the sample, its essence prompt, the reference (before) and the generation (after).
+nlohmann::json essence_records(const std::vector<data::MediationSample>& samples,
+                               const std::vector<std::string>& texts, const EssenceSetup& e) {
+  nlohmann::json results = nlohmann::json::array();
+  for (std::size_t i = 0; i < samples.size(); ++i) {
+    nlohmann::json record = data::sample_to_json(samples[i]);
+    record["prompt"] = kWikipediaPrefix + samples[i].entity + " is";
+    record["before_generations"] = {e.reference_of.at(samples[i].id)};
+    record["after_generations"] = {texts[i]};
+    results.push_back(record);
+  }
+  return results;
 }
 
 nlohmann::json records_json(const tok::Tokenizer& tokenizer, const std::vector<data::MediationSample>& rows,
@@ -447,6 +560,7 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 void run_baseline(const EvalArgs& a, const lm::CausalLM& model, const tok::Tokenizer& tokenizer,
                   std::vector<data::MediationSample> samples, const SubjectIndex& index,
                   const std::string& experiment, const ScoringOptions& options) {
+  const std::vector<data::MediationSample> original = samples;  // essence compares against these
   std::size_t dropped = 0;
   if (a.baseline == "replace") {
     samples = replace_entities(samples, index, a.data.seed, dropped);
@@ -483,6 +597,36 @@ void run_baseline(const EvalArgs& a, const lm::CausalLM& model, const tok::Token
       write_json((std::filesystem::path(folder) / (benchmark + ".json")).string(),
                  generation_records(g.rows, texts, nullptr));
       if (!a.quiet) std::cerr << a.baseline << " generation: fluency " << m.fluency.mean << "\n";
+    } else if (benchmark == "essence") {
+      // prefix: the context goes between the Wikipedia prefix and "<entity> is" and is cut from the
+      // text afterwards (the original splits on ". "); replace: "<r> is" against the references of the
+      // original entity (spec §8.7).
+      const GenerationOptions sampling = generation_options(a);
+      const EssenceSetup e = prepare_essence(original, model, tokenizer, sampling, experiment);
+      std::vector<data::MediationSample> rows = essence_rows(samples);
+      std::vector<std::string> contexts(rows.size());
+      if (a.baseline == "prefix") {
+        for (std::size_t i = 0; i < rows.size(); ++i) {
+          const std::string statement = samples[i].entity + " is";
+          const std::string in_context =
+              data::prompt_in_context(samples[i].entity, statement, samples[i].context, {});
+          contexts[i] = in_context.substr(0, in_context.size() - statement.size());
+          rows[i].prompt = kWikipediaPrefix + in_context;
+        }
+      }
+      const auto start = std::chrono::steady_clock::now();
+      std::vector<std::string> texts = generate_texts(model, tokenizer, nullptr, rows, sampling);
+      const double seconds = seconds_since(start);
+      for (std::size_t i = 0; i < texts.size(); ++i) {
+        texts[i] = cut_wikipedia_prefix(texts[i]);
+        if (!contexts[i].empty() && texts[i].starts_with(contexts[i]))
+          texts[i] = texts[i].substr(contexts[i].size());
+      }
+      metrics = essence_metrics_json(samples, texts, e);
+      metrics["generation_seconds"] = seconds;
+      write_json((std::filesystem::path(folder) / "essence.json").string(),
+                 essence_records(samples, texts, e));
+      if (!a.quiet) std::cerr << a.baseline << " essence: " << metrics["essence"]["mean"] << "\n";
     } else {
       PreparedBenchmark b = prepare_benchmark(benchmark, samples, options);
       b.scoring.allow_missing_entity = true;  // the unedited LM edits nothing
@@ -535,7 +679,8 @@ void run(const EvalArgs& a) {
     if (std::find(kBenchmarks.begin(), kBenchmarks.end(), b) == kBenchmarks.end()) {
       throw Error(
           "<argument>", "--benchmarks",
-          "'" + b + "' is not implemented (available: efficacy, paraphrase, neighborhood, generation)");
+          "'" + b +
+              "' is not implemented (available: efficacy, paraphrase, neighborhood, generation, essence)");
     }
   }
   if (!a.baseline.empty()) {
@@ -583,8 +728,11 @@ void run(const EvalArgs& a) {
     g = prepare_generation(a, samples, index, *model, tokenizer, experiment);
     unedited_texts = generate_texts(*model, tokenizer, nullptr, g->rows, g->options);
   }
+  std::optional<EssenceSetup> essence;
+  if (std::find(a.benchmarks.begin(), a.benchmarks.end(), "essence") != a.benchmarks.end())
+    essence = prepare_essence(samples, *model, tokenizer, generation_options(a), experiment);
   for (const std::string& benchmark : a.benchmarks) {
-    if (benchmark == "generation") continue;
+    if (benchmark == "generation" || benchmark == "essence") continue;
     benchmarks.push_back(prepare_benchmark(benchmark, samples, options));
     unedited_scores.push_back(
         score_targets(*model, tokenizer, nullptr, benchmarks.back().rows, benchmarks.back().scoring));
@@ -637,6 +785,23 @@ void run(const EvalArgs& a) {
                   << ", consistency " << edited.consistency.mean << " (" << seconds << " s)\n";
       }
     }
+    if (essence) {
+      const auto start = std::chrono::steady_clock::now();
+      std::vector<std::string> texts =
+          generate_texts(*model, tokenizer, editors[e].get(), essence_rows(samples), generation_options(a));
+      const double seconds = seconds_since(start);
+      for (std::string& text : texts) text = cut_wikipedia_prefix(text);
+      nlohmann::json metrics = essence_metrics_json(samples, texts, *essence);
+      metrics["generation_seconds"] = seconds;
+      write_json((std::filesystem::path(folder) / "essence.json").string(),
+                 essence_records(samples, texts, *essence));
+      write_json((std::filesystem::path(folder) / "essence_metrics.json").string(), metrics);
+      summary[std::to_string(layer)]["essence"] = metrics;
+      if (!a.quiet) {
+        std::cerr << a.type << "/" << layer << " essence: " << metrics["essence"]["mean"] << " (" << seconds
+                  << " s)\n";
+      }
+    }
   }
   nlohmann::json out = {{"experiment", experiment}, {"type", a.type}, {"layers", summary}};
   if (g && std::find(a.benchmarks.begin(), a.benchmarks.end(), "paraphrase") != a.benchmarks.end()) {
@@ -652,9 +817,9 @@ void run(const EvalArgs& a) {
 void register_eval_fact_gen(CLI::App& app, const std::string& name) {
   auto a = std::make_shared<EvalArgs>();
   auto* cmd = app.add_subcommand(
-      name, "CounterFact editing benchmarks: efficacy, paraphrase, neighborhood, generation");
+      name, "CounterFact editing benchmarks: efficacy, paraphrase, neighborhood, generation, essence");
   add_eval_options(*cmd, *a);
-  cmd->add_option("-b,--benchmarks", a->benchmarks, "efficacy, paraphrase, neighborhood, generation")
+  cmd->add_option("-b,--benchmarks", a->benchmarks, "efficacy, paraphrase, neighborhood, generation, essence")
       ->capture_default_str();
   cmd->add_option("--baseline", a->baseline,
                   "prefix (context before the prompt) or replace (another subject with the new object), "

@@ -1,14 +1,16 @@
-// `remedi eval-fact-gen -b generation` end to end on the default model with the identity editor (no
-// training): the references file, per-prompt generations before and after, fluency and consistency
-// recomputed from them with the metric functions, and the prefix baseline's context cut.
+// `remedi eval-fact-gen -b generation` and `-b essence` end to end on the default model with the
+// identity editor (no training): the references files, per-prompt generations before and after, fluency,
+// consistency and essence recomputed from them with the metric functions, and the baselines' prompts.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "eval/fluency.h"
 #include "eval/tfidf.h"
@@ -98,6 +100,81 @@ TEST(EvalFactGenGenerationCli, FluencyAndConsistencyFollowFromTheWrittenTexts) {
                                      "-l", "3", "-b", "generation", "--max-length", "1", "-q"});
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_NE(bad.err.find("--max-length"), std::string::npos) << bad.err;
+  std::filesystem::remove_all(results);
+}
+
+// Spec §8.5: "<entity> is" after a Wikipedia prefix, continued by the unedited LM (the references) and the
+// edited LM; essence is the TF-IDF cosine of the two (vectorizer fitted on the references).
+TEST(EvalFactGenGenerationCli, EssenceFollowsFromTheWrittenTexts) {
+  if (test::default_model_path().empty()) GTEST_SKIP() << "default model not fetched";
+  const std::string results = test::temp_dir("fact_gen_essence");
+  const std::vector<std::string> common = {"-n",      "ess",    "--results-dir",    results,        "-b",
+                                           "essence", "--rows", "train[5000:5003]", "--max-length", "48",
+                                           "-q"};
+  std::vector<std::string> args = {"eval", "fact-gen", "-t", "identity", "-l", "3"};
+  args.insert(args.end(), common.begin(), common.end());
+  const auto r = test::run_remedi(args);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto records = read_json(results + "/ess/identity/3/essence.json");
+  const auto metrics = read_json(results + "/ess/identity/3/essence_metrics.json");
+  const auto refs = read_json(results + "/ess/" + metrics["references_file"].get<std::string>());
+  ASSERT_EQ(records.size(), 3U);
+  ASSERT_EQ(refs["references"].size(), 3U);
+  const auto references = refs["references"].get<std::vector<std::string>>();
+  const eval::TfidfVectorizer vectorizer = eval::TfidfVectorizer::fit(references);
+  double essence = 0;
+  double fluency = 0;
+  double reference_fluency = 0;
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    const std::string entity = records[i]["entity"];
+    EXPECT_EQ(records[i]["prompt"],
+              "The following is an excerpt from a Wikipedia article:\n\n" + entity + " is");
+    const std::string before = records[i]["before_generations"][0];
+    const std::string after = records[i]["after_generations"][0];
+    EXPECT_EQ(before, references[i]);
+    EXPECT_TRUE(before.starts_with(entity + " is")) << before;
+    EXPECT_TRUE(after.starts_with(entity + " is")) << after;
+    essence += eval::tfidf_similarity(vectorizer, {after}, {before});
+    fluency += eval::weighted_ngram_entropy(after);
+    reference_fluency += eval::weighted_ngram_entropy(before);
+  }
+  EXPECT_NEAR(metrics["essence"]["mean"].get<double>(), essence / 3.0, 1e-9);
+  EXPECT_NEAR(metrics["fluency_generation"]["mean"].get<double>(), fluency / 3.0, 1e-9);
+  EXPECT_EQ(metrics["fluency_generaton"], metrics["fluency_generation"]);  // the original's spelling
+  EXPECT_NEAR(metrics["fluency_references"]["mean"].get<double>(), reference_fluency / 3.0, 1e-9);
+
+  // Prefix baseline: the context sits between the Wikipedia prefix and "<entity> is" and is cut from
+  // the text; the same references (same key) are reused.
+  args = {"eval", "fact-gen", "--baseline", "prefix"};
+  args.insert(args.end(), common.begin(), common.end());
+  const auto p = test::run_remedi(args);
+  ASSERT_EQ(p.exit_code, 0) << p.err;
+  const auto prefix = read_json(results + "/ess/prefix/essence.json");
+  ASSERT_EQ(prefix.size(), 3U);
+  for (std::size_t i = 0; i < prefix.size(); ++i) {
+    EXPECT_TRUE(prefix[i]["after_generations"][0].get<std::string>().starts_with(
+        prefix[i]["entity"].get<std::string>() + " is"));
+    EXPECT_EQ(prefix[i]["before_generations"][0], references[i]);
+  }
+  EXPECT_EQ(read_json(results + "/ess/prefix/essence_metrics.json")["references_file"],
+            metrics["references_file"]);
+
+  // Replace baseline: "<other subject> is" scored against the original entity's reference.
+  args = {"eval", "fact-gen", "--baseline", "replace"};
+  args.insert(args.end(), common.begin(), common.end());
+  const auto q = test::run_remedi(args);
+  ASSERT_EQ(q.exit_code, 0) << q.err;
+  const auto replaced = read_json(results + "/ess/replace/essence.json");
+  ASSERT_FALSE(replaced.empty());
+  for (const auto& record : replaced) {
+    const std::string name = record["source"]["replacement_entity"];
+    EXPECT_EQ(record["entity"], name);
+    EXPECT_TRUE(record["after_generations"][0].get<std::string>().starts_with(name + " is"));
+    const auto found = std::find_if(records.begin(), records.end(),
+                                    [&](const auto& original) { return original["id"] == record["id"]; });
+    ASSERT_NE(found, records.end());
+    EXPECT_EQ(record["before_generations"][0], (*found)["before_generations"][0]);
+  }
   std::filesystem::remove_all(results);
 }
 
