@@ -2,8 +2,10 @@
 # The main job on the embedded default model (SmolLM2-135M-Instruct, GGUF Q4_1): sets everything up,
 # checks the runtime ("The capital of France is" -> Paris), trains a small CounterFact editor at
 # layer 6 (800 rows of [0, 5000), 6 epochs), shows before/after for three
-# held-out edits (rows 5004, 5005, 5009) and measures efficacy on 200 held-out rows against the
-# unedited model (3-6 minutes in all on 2 cores). Results go to results/demo/ and results/demo_eval/.
+# held-out edits (rows 5004, 5005, 5009), measures efficacy on 200 held-out rows against the
+# unedited model, generation fluency/consistency and essence on 20 of them, and renders the HTML
+# report (4-7 minutes in all on 2 cores). Results go to results/demo/, results/demo_eval/ and
+# results/report.html.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh >/dev/null
@@ -24,3 +26,10 @@ edit "Mexico City" "What is the twin city of Mexico City? It is Seoul" "Mexico C
 echo
 echo "== remedi eval-fact-gen: efficacy on held-out rows [5000, 5200), edited vs unedited"
 build/remedi eval-fact-gen -n demo_eval -m "$model" -e results/demo -l 6 -b efficacy --rows "train[5000:5200]" -q
+echo
+echo "== remedi eval fact-gen: generation (fluency, consistency) and essence on rows [5000, 5020)"
+build/remedi eval fact-gen -n demo_eval -m "$model" -e results/demo -l 6 -b generation essence \
+  --rows "train[5000:5020]" -q
+echo
+echo "== remedi report: tables, charts and examples of everything in results/"
+build/remedi report results -o results/report.html

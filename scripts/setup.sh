@@ -6,10 +6,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # ocl-icd-opencl-dev: oneDNN's CMake package config requires the OpenCL headers and fails without them.
+# chromium-headless-shell, zlib1g-dev: the report test (tests/apps/report_cli_test.cpp) opens the HTML
+# page in the browser and decodes its PNG screenshot.
 packages=(build-essential cmake ninja-build pkg-config git ca-certificates unzip python3-pip
           libtorch-dev libopenblas0-openmp libdnnl-dev nlohmann-json3-dev libcli11-dev libpcre2-dev
           libgtest-dev libgmock-dev libbenchmark-dev clang-format clang-tidy cppcheck
-          ocl-icd-opencl-dev)
+          ocl-icd-opencl-dev chromium-headless-shell zlib1g-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

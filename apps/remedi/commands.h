@@ -23,5 +23,6 @@ void register_eval_fact_gen(CLI::App& app, const std::string& name);
 void register_eval_fact_cls(CLI::App& app, const std::string& name);
 void register_import_editors(CLI::App& app);
 void register_random_init_model(CLI::App& app);
+void register_report(CLI::App& app);
 
 }  // namespace remedi::cli

@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   remedi::cli::register_eval_fact_cls(app, "eval-fact-cls");
   remedi::cli::register_import_editors(app);
   remedi::cli::register_random_init_model(app);
+  remedi::cli::register_report(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {
