@@ -520,14 +520,14 @@ nlohmann::json essence_metrics_json(const std::vector<data::MediationSample>& sa
           {"references_file", std::filesystem::path(e.file).filename().string()}};
 }
 
-// Per-sample records: the sample, its essence prompt, the reference (before) and the generation (after).
-nlohmann::json essence_records(const std::vector<data::MediationSample>& samples,
+// Per-sample records: the row (its prompt as generated from), the reference (before) and the
+// generation (after).
+nlohmann::json essence_records(const std::vector<data::MediationSample>& rows,
                                const std::vector<std::string>& texts, const EssenceSetup& e) {
   nlohmann::json results = nlohmann::json::array();
-  for (std::size_t i = 0; i < samples.size(); ++i) {
-    nlohmann::json record = data::sample_to_json(samples[i]);
-    record["prompt"] = kWikipediaPrefix + samples[i].entity + " is";
-    record["before_generations"] = {e.reference_of.at(samples[i].id)};
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    nlohmann::json record = data::sample_to_json(rows[i]);
+    record["before_generations"] = {e.reference_of.at(rows[i].id)};
     record["after_generations"] = {texts[i]};
     results.push_back(record);
   }
@@ -624,8 +624,7 @@ void run_baseline(const EvalArgs& a, const lm::CausalLM& model, const tok::Token
       }
       metrics = essence_metrics_json(samples, texts, e);
       metrics["generation_seconds"] = seconds;
-      write_json((std::filesystem::path(folder) / "essence.json").string(),
-                 essence_records(samples, texts, e));
+      write_json((std::filesystem::path(folder) / "essence.json").string(), essence_records(rows, texts, e));
       if (!a.quiet) std::cerr << a.baseline << " essence: " << metrics["essence"]["mean"] << "\n";
     } else {
       PreparedBenchmark b = prepare_benchmark(benchmark, samples, options);
@@ -787,14 +786,15 @@ void run(const EvalArgs& a) {
     }
     if (essence) {
       const auto start = std::chrono::steady_clock::now();
+      const std::vector<data::MediationSample> rows = essence_rows(samples);
       std::vector<std::string> texts =
-          generate_texts(*model, tokenizer, editors[e].get(), essence_rows(samples), generation_options(a));
+          generate_texts(*model, tokenizer, editors[e].get(), rows, generation_options(a));
       const double seconds = seconds_since(start);
       for (std::string& text : texts) text = cut_wikipedia_prefix(text);
       nlohmann::json metrics = essence_metrics_json(samples, texts, *essence);
       metrics["generation_seconds"] = seconds;
       write_json((std::filesystem::path(folder) / "essence.json").string(),
-                 essence_records(samples, texts, *essence));
+                 essence_records(rows, texts, *essence));
       write_json((std::filesystem::path(folder) / "essence_metrics.json").string(), metrics);
       summary[std::to_string(layer)]["essence"] = metrics;
       if (!a.quiet) {

@@ -152,6 +152,11 @@ TEST(EvalFactGenGenerationCli, EssenceFollowsFromTheWrittenTexts) {
   const auto prefix = read_json(results + "/ess/prefix/essence.json");
   ASSERT_EQ(prefix.size(), 3U);
   for (std::size_t i = 0; i < prefix.size(); ++i) {
+    const std::string prompt = prefix[i]["prompt"];  // the Wikipedia line, the context, "<entity> is"
+    EXPECT_TRUE(prompt.starts_with("The following is an excerpt from a Wikipedia article:\n\n" +
+                                   prefix[i]["context"].get<std::string>()))
+        << prompt;
+    EXPECT_TRUE(prompt.ends_with(". " + prefix[i]["entity"].get<std::string>() + " is")) << prompt;
     EXPECT_TRUE(prefix[i]["after_generations"][0].get<std::string>().starts_with(
         prefix[i]["entity"].get<std::string>() + " is"));
     EXPECT_EQ(prefix[i]["before_generations"][0], references[i]);
