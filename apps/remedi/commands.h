@@ -21,8 +21,11 @@ void register_edit(CLI::App& app);
 // and `remedi eval-<name>` (the one-word form of earlier releases and scripts).
 void register_eval_fact_gen(CLI::App& app, const std::string& name);
 void register_eval_fact_cls(CLI::App& app, const std::string& name);
+void register_eval_fact_mediation(CLI::App& app, const std::string& name);
 void register_import_editors(CLI::App& app);
 void register_random_init_model(CLI::App& app);
+void register_generate_directions(CLI::App& app);
 void register_report(CLI::App& app);
+void register_x(CLI::App& app);
 
 }  // namespace remedi::cli

@@ -19,15 +19,20 @@ int main(int argc, char** argv) {
   remedi::cli::register_dataset(app);
   remedi::cli::register_train(app);
   remedi::cli::register_edit(app);
-  CLI::App* eval = app.add_subcommand("eval", "Evaluation benchmarks: eval fact-gen, eval fact-cls");
+  CLI::App* eval =
+      app.add_subcommand("eval", "Evaluation benchmarks: eval fact-gen, eval fact-cls, eval fact-mediation");
   eval->require_subcommand(1);
   remedi::cli::register_eval_fact_gen(*eval, "fact-gen");
   remedi::cli::register_eval_fact_cls(*eval, "fact-cls");
+  remedi::cli::register_eval_fact_mediation(*eval, "fact-mediation");
   remedi::cli::register_eval_fact_gen(app, "eval-fact-gen");
   remedi::cli::register_eval_fact_cls(app, "eval-fact-cls");
+  remedi::cli::register_eval_fact_mediation(app, "eval-fact-mediation");
   remedi::cli::register_import_editors(app);
   remedi::cli::register_random_init_model(app);
+  remedi::cli::register_generate_directions(app);
   remedi::cli::register_report(app);
+  remedi::cli::register_x(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {

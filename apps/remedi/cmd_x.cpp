@@ -1,0 +1,373 @@
+// `remedi x list` and `remedi x run NAME`: the paper's experiments (spec §9.1) as sequences of remedi
+// commands with the paper's settings, so that each runs with one command. The layers per model and
+// data set are data (experiments/layers.json, with what chose them), not code. Each step runs as a
+// child process of this binary, its command line printed first, and the run stops at the first
+// failing step. Inputs a step needs (model weights, the editors it evaluates) are checked before
+// anything runs, with a message saying what to put where.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "commands.h"
+#include "common.h"
+#include "lm/model_path.h"
+#include "util/error.h"
+
+namespace remedi::cli {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct XArgs {
+  std::string name;
+  std::string model = "smollm2";
+  std::string device = "cpu";
+  std::string results;
+  std::optional<std::int64_t> layer;         // overrides the table's edit layer
+  std::optional<std::int64_t> entity_layer;  // overrides the table's entity layer
+  bool random = false;
+  bool small = false;
+  bool dry_run = false;
+};
+
+struct Experiment {
+  std::string name;
+  std::string what;
+};
+
+// Spec §9.1, in its order.
+const std::vector<Experiment> kExperiments = {
+    {"train.counterfact", "train editors on CounterFact at every layer"},
+    {"train.biosbias", "train editors on Bias in Bios at every layer"},
+    {"train.mcrae", "train editors on McRae at every layer"},
+    {"eval.gen.counterfact",
+     "CounterFact editing benchmarks at the edit layer, then the prefix and replace baselines"},
+    {"eval.gen.biosbias", "Bias in Bios error correction, contextual then decontextual"},
+    {"eval.cls.counterfact",
+     "factual-error classification: trained editor, identity editor, control task, control model"},
+    {"eval.cls.biosbias",
+     "Bias in Bios error classification: trained, identity, control task, control model"},
+    {"eval.ent.mcrae", "McRae entailment at the edit layer, then the prefix baseline"},
+    {"sweep.gen.counterfact",
+     "CounterFact benchmarks of every saved layer on rows [5000, 6000), layer selection"},
+    {"sweep.gen.biosbias",
+     "Bias in Bios error correction of every saved layer (decontextual), rows [5000, 6000)"},
+    {"sweep.cls.counterfact", "factual-error classification over entity layers, rows [5000, 6000)"},
+    {"sweep.cls.biosbias", "Bias in Bios error classification over entity layers, rows [5000, 6000)"},
+    {"sweep.ent.mcrae", "McRae entailment of every saved layer, rows [5000, 6000)"},
+    {"dump.counterfact", "directions and entity states before/after the edit, CounterFact"},
+    {"dump.biosbias", "directions and entity states before/after the edit, Bias in Bios"},
+    {"dump.mcrae", "directions and entity states before/after the edit, McRae"},
+    {"dump.all", "dump.counterfact, dump.biosbias and dump.mcrae"},
+};
+
+// experiments/layers.json ($REMEDI_EXPERIMENTS, else the checkout's folder fixed at build time).
+std::string layers_file() {
+  const char* env = std::getenv("REMEDI_EXPERIMENTS");
+  return (fs::path(env != nullptr ? env : REMEDI_EXPERIMENTS_DIR) / "layers.json").string();
+}
+
+struct Layers {
+  std::int64_t edit = 0;
+  std::optional<std::int64_t> entity;
+};
+
+// The layers of (model, dataset): the table's, or the flags'. Throws naming the table entry and the
+// flags when neither gives an edit layer.
+Layers layers_for(const XArgs& a, const std::string& dataset) {
+  const std::string path = layers_file();
+  std::ifstream in(path);
+  if (!in) throw Error(path, "", "cannot read the layer table (set $REMEDI_EXPERIMENTS to its folder)");
+  const nlohmann::json table = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (!table.is_object() || !table.contains("models") || !table["models"].is_object())
+    throw Error(path, "models", "missing or not an object");
+  const std::string field = "models." + a.model + "." + dataset;
+  nlohmann::json entry;
+  if (table["models"].contains(a.model) && table["models"][a.model].is_object())
+    entry = table["models"][a.model].value(dataset, nlohmann::json());
+  Layers layers;
+  if (a.layer) {
+    layers.edit = *a.layer;
+  } else if (entry.is_object() && entry.value("edit_layer", nlohmann::json()).is_number_integer()) {
+    layers.edit = entry["edit_layer"].get<std::int64_t>();
+  } else {
+    throw Error(path, field + ".edit_layer",
+                "no edit layer chosen for this model and data set: pass --layer (and --entity-layer), or run "
+                "the sweep and record its choice there");
+  }
+  if (a.entity_layer) {
+    layers.entity = *a.entity_layer;
+  } else if (entry.is_object() && entry.value("entity_layer", nlohmann::json()).is_number_integer()) {
+    layers.entity = entry["entity_layer"].get<std::int64_t>();
+  }
+  return layers;
+}
+
+// One remedi command line (without the program name), and what it needs before it can run.
+struct Step {
+  std::vector<std::string> args;
+  std::string model;    // must resolve (weights present); empty: none
+  std::string editors;  // a training experiment folder that must exist; empty: none
+};
+
+std::string dataset_of(const std::string& experiment) { return experiment.substr(experiment.rfind('.') + 1); }
+
+// <home>/models/<model>_random, where `remedi random-init-model` writes the control model.
+std::string random_model_dir(const std::string& model) {
+  return (fs::path(lm::remedi_home()) / "models" / (model + "_random")).string();
+}
+
+std::vector<Step> plan(const XArgs& a, const std::string& experiment) {
+  const std::string results = results_dir(a.results);
+  const std::string dataset = dataset_of(experiment);
+  const std::string editors_name = "emnlp_editors_" + dataset + "_" + a.model;
+  const std::string editors = (fs::path(results) / editors_name).string();
+  const std::vector<std::string> common = {"-m", a.model, "--device", a.device, "--results-dir", results};
+  const auto with = [&](std::vector<std::string> args, const std::vector<std::string>& more) {
+    args.insert(args.end(), more.begin(), more.end());
+    return args;
+  };
+  std::vector<Step> steps;
+  const std::string kind = experiment.substr(0, experiment.find('.'));
+  if (experiment == "dump.all") {
+    for (const char* d : {"counterfact", "biosbias", "mcrae"}) {
+      const std::vector<Step> more = plan(a, std::string("dump.") + d);
+      steps.insert(steps.end(), more.begin(), more.end());
+    }
+    return steps;
+  }
+  if (kind == "train") {
+    std::vector<std::string> small;
+    if (a.small) small = {"--train-size", "400", "--max-epochs", "4"};
+    if (!a.random) {
+      steps.push_back({with(with({"train", "-n", editors_name, "-d", dataset}, common), small), a.model, ""});
+      return steps;
+    }
+    // Control model (spec §9.1): a randomly initialised copy, editors at the edit layer only.
+    const Layers layers = layers_for(a, dataset);
+    const std::string random_dir = random_model_dir(a.model);
+    if (!fs::exists(random_dir)) {
+      steps.push_back({{"random-init-model", "-m", a.model, "--out-dir", random_dir}, a.model, ""});
+    }
+    std::vector<std::string> args = {"train",    "-n", editors_name + "_random",   "-d", dataset, "-m",
+                                     random_dir, "-l", std::to_string(layers.edit)};
+    args = with(with(args, {"--device", a.device, "--results-dir", results}), small);
+    steps.push_back({args, "", ""});
+    return steps;
+  }
+  const Layers layers = layers_for(a, dataset);
+  const std::string layer = std::to_string(layers.edit);
+  const std::vector<std::string> small =
+      a.small ? std::vector<std::string>{"--small"} : std::vector<std::string>{};
+  const auto entity_layers = [&]() -> std::vector<std::string> {
+    if (!layers.entity) return {};
+    return {"--entity-layers", std::to_string(*layers.entity)};
+  };
+  if (experiment == "eval.gen.counterfact") {
+    const std::string name = "emnlp_eval_gen_counterfact_" + a.model;
+    const std::vector<std::string> benchmarks = {"-b",           "efficacy",   "paraphrase",
+                                                 "neighborhood", "generation", "essence"};
+    steps.push_back(
+        {with(with(with({"eval", "fact-gen", "-n", name, "-e", editors, "-l", layer}, common), benchmarks),
+              small),
+         a.model, editors});
+    for (const char* baseline : {"prefix", "replace"}) {
+      steps.push_back(
+          {with(with(with({"eval", "fact-gen", "-n", name, "--baseline", baseline}, common), benchmarks),
+                small),
+           a.model, ""});
+    }
+  } else if (experiment == "eval.cls.counterfact") {
+    const std::string name = "emnlp_eval_cls_counterfact_" + a.model;
+    const std::vector<std::string> base =
+        with({"eval", "fact-cls", "-n", name, "-l", layer}, entity_layers());
+    steps.push_back({with(with(with(base, {"-e", editors}), common), small), a.model, editors});
+    steps.push_back({with(with(with(base, {"-t", "identity"}), common), small), a.model, ""});
+    steps.push_back(
+        {with(with(with(base, {"-e", editors, "--control-task"}), common), small), a.model, editors});
+    steps.push_back({with(with(base, {"-m", random_model_dir(a.model), "-e", editors + "_random",
+                                      "--control-model", "--device", a.device, "--results-dir", results}),
+                          small),
+                     random_model_dir(a.model), editors + "_random"});
+  } else if (experiment == "sweep.gen.counterfact") {
+    steps.push_back({with({"eval", "fact-gen", "-n", "emnlp_sweep_gen_counterfact_" + a.model, "-e", editors,
+                           "-b", "efficacy", "paraphrase", "generation", "essence", "--small"},
+                          common),
+                     a.model, editors});
+  } else if (experiment == "sweep.cls.counterfact") {
+    steps.push_back({with({"eval", "fact-cls", "-n", "emnlp_sweep_cls_counterfact_" + a.model, "-e", editors,
+                           "-l", layer, "--small"},
+                          common),
+                     a.model, editors});
+  } else if (experiment == "eval.gen.biosbias") {
+    const std::string name = "emnlp_eval_gen_biosbias_" + a.model;
+    const std::vector<std::string> base =
+        with({"eval", "bias-gen", "-n", name, "-e", editors, "-l", layer}, common);
+    steps.push_back({with(base, small), a.model, editors});
+    steps.push_back({with(with(base, {"--decontextualized"}), small), a.model, editors});
+  } else if (experiment == "eval.cls.biosbias") {
+    const std::string name = "emnlp_eval_cls_biosbias_" + a.model;
+    const std::vector<std::string> base =
+        with({"eval", "bias-cls", "-n", name, "-l", layer}, entity_layers());
+    steps.push_back({with(with(with(base, {"-e", editors}), common), small), a.model, editors});
+    steps.push_back({with(with(with(base, {"-t", "identity"}), common), small), a.model, ""});
+    steps.push_back(
+        {with(with(with(base, {"-e", editors, "--control-task"}), common), small), a.model, editors});
+    steps.push_back({with(with(base, {"-m", random_model_dir(a.model), "-e", editors + "_random",
+                                      "--control-model", "--device", a.device, "--results-dir", results}),
+                          small),
+                     random_model_dir(a.model), editors + "_random"});
+  } else if (experiment == "eval.ent.mcrae") {
+    const std::string name = "emnlp_eval_ent_mcrae_" + a.model;
+    steps.push_back(
+        {with(with({"eval", "entailment", "-n", name, "-e", editors, "-l", layer}, common), small), a.model,
+         editors});
+    steps.push_back(
+        {with(with({"eval", "entailment", "-n", name, "--baseline", "prefix"}, common), small), a.model, ""});
+  } else if (experiment == "sweep.gen.biosbias") {
+    steps.push_back({with({"eval", "bias-gen", "-n", "emnlp_sweep_gen_biosbias_" + a.model, "-e", editors,
+                           "--decontextualized", "--small"},
+                          common),
+                     a.model, editors});
+  } else if (experiment == "sweep.cls.biosbias") {
+    steps.push_back({with({"eval", "bias-cls", "-n", "emnlp_sweep_cls_biosbias_" + a.model, "-e", editors,
+                           "-l", layer, "--small"},
+                          common),
+                     a.model, editors});
+  } else if (experiment == "sweep.ent.mcrae") {
+    steps.push_back(
+        {with({"eval", "entailment", "-n", "emnlp_sweep_ent_mcrae_" + a.model, "-e", editors, "--small"},
+              common),
+         a.model, editors});
+  } else if (kind == "dump") {
+    steps.push_back({with({"generate-directions", "-n", "emnlp_directions_" + dataset + "_" + a.model, "-e",
+                           editors, "-d", dataset, "-l", layer},
+                          common),
+                     a.model, editors});
+  } else {
+    throw Error("<argument>", "NAME", "'" + experiment + "' is not an experiment (remedi x list)");
+  }
+  return steps;
+}
+
+// Whether this build has the (sub)command a step runs: `eval bias-gen` and the like come with later
+// releases, and a step naming one stops the run before anything starts.
+bool has_command(CLI::App& root, const std::vector<std::string>& args) {
+  CLI::App* app = &root;
+  for (std::size_t i = 0; i < args.size() && i < 2; ++i) {
+    const std::vector<CLI::App*> subs = app->get_subcommands([](CLI::App*) { return true; });
+    CLI::App* sub = nullptr;
+    for (CLI::App* candidate : subs) {
+      if (candidate->get_name() == args[i]) sub = candidate;
+    }
+    // After a command without subcommands (train) the next word is an argument.
+    if (sub == nullptr) return i > 0 && subs.empty();
+    app = sub;
+  }
+  return true;
+}
+
+std::string command_line(const std::vector<std::string>& args) {
+  std::string line = "remedi";
+  for (const std::string& arg : args) {
+    const bool quote = arg.find_first_of(" '\"[]()*?$\\") != std::string::npos || arg.empty();
+    line += " " + (quote ? "'" + arg + "'" : arg);
+  }
+  return line;
+}
+
+// Runs this binary with `args`, output passed through; its exit code.
+int run_child(const std::vector<std::string>& args) {
+  std::vector<std::string> argv{"/proc/self/exe"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  std::cout.flush();
+  std::cerr.flush();
+  const pid_t pid = ::fork();
+  if (pid < 0) throw Error("<x>", "fork", "cannot start a child process");
+  if (pid == 0) {
+    std::vector<char*> pointers;
+    for (std::string& arg : argv) pointers.push_back(arg.data());
+    pointers.push_back(nullptr);
+    ::execv(pointers[0], pointers.data());
+    ::_exit(127);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+void run(CLI::App& root, const XArgs& a) {
+  if (std::none_of(kExperiments.begin(), kExperiments.end(),
+                   [&](const Experiment& e) { return e.name == a.name; }))
+    throw Error("<argument>", "NAME", "'" + a.name + "' is not an experiment (remedi x list)");
+  const std::vector<Step> steps = plan(a, a.name);
+  if (a.dry_run) {
+    for (const Step& step : steps) std::cout << command_line(step.args) << "\n";
+    return;
+  }
+  // Every input is checked before the first step runs.
+  for (const Step& step : steps) {
+    if (!has_command(root, step.args)) {
+      throw Error(
+          "<x>", a.name,
+          "needs `remedi " + step.args[0] + " " + step.args[1] + "`, which this build does not have yet");
+    }
+    if (!step.model.empty() && step.model != random_model_dir(a.model)) lm::resolve_model_path(step.model);
+    if (!step.editors.empty() && !fs::exists(step.editors)) {
+      const std::string train = step.editors.ends_with("_random") ? " --random" : "";
+      throw Error(step.editors, "",
+                  "missing: train the editors first (remedi x run train." + dataset_of(a.name) + " --model " +
+                      a.model + train + ")");
+    }
+  }
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    std::cerr << "== x " << a.name << " step " << i + 1 << "/" << steps.size() << ": "
+              << command_line(steps[i].args) << "\n";
+    const int code = run_child(steps[i].args);
+    if (code != 0) {
+      throw Error("<x>", a.name,
+                  "step " + std::to_string(i + 1) + " failed (exit code " + std::to_string(code) +
+                      "): " + command_line(steps[i].args));
+    }
+  }
+}
+
+}  // namespace
+
+void register_x(CLI::App& app) {
+  auto* x = app.add_subcommand("x", "The paper's experiments with its settings: x list, x run NAME");
+  x->require_subcommand(1);
+  auto* list = x->add_subcommand("list", "Every experiment (spec 9.1) and what it runs");
+  list->callback([] {
+    for (const Experiment& e : kExperiments) std::cout << e.name << "\t" << e.what << "\n";
+  });
+  auto a = std::make_shared<XArgs>();
+  auto* run_cmd = x->add_subcommand("run", "Run one experiment: its remedi commands in order");
+  run_cmd->add_option("NAME", a->name, "Experiment (remedi x list)")->required();
+  run_cmd->add_option("-m,--model", a->model, "smollm2, gpt2, gpt2-xl, gptj, neox")->capture_default_str();
+  run_cmd->add_option("--device", a->device, "cpu | cuda | cuda:N")->capture_default_str();
+  run_cmd->add_option("--results-dir", a->results, "Results root (default $REMEDI_RESULTS or ./results)");
+  run_cmd->add_option("--layer", a->layer, "Edit layer instead of experiments/layers.json's");
+  run_cmd->add_option("--entity-layer", a->entity_layer, "Entity (probe) layer instead of the table's");
+  run_cmd->add_flag("--random", a->random,
+                    "train.*: a randomly initialised copy of the model (control model)");
+  run_cmd->add_flag("--small", a->small,
+                    "Evaluations on rows [5000, 6000); training on 400 rows for 4 epochs");
+  run_cmd->add_flag("--dry-run", a->dry_run, "Print the commands instead of running them");
+  run_cmd->callback([&app, a] { run(app, *a); });
+}
+
+}  // namespace remedi::cli
