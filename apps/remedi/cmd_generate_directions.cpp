@@ -148,7 +148,6 @@ void write_dump(const std::string& folder, const Dump& dump,
                     {"context", s.context},
                     {"attribute", s.attribute}});
   }
-  const lm::ModelConfig& c = model.config();
   write_json((dir / "dump.json").string(),
              {{"format", "remedi-directions"},
               {"version", 1},
@@ -156,12 +155,7 @@ void write_dump(const std::string& folder, const Dump& dump,
               {"layer", layer},
               {"dataset", a.data.dataset},
               {"rows", split},
-              {"model",
-               {{"fingerprint", model_fingerprint(model)},
-                {"family", std::string(lm::family_name(c.family))},
-                {"n_layer", c.n_layer},
-                {"hidden_size", c.hidden_size},
-                {"path", model.path()}}},
+              {"model", model_json(model)},
               {"hidden_states",
                "block outputs 0..n_layer-1 (before the final norm) at the prompt's last "
                "entity token; h_entity_post with the direction added at block " +

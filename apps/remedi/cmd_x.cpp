@@ -176,6 +176,19 @@ std::vector<Step> plan(const XArgs& a, const std::string& experiment) {
     if (!layers.entity) return {};
     return {"--entity-layers", std::to_string(*layers.entity)};
   };
+  // Spec §9.1's four classification runs: the trained editor, the identity editor, the control task,
+  // and the control model (editors trained on a randomly initialised copy).
+  const auto classification_steps = [&](const std::string& command, const std::string& name) {
+    const std::vector<std::string> base = with({"eval", command, "-n", name, "-l", layer}, entity_layers());
+    steps.push_back({with(with(with(base, {"-e", editors}), common), small), a.model, editors});
+    steps.push_back({with(with(with(base, {"-t", "identity"}), common), small), a.model, ""});
+    steps.push_back(
+        {with(with(with(base, {"-e", editors, "--control-task"}), common), small), a.model, editors});
+    steps.push_back({with(with(base, {"-m", random_model_dir(a.model), "-e", editors + "_random",
+                                      "--control-model", "--device", a.device, "--results-dir", results}),
+                          small),
+                     random_model_dir(a.model), editors + "_random"});
+  };
   if (experiment == "eval.gen.counterfact") {
     const std::string name = "emnlp_eval_gen_counterfact_" + a.model;
     const std::vector<std::string> benchmarks = {"-b",           "efficacy",   "paraphrase",
@@ -191,17 +204,7 @@ std::vector<Step> plan(const XArgs& a, const std::string& experiment) {
            a.model, ""});
     }
   } else if (experiment == "eval.cls.counterfact") {
-    const std::string name = "emnlp_eval_cls_counterfact_" + a.model;
-    const std::vector<std::string> base =
-        with({"eval", "fact-cls", "-n", name, "-l", layer}, entity_layers());
-    steps.push_back({with(with(with(base, {"-e", editors}), common), small), a.model, editors});
-    steps.push_back({with(with(with(base, {"-t", "identity"}), common), small), a.model, ""});
-    steps.push_back(
-        {with(with(with(base, {"-e", editors, "--control-task"}), common), small), a.model, editors});
-    steps.push_back({with(with(base, {"-m", random_model_dir(a.model), "-e", editors + "_random",
-                                      "--control-model", "--device", a.device, "--results-dir", results}),
-                          small),
-                     random_model_dir(a.model), editors + "_random"});
+    classification_steps("fact-cls", "emnlp_eval_cls_counterfact_" + a.model);
   } else if (experiment == "sweep.gen.counterfact") {
     steps.push_back({with({"eval", "fact-gen", "-n", "emnlp_sweep_gen_counterfact_" + a.model, "-e", editors,
                            "-b", "efficacy", "paraphrase", "generation", "essence", "--small"},
@@ -219,17 +222,7 @@ std::vector<Step> plan(const XArgs& a, const std::string& experiment) {
     steps.push_back({with(base, small), a.model, editors});
     steps.push_back({with(with(base, {"--decontextualized"}), small), a.model, editors});
   } else if (experiment == "eval.cls.biosbias") {
-    const std::string name = "emnlp_eval_cls_biosbias_" + a.model;
-    const std::vector<std::string> base =
-        with({"eval", "bias-cls", "-n", name, "-l", layer}, entity_layers());
-    steps.push_back({with(with(with(base, {"-e", editors}), common), small), a.model, editors});
-    steps.push_back({with(with(with(base, {"-t", "identity"}), common), small), a.model, ""});
-    steps.push_back(
-        {with(with(with(base, {"-e", editors, "--control-task"}), common), small), a.model, editors});
-    steps.push_back({with(with(base, {"-m", random_model_dir(a.model), "-e", editors + "_random",
-                                      "--control-model", "--device", a.device, "--results-dir", results}),
-                          small),
-                     random_model_dir(a.model), editors + "_random"});
+    classification_steps("bias-cls", "emnlp_eval_cls_biosbias_" + a.model);
   } else if (experiment == "eval.ent.mcrae") {
     const std::string name = "emnlp_eval_ent_mcrae_" + a.model;
     steps.push_back(

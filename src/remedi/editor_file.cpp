@@ -59,6 +59,15 @@ std::string model_fingerprint(const lm::CausalLM& model) {
   return shape.str() + "-" + hex64(hash);
 }
 
+nlohmann::json model_json(const lm::CausalLM& model) {
+  const lm::ModelConfig& c = model.config();
+  return {{"fingerprint", model_fingerprint(model)},
+          {"family", std::string(lm::family_name(c.family))},
+          {"n_layer", c.n_layer},
+          {"hidden_size", c.hidden_size},
+          {"path", model.path()}};
+}
+
 std::string editor_folder(const std::string& editors_dir, const std::string& type, std::int64_t layer) {
   return (std::filesystem::path(editors_dir) / type / std::to_string(layer)).string();
 }
@@ -80,19 +89,13 @@ void save_editor(const Editor& editor, const std::string& folder, const lm::Caus
   // Remove a stale sidecar first so a crash between the two writes never pairs old json with new weights.
   std::filesystem::remove(dir / kSidecar);
   io::write_safetensors((dir / kTensors).string(), tensors, {{"format", "remedi-editor"}});
-  const lm::ModelConfig& c = model.config();
   const nlohmann::json sidecar = {{"format", "remedi-editor"},
                                   {"version", 1},
                                   {"type", config.type},
                                   {"layer", config.layer},
                                   {"hidden_size", config.hidden_size},
                                   {"options", options_json(config)},
-                                  {"model",
-                                   {{"fingerprint", model_fingerprint(model)},
-                                    {"family", std::string(lm::family_name(c.family))},
-                                    {"n_layer", c.n_layer},
-                                    {"hidden_size", c.hidden_size},
-                                    {"path", model.path()}}},
+                                  {"model", model_json(model)},
                                   {"training", training}};
   AtomicOutputFile out((dir / kSidecar).string());
   out.write(sidecar.dump(2) + "\n");

@@ -28,6 +28,10 @@ namespace remedi {
 // hex>".
 std::string model_fingerprint(const lm::CausalLM& model);
 
+// What a file written against `model` records about it: fingerprint, family, n_layer, hidden_size,
+// path (the editor sidecar's and the direction dump's "model" object).
+nlohmann::json model_json(const lm::CausalLM& model);
+
 // <editors_dir>/<type>/<layer>
 std::string editor_folder(const std::string& editors_dir, const std::string& type, std::int64_t layer);
 
