@@ -1,6 +1,8 @@
 // Paths and helpers shared by the tests.
 #pragma once
 
+#include <nlohmann/json.hpp>
+
 #include <chrono>
 #include <cstddef>
 #include <string>
@@ -32,6 +34,13 @@ CommandResult run_program(const std::vector<std::string>& argv,
                           std::chrono::seconds timeout = std::chrono::seconds(0));
 // Runs the remedi CLI with `args` (no shell interpretation of the arguments).
 CommandResult run_remedi(const std::vector<std::string>& args);
+
+// A bad-input run: exit code 2 and exactly one line on stderr, which contains `part` (gtest
+// expectations).
+void expect_one_line_error(const CommandResult& r, const std::string& part);
+
+// The JSON document in `path` (throws when it is missing or malformed, failing the test).
+nlohmann::json read_json(const std::string& path);
 
 // How many times `part` occurs in `text`, without overlaps.
 std::size_t count_occurrences(const std::string& text, const std::string& part);

@@ -1,6 +1,7 @@
-// `remedi dataset convert|show`: turn a raw data set into mediation samples (JSON Lines) or print
-// some of them. Without -f the default input is looked up under $REMEDI_DATA, or else under the
-// shared data folder beside this checkout (<repo>/../shared/data, fixed at build time).
+// `remedi dataset convert|show` (and `remedi reformat-dataset`, the original's name for convert): turn
+// a raw data set into mediation samples (JSON Lines) or print some of them. Without -f the default input is
+// looked up under $REMEDI_DATA, or else under the shared data folder beside this checkout
+// (<repo>/../shared/data, fixed at build time).
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
@@ -36,6 +37,13 @@ std::vector<data::MediationSample> load(const DatasetArguments& args) {
   return load_samples({args.name, args.file, args.split, args.cmudict, args.seed});
 }
 
+void convert_to(const DatasetArguments& args, const std::string& output) {
+  const std::vector<data::MediationSample> samples = load(args);
+  data::write_samples(output, samples);
+  std::cerr << "wrote " << samples.size() << " samples to " << output << " (read it back with -d samples -f "
+            << output << ")\n";
+}
+
 void add_common_options(CLI::App* cmd, DatasetArguments& args) {
   std::string names;
   for (const std::string& name : data::dataset_names()) names += (names.empty() ? "" : ", ") + name;
@@ -57,10 +65,19 @@ void register_dataset(CLI::App& app) {
   auto* convert = dataset->add_subcommand("convert", "Convert a data set and write it as JSON Lines");
   add_common_options(convert, *args);
   convert->add_option("-o,--output", args->output, "Output .jsonl file (written atomically)")->required();
-  convert->callback([args] {
-    const std::vector<data::MediationSample> samples = load(*args);
-    data::write_samples(args->output, samples);
-    std::cerr << "wrote " << samples.size() << " samples to " << args->output << "\n";
+  convert->callback([args] { convert_to(*args, args->output); });
+
+  // The original's reformat_dataset (spec §9.3): the same conversion under its name and flags, the
+  // output next to the working directory unless -o says otherwise.
+  auto reformat_args = std::make_shared<DatasetArguments>();
+  auto* reformat = app.add_subcommand(
+      "reformat-dataset",
+      "Convert a data set once (the original's reformat_dataset; same as dataset convert)");
+  add_common_options(reformat, *reformat_args);
+  reformat->add_option("-o,--output", reformat_args->output, "Output .jsonl file (default: <dataset>.jsonl)");
+  reformat->callback([reformat_args] {
+    convert_to(*reformat_args,
+               reformat_args->output.empty() ? reformat_args->name + ".jsonl" : reformat_args->output);
   });
 
   auto* show = dataset->add_subcommand("show", "Print converted samples as JSON Lines");

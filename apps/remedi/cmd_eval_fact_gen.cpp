@@ -20,6 +20,7 @@
 #include <memory>
 #include <optional>
 #include <random>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -62,11 +63,6 @@ nlohmann::json args_json(const EvalArgs& a) {
 const std::vector<std::string> kBenchmarks{"efficacy", "paraphrase", "neighborhood", "generation", "essence"};
 
 // {mean, std, ci95: [lower, upper]} (percentile bootstrap of the mean, docs/METRICS.md).
-nlohmann::json aggregate_json(const eval::Aggregate& a) {
-  const eval::ConfidenceInterval ci = eval::bootstrap_mean_ci(a.values);
-  return {{"mean", a.mean}, {"std", a.std}, {"ci95", {ci.lower, ci.upper}}};
-}
-
 // The prompts of source[field], a JSON array of strings; throws naming the sample when absent.
 std::vector<std::string> source_prompts(const data::MediationSample& sample, const std::string& field) {
   const data::Json& source = sample.source;
@@ -570,7 +566,12 @@ void run_baseline(const EvalArgs& a, const lm::CausalLM& model, const tok::Token
   const std::string folder = (std::filesystem::path(experiment) / a.baseline).string();
   nlohmann::json summary = nlohmann::json::object();
   for (const std::string& benchmark : a.benchmarks) {
-    nlohmann::json metrics;
+    nlohmann::json metrics =
+        finished_metrics((std::filesystem::path(folder) / (benchmark + "_metrics.json")).string());
+    if (!metrics.is_null()) {
+      summary[benchmark] = std::move(metrics);
+      continue;
+    }
     if (benchmark == "generation") {
       GenerationSetup g = prepare_generation(a, samples, index, model, tokenizer, experiment);
       std::vector<std::string> contexts(g.rows.size());  // the prepended part of each prompt
@@ -718,30 +719,56 @@ void run(const EvalArgs& a) {
   const std::vector<std::int64_t>& layers = loaded.layers;
   const std::vector<std::shared_ptr<Editor>>& editors = loaded.editors;
   write_args_file(experiment, args_json(a));
+  // Spec §8.14: a (layer, benchmark) whose metrics file exists was run before; its numbers are read
+  // back for the summary and the layer selection, and the unedited work of a benchmark every layer
+  // has done is skipped too.
+  nlohmann::json summary = nlohmann::json::object();
+  const auto metrics_path = [&](std::int64_t layer, const std::string& benchmark) {
+    return (std::filesystem::path(editor_folder(experiment, a.type, layer)) / (benchmark + "_metrics.json"))
+        .string();
+  };
+  std::set<std::pair<std::int64_t, std::string>> finished;
+  for (const std::int64_t layer : layers) {
+    for (const std::string& benchmark : a.benchmarks) {
+      nlohmann::json earlier = finished_metrics(metrics_path(layer, benchmark));
+      if (earlier.is_null()) continue;
+      summary[std::to_string(layer)][benchmark] = std::move(earlier);
+      finished.insert({layer, benchmark});
+    }
+  }
+  const auto pending = [&](const std::string& benchmark) {
+    return std::any_of(layers.begin(), layers.end(), [&](std::int64_t layer) {
+      return finished.count({layer, benchmark}) == 0;
+    });
+  };
+  const auto requested = [&](const std::string& benchmark) {
+    return std::find(a.benchmarks.begin(), a.benchmarks.end(), benchmark) != a.benchmarks.end();
+  };
   // The unedited scores and generations do not depend on the layer: computed once per benchmark.
   std::vector<PreparedBenchmark> benchmarks;
   std::vector<TargetScores> unedited_scores;
   std::optional<GenerationSetup> g;
   std::vector<std::string> unedited_texts;
-  if (generation) {
+  if (generation && pending("generation")) {
     g = prepare_generation(a, samples, index, *model, tokenizer, experiment);
     unedited_texts = generate_texts(*model, tokenizer, nullptr, g->rows, g->options);
   }
   std::optional<EssenceSetup> essence;
-  if (std::find(a.benchmarks.begin(), a.benchmarks.end(), "essence") != a.benchmarks.end())
+  if (requested("essence") && pending("essence"))
     essence = prepare_essence(samples, *model, tokenizer, generation_options(a), experiment);
   for (const std::string& benchmark : a.benchmarks) {
-    if (benchmark == "generation" || benchmark == "essence") continue;
+    if (benchmark == "generation" || benchmark == "essence" || !pending(benchmark)) continue;
     benchmarks.push_back(prepare_benchmark(benchmark, samples, options));
     unedited_scores.push_back(
         score_targets(*model, tokenizer, nullptr, benchmarks.back().rows, benchmarks.back().scoring));
   }
-  nlohmann::json summary = nlohmann::json::object();
   for (std::size_t e = 0; e < editors.size(); ++e) {
     const std::int64_t layer = layers[e];
     const std::string folder = editor_folder(experiment, a.type, layer);
+    const auto done = [&](const std::string& benchmark) { return finished.count({layer, benchmark}) > 0; };
     for (std::size_t i = 0; i < benchmarks.size(); ++i) {
       const PreparedBenchmark& b = benchmarks[i];
+      if (done(b.name)) continue;
       const TargetScores& before = unedited_scores[i];
       const TargetScores after = score_targets(*model, tokenizer, editors[e].get(), b.rows, b.scoring);
       const eval::EfficacyMetrics edited = group_efficacy(after, b.owner, samples.size(), b.keeps_true);
@@ -762,7 +789,7 @@ void run(const EvalArgs& a) {
                   << " (unedited " << unedited.score.mean << "), magnitude " << edited.magnitude.mean << "\n";
       }
     }
-    if (g) {
+    if (g && !done("generation")) {
       const auto start = std::chrono::steady_clock::now();
       const std::vector<std::string> texts =
           generate_texts(*model, tokenizer, editors[e].get(), g->rows, g->options);
@@ -784,7 +811,7 @@ void run(const EvalArgs& a) {
                   << ", consistency " << edited.consistency.mean << " (" << seconds << " s)\n";
       }
     }
-    if (essence) {
+    if (essence && !done("essence")) {
       const auto start = std::chrono::steady_clock::now();
       const std::vector<data::MediationSample> rows = essence_rows(samples);
       std::vector<std::string> texts =
@@ -804,7 +831,7 @@ void run(const EvalArgs& a) {
     }
   }
   nlohmann::json out = {{"experiment", experiment}, {"type", a.type}, {"layers", summary}};
-  if (g && std::find(a.benchmarks.begin(), a.benchmarks.end(), "paraphrase") != a.benchmarks.end()) {
+  if (requested("generation") && requested("paraphrase")) {
     out["layer_selection"] = select_layer(layers, summary);
     write_json((std::filesystem::path(experiment) / a.type / "layer_selection.json").string(),
                out["layer_selection"]);

@@ -32,13 +32,6 @@ namespace {
 
 constexpr std::int64_t kTopTokens = 3;  // spec §8.12
 
-// {mean, std, ci95: [lower, upper]} (percentile bootstrap of the mean, docs/METRICS.md).
-nlohmann::json aggregate_json(const std::vector<double>& values) {
-  const eval::Aggregate a = eval::aggregate(values, true);
-  const eval::ConfidenceInterval ci = eval::bootstrap_mean_ci(a.values);
-  return {{"mean", a.mean}, {"std", a.std}, {"ci95", {ci.lower, ci.upper}}};
-}
-
 // One task's record of row `i`: both log-probs, the verdict under `verdict`, the top tokens.
 nlohmann::json task_record(const tok::Tokenizer& tokenizer, const TargetScores& scores, std::int64_t i,
                            const std::string& verdict, bool value) {
@@ -99,9 +92,10 @@ void run(const EvalOptions& a, bool editor_type_given) {
                        {"decontextual", task_record(tokenizer, bare, row, "knows", k)},
                        {"contextual", task_record(tokenizer, contextual, row, "follows_context", f)}});
   }
-  const nlohmann::json metrics = {{"decontextual", {{"accuracy", aggregate_json(knows)}}},
-                                  {"contextual", {{"accuracy", aggregate_json(follows)}}},
-                                  {"samples", samples.size()}};
+  const nlohmann::json metrics = {
+      {"decontextual", {{"accuracy", aggregate_json(eval::aggregate(knows, true))}}},
+      {"contextual", {{"accuracy", aggregate_json(eval::aggregate(follows, true))}}},
+      {"samples", samples.size()}};
   // Records first: a metrics file is only ever next to the records it summarises.
   write_json((std::filesystem::path(experiment) / "mediation.json").string(), records);
   write_json((std::filesystem::path(experiment) / "mediation_metrics.json").string(), metrics);

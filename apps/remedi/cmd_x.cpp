@@ -22,6 +22,7 @@
 
 #include "commands.h"
 #include "common.h"
+#include "data/datasets.h"
 #include "lm/model_path.h"
 #include "util/error.h"
 
@@ -38,6 +39,9 @@ struct XArgs {
   std::string results;
   std::optional<std::int64_t> layer;         // overrides the table's edit layer
   std::optional<std::int64_t> entity_layer;  // overrides the table's entity layer
+  std::string train_rows;                    // overrides the table's training rows
+  std::string eval_rows;                     // overrides the table's (and --small's) evaluation rows
+  std::string dataset_file;                  // -f for every step
   bool random = false;
   bool small = false;
   bool dry_run = false;
@@ -80,14 +84,22 @@ std::string layers_file() {
   return (fs::path(env != nullptr ? env : REMEDI_EXPERIMENTS_DIR) / "layers.json").string();
 }
 
-struct Layers {
-  std::int64_t edit = 0;
+// What the table (or the flags) say for one (model, data set).
+struct Settings {
+  std::optional<std::int64_t> edit;
   std::optional<std::int64_t> entity;
+  std::string train_rows;  // empty: the training command's default ([0, 5000))
+  std::string eval_rows;   // empty: the evaluation's default ([5000, 10000), or [5000, 6000) with --small)
 };
 
-// The layers of (model, dataset): the table's, or the flags'. Throws naming the table entry and the
-// flags when neither gives an edit layer.
-Layers layers_for(const XArgs& a, const std::string& dataset) {
+std::string optional_string(const nlohmann::json& entry, const std::string& key) {
+  return entry.is_object() && entry.value(key, nlohmann::json()).is_string() ? entry[key].get<std::string>()
+                                                                             : std::string();
+}
+
+// The settings of (model, dataset): the table's, or the flags'. With `need_layer`, throws naming the
+// table entry and the flags when neither gives an edit layer.
+Settings settings_for(const XArgs& a, const std::string& dataset, bool need_layer) {
   const std::string path = layers_file();
   std::ifstream in(path);
   if (!in) throw Error(path, "", "cannot read the layer table (set $REMEDI_EXPERIMENTS to its folder)");
@@ -98,12 +110,14 @@ Layers layers_for(const XArgs& a, const std::string& dataset) {
   nlohmann::json entry;
   if (table["models"].contains(a.model) && table["models"][a.model].is_object())
     entry = table["models"][a.model].value(dataset, nlohmann::json());
-  Layers layers;
+  Settings layers;
+  layers.train_rows = a.train_rows.empty() ? optional_string(entry, "train_rows") : a.train_rows;
+  layers.eval_rows = a.eval_rows.empty() ? optional_string(entry, "eval_rows") : a.eval_rows;
   if (a.layer) {
     layers.edit = *a.layer;
   } else if (entry.is_object() && entry.value("edit_layer", nlohmann::json()).is_number_integer()) {
     layers.edit = entry["edit_layer"].get<std::int64_t>();
-  } else {
+  } else if (need_layer) {
     throw Error(path, field + ".edit_layer",
                 "no edit layer chosen for this model and data set: pass --layer (and --entity-layer), or run "
                 "the sweep and record its choice there");
@@ -125,21 +139,38 @@ struct Step {
 
 std::string dataset_of(const std::string& experiment) { return experiment.substr(experiment.rfind('.') + 1); }
 
+// The model's name in experiment folder names: a path (an HF folder or a .gguf file) by its last
+// component without extension, so that names stay one folder deep.
+std::string model_key(const std::string& model) {
+  if (model.find('/') == std::string::npos && !model.ends_with(".gguf")) return model;
+  fs::path path(model);
+  if (!path.has_filename()) path = path.parent_path();
+  return path.stem().string();
+}
+
 // <home>/models/<model>_random, where `remedi random-init-model` writes the control model.
 std::string random_model_dir(const std::string& model) {
   return (fs::path(lm::remedi_home()) / "models" / (model + "_random")).string();
 }
 
+// The data sets an experiment reads.
+std::vector<std::string> datasets_of(const std::string& experiment) {
+  if (experiment == "dump.all") return {"counterfact", "biosbias", "mcrae"};
+  return {dataset_of(experiment)};
+}
+
 std::vector<Step> plan(const XArgs& a, const std::string& experiment) {
   const std::string results = results_dir(a.results);
   const std::string dataset = dataset_of(experiment);
-  const std::string editors_name = "emnlp_editors_" + dataset + "_" + a.model;
+  const std::string key = model_key(a.model);
+  const std::string editors_name = "emnlp_editors_" + dataset + "_" + key;
   const std::string editors = (fs::path(results) / editors_name).string();
-  const std::vector<std::string> common = {"-m", a.model, "--device", a.device, "--results-dir", results};
+  std::vector<std::string> common = {"-m", a.model, "--device", a.device, "--results-dir", results};
   const auto with = [&](std::vector<std::string> args, const std::vector<std::string>& more) {
     args.insert(args.end(), more.begin(), more.end());
     return args;
   };
+  if (!a.dataset_file.empty()) common = with(common, {"-f", a.dataset_file});
   std::vector<Step> steps;
   const std::string kind = experiment.substr(0, experiment.find('.'));
   if (experiment == "dump.all") {
@@ -150,28 +181,42 @@ std::vector<Step> plan(const XArgs& a, const std::string& experiment) {
     return steps;
   }
   if (kind == "train") {
-    std::vector<std::string> small;
-    if (a.small) small = {"--train-size", "400", "--max-epochs", "4"};
+    // Every layer (spec §9.1), unless --layer names one; the control model only at the edit layer.
+    const Settings settings = settings_for(a, dataset, a.random);
+    std::vector<std::string> options;
+    if (!settings.train_rows.empty()) options = {"--rows", settings.train_rows};
+    if (a.small) options = with(options, {"--train-size", "400", "--max-epochs", "4"});
     if (!a.random) {
-      steps.push_back({with(with({"train", "-n", editors_name, "-d", dataset}, common), small), a.model, ""});
+      if (a.layer) options = with(options, {"-l", std::to_string(*a.layer)});
+      steps.push_back(
+          {with(with({"train", "-n", editors_name, "-d", dataset}, common), options), a.model, ""});
       return steps;
     }
     // Control model (spec §9.1): a randomly initialised copy, editors at the edit layer only.
-    const Layers layers = layers_for(a, dataset);
     const std::string random_dir = random_model_dir(a.model);
     if (!fs::exists(random_dir)) {
       steps.push_back({{"random-init-model", "-m", a.model, "--out-dir", random_dir}, a.model, ""});
     }
-    std::vector<std::string> args = {"train",    "-n", editors_name + "_random",   "-d", dataset, "-m",
-                                     random_dir, "-l", std::to_string(layers.edit)};
-    args = with(with(args, {"--device", a.device, "--results-dir", results}), small);
+    std::vector<std::string> args = {"train",    "-n", editors_name + "_random",      "-d", dataset, "-m",
+                                     random_dir, "-l", std::to_string(*settings.edit)};
+    args = with(with(args, {"--device", a.device, "--results-dir", results}), options);
+    if (!a.dataset_file.empty()) args = with(args, {"-f", a.dataset_file});
     steps.push_back({args, "", ""});
     return steps;
   }
-  const Layers layers = layers_for(a, dataset);
-  const std::string layer = std::to_string(layers.edit);
-  const std::vector<std::string> small =
-      a.small ? std::vector<std::string>{"--small"} : std::vector<std::string>{};
+  // Sweeps evaluate every saved layer and need no edit layer.
+  const Settings layers = settings_for(a, dataset, kind != "sweep" || experiment.starts_with("sweep.cls"));
+  const std::string layer = std::to_string(layers.edit.value_or(0));
+  // The evaluation rows: the flag's or the table's, else [5000, 6000) with --small, else the default.
+  std::vector<std::string> small;
+  if (!layers.eval_rows.empty()) {
+    small = {"--rows", layers.eval_rows};
+  } else if (a.small) {
+    small = {"--small"};
+  }
+  // Sweeps always run on the small subset (spec §9.1) unless rows are given.
+  const std::vector<std::string> sweep_rows =
+      layers.eval_rows.empty() ? std::vector<std::string>{"--small"} : small;
   const auto entity_layers = [&]() -> std::vector<std::string> {
     if (!layers.entity) return {};
     return {"--entity-layers", std::to_string(*layers.entity)};
@@ -184,13 +229,14 @@ std::vector<Step> plan(const XArgs& a, const std::string& experiment) {
     steps.push_back({with(with(with(base, {"-t", "identity"}), common), small), a.model, ""});
     steps.push_back(
         {with(with(with(base, {"-e", editors, "--control-task"}), common), small), a.model, editors});
-    steps.push_back({with(with(base, {"-m", random_model_dir(a.model), "-e", editors + "_random",
-                                      "--control-model", "--device", a.device, "--results-dir", results}),
-                          small),
-                     random_model_dir(a.model), editors + "_random"});
+    std::vector<std::string> control =
+        with(base, {"-m", random_model_dir(a.model), "-e", editors + "_random", "--control-model", "--device",
+                    a.device, "--results-dir", results});
+    if (!a.dataset_file.empty()) control = with(control, {"-f", a.dataset_file});
+    steps.push_back({with(control, small), random_model_dir(a.model), editors + "_random"});
   };
   if (experiment == "eval.gen.counterfact") {
-    const std::string name = "emnlp_eval_gen_counterfact_" + a.model;
+    const std::string name = "emnlp_eval_gen_counterfact_" + key;
     const std::vector<std::string> benchmarks = {"-b",           "efficacy",   "paraphrase",
                                                  "neighborhood", "generation", "essence"};
     steps.push_back(
@@ -204,73 +250,55 @@ std::vector<Step> plan(const XArgs& a, const std::string& experiment) {
            a.model, ""});
     }
   } else if (experiment == "eval.cls.counterfact") {
-    classification_steps("fact-cls", "emnlp_eval_cls_counterfact_" + a.model);
+    classification_steps("fact-cls", "emnlp_eval_cls_counterfact_" + key);
   } else if (experiment == "sweep.gen.counterfact") {
-    steps.push_back({with({"eval", "fact-gen", "-n", "emnlp_sweep_gen_counterfact_" + a.model, "-e", editors,
-                           "-b", "efficacy", "paraphrase", "generation", "essence", "--small"},
-                          common),
+    steps.push_back({with({"eval", "fact-gen", "-n", "emnlp_sweep_gen_counterfact_" + key, "-e", editors,
+                           "-b", "efficacy", "paraphrase", "generation", "essence"},
+                          with(common, sweep_rows)),
                      a.model, editors});
   } else if (experiment == "sweep.cls.counterfact") {
-    steps.push_back({with({"eval", "fact-cls", "-n", "emnlp_sweep_cls_counterfact_" + a.model, "-e", editors,
-                           "-l", layer, "--small"},
-                          common),
-                     a.model, editors});
+    steps.push_back(
+        {with({"eval", "fact-cls", "-n", "emnlp_sweep_cls_counterfact_" + key, "-e", editors, "-l", layer},
+              with(common, sweep_rows)),
+         a.model, editors});
   } else if (experiment == "eval.gen.biosbias") {
-    const std::string name = "emnlp_eval_gen_biosbias_" + a.model;
+    const std::string name = "emnlp_eval_gen_biosbias_" + key;
     const std::vector<std::string> base =
         with({"eval", "bias-gen", "-n", name, "-e", editors, "-l", layer}, common);
     steps.push_back({with(base, small), a.model, editors});
     steps.push_back({with(with(base, {"--decontextualized"}), small), a.model, editors});
   } else if (experiment == "eval.cls.biosbias") {
-    classification_steps("bias-cls", "emnlp_eval_cls_biosbias_" + a.model);
+    classification_steps("bias-cls", "emnlp_eval_cls_biosbias_" + key);
   } else if (experiment == "eval.ent.mcrae") {
-    const std::string name = "emnlp_eval_ent_mcrae_" + a.model;
+    const std::string name = "emnlp_eval_ent_mcrae_" + key;
     steps.push_back(
         {with(with({"eval", "entailment", "-n", name, "-e", editors, "-l", layer}, common), small), a.model,
          editors});
     steps.push_back(
         {with(with({"eval", "entailment", "-n", name, "--baseline", "prefix"}, common), small), a.model, ""});
   } else if (experiment == "sweep.gen.biosbias") {
-    steps.push_back({with({"eval", "bias-gen", "-n", "emnlp_sweep_gen_biosbias_" + a.model, "-e", editors,
-                           "--decontextualized", "--small"},
-                          common),
+    steps.push_back({with({"eval", "bias-gen", "-n", "emnlp_sweep_gen_biosbias_" + key, "-e", editors,
+                           "--decontextualized"},
+                          with(common, sweep_rows)),
                      a.model, editors});
   } else if (experiment == "sweep.cls.biosbias") {
-    steps.push_back({with({"eval", "bias-cls", "-n", "emnlp_sweep_cls_biosbias_" + a.model, "-e", editors,
-                           "-l", layer, "--small"},
-                          common),
-                     a.model, editors});
-  } else if (experiment == "sweep.ent.mcrae") {
     steps.push_back(
-        {with({"eval", "entailment", "-n", "emnlp_sweep_ent_mcrae_" + a.model, "-e", editors, "--small"},
-              common),
+        {with({"eval", "bias-cls", "-n", "emnlp_sweep_cls_biosbias_" + key, "-e", editors, "-l", layer},
+              with(common, sweep_rows)),
          a.model, editors});
+  } else if (experiment == "sweep.ent.mcrae") {
+    steps.push_back({with({"eval", "entailment", "-n", "emnlp_sweep_ent_mcrae_" + key, "-e", editors},
+                          with(common, sweep_rows)),
+                     a.model, editors});
   } else if (kind == "dump") {
-    steps.push_back({with({"generate-directions", "-n", "emnlp_directions_" + dataset + "_" + a.model, "-e",
+    steps.push_back({with({"generate-directions", "-n", "emnlp_directions_" + dataset + "_" + key, "-e",
                            editors, "-d", dataset, "-l", layer},
-                          common),
+                          with(common, small)),
                      a.model, editors});
   } else {
     throw Error("<argument>", "NAME", "'" + experiment + "' is not an experiment (remedi x list)");
   }
   return steps;
-}
-
-// Whether this build has the (sub)command a step runs: `eval bias-gen` and the like come with later
-// releases, and a step naming one stops the run before anything starts.
-bool has_command(CLI::App& root, const std::vector<std::string>& args) {
-  CLI::App* app = &root;
-  for (std::size_t i = 0; i < args.size() && i < 2; ++i) {
-    const std::vector<CLI::App*> subs = app->get_subcommands([](CLI::App*) { return true; });
-    CLI::App* sub = nullptr;
-    for (CLI::App* candidate : subs) {
-      if (candidate->get_name() == args[i]) sub = candidate;
-    }
-    // After a command without subcommands (train) the next word is an argument.
-    if (sub == nullptr) return i > 0 && subs.empty();
-    app = sub;
-  }
-  return true;
 }
 
 std::string command_line(const std::vector<std::string>& args) {
@@ -302,7 +330,7 @@ int run_child(const std::vector<std::string>& args) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-void run(CLI::App& root, const XArgs& a) {
+void run(const XArgs& a) {
   if (std::none_of(kExperiments.begin(), kExperiments.end(),
                    [&](const Experiment& e) { return e.name == a.name; }))
     throw Error("<argument>", "NAME", "'" + a.name + "' is not an experiment (remedi x list)");
@@ -311,13 +339,21 @@ void run(CLI::App& root, const XArgs& a) {
     for (const Step& step : steps) std::cout << command_line(step.args) << "\n";
     return;
   }
-  // Every input is checked before the first step runs.
-  for (const Step& step : steps) {
-    if (!has_command(root, step.args)) {
+  // Every input is checked before the first step runs: the data first.
+  for (const std::string& dataset : datasets_of(a.name)) {
+    const std::string input =
+        a.dataset_file.empty() ? data::default_dataset_path(dataset, data_dir()) : a.dataset_file;
+    if (fs::exists(input)) continue;
+    if (dataset == "mcrae" && a.dataset_file.empty()) {
       throw Error(
-          "<x>", a.name,
-          "needs `remedi " + step.args[0] + " " + step.args[1] + "`, which this build does not have yet");
+          input, "",
+          "missing: put the McRae norms there (CONCS_FEATS_concstats_brm.txt from McRae et al. 2005's "
+          "supplementary material), or pass --dataset-file FILE; tests/fixtures/data/mcrae_synthetic.tsv "
+          "is a synthetic stand-in whose numbers are not McRae results");
     }
+    throw Error(input, "", "missing: the " + dataset + " data set's input (see docs/DATA.md)");
+  }
+  for (const Step& step : steps) {
     if (!step.model.empty() && step.model != random_model_dir(a.model)) lm::resolve_model_path(step.model);
     if (!step.editors.empty() && !fs::exists(step.editors)) {
       const std::string train = step.editors.ends_with("_random") ? " --random" : "";
@@ -355,12 +391,18 @@ void register_x(CLI::App& app) {
   run_cmd->add_option("--results-dir", a->results, "Results root (default $REMEDI_RESULTS or ./results)");
   run_cmd->add_option("--layer", a->layer, "Edit layer instead of experiments/layers.json's");
   run_cmd->add_option("--entity-layer", a->entity_layer, "Entity (probe) layer instead of the table's");
+  run_cmd->add_option("--train-rows", a->train_rows,
+                      "Training rows (HF split syntax) instead of the table's or [0, 5000)");
+  run_cmd->add_option("--eval-rows", a->eval_rows,
+                      "Evaluation rows instead of the table's, --small's [5000, 6000) or [5000, 10000)");
+  run_cmd->add_option("-f,--dataset-file", a->dataset_file,
+                      "Input file or folder of the data set, for every step");
   run_cmd->add_flag("--random", a->random,
                     "train.*: a randomly initialised copy of the model (control model)");
   run_cmd->add_flag("--small", a->small,
                     "Evaluations on rows [5000, 6000); training on 400 rows for 4 epochs");
   run_cmd->add_flag("--dry-run", a->dry_run, "Print the commands instead of running them");
-  run_cmd->callback([&app, a] { run(app, *a); });
+  run_cmd->callback([a] { run(*a); });
 }
 
 }  // namespace remedi::cli

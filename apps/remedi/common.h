@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "data/sample.h"
+#include "eval/metrics.h"
 
 namespace CLI {
 class App;
@@ -60,10 +61,11 @@ struct EvalOptions {
 };
 void add_eval_options(CLI::App& cmd, EvalOptions& options);
 nlohmann::json eval_options_json(const EvalOptions& options);
-// The evaluation rows (--rows, or [5000, 6000) with --small; --attribute-no-entity applied). Throws
-// remedi::Error naming --rows when there are fewer than `minimum`, or the sample without an
-// unmediated target (CounterFact needed).
-std::vector<data::MediationSample> load_eval_samples(const EvalOptions& options, std::size_t minimum = 1);
+// The evaluation rows (--rows, or [5000, 6000) with --small; --attribute-no-entity applied) of
+// options.data.dataset. Throws remedi::Error naming --rows when there are fewer than `minimum`, or,
+// with `require_unmediated` (the CounterFact benchmarks), the sample without an unmediated target.
+std::vector<data::MediationSample> load_eval_samples(const EvalOptions& options, std::size_t minimum = 1,
+                                                     bool require_unmediated = true);
 
 // The editors an evaluation runs, in eval mode, all loaded (and checked against `model`) before any
 // work starts: `type` at each of `layers` from `editors_dir`, or built in for identity and null
@@ -77,5 +79,14 @@ LoadedEditors load_eval_editors(const std::string& editors_dir, const std::strin
 
 // Writes `value` as pretty JSON to `path` atomically (creating parent folders).
 void write_json(const std::string& path, const nlohmann::json& value);
+
+// {mean, std, ci95: [lower, upper]}: an aggregate with the bootstrap 95% interval of its mean
+// (docs/METRICS.md), the shape every metrics file gives a per-sample statistic.
+nlohmann::json aggregate_json(const eval::Aggregate& aggregate);
+
+// Spec §8.14: results already written are not computed again. The object in `metrics_path` (a
+// metrics file, written after its records, so its presence marks a finished run) when it exists and
+// parses, saying on stderr that the run is skipped; null otherwise.
+nlohmann::json finished_metrics(const std::string& metrics_path);
 
 }  // namespace remedi::cli

@@ -19,15 +19,22 @@ int main(int argc, char** argv) {
   remedi::cli::register_dataset(app);
   remedi::cli::register_train(app);
   remedi::cli::register_edit(app);
-  CLI::App* eval =
-      app.add_subcommand("eval", "Evaluation benchmarks: eval fact-gen, eval fact-cls, eval fact-mediation");
+  CLI::App* eval = app.add_subcommand("eval",
+                                      "Evaluation benchmarks: eval fact-gen, eval fact-cls, eval "
+                                      "fact-mediation, eval bias-gen, eval bias-cls, eval entailment");
   eval->require_subcommand(1);
   remedi::cli::register_eval_fact_gen(*eval, "fact-gen");
   remedi::cli::register_eval_fact_cls(*eval, "fact-cls");
   remedi::cli::register_eval_fact_mediation(*eval, "fact-mediation");
+  remedi::cli::register_eval_bias_gen(*eval, "bias-gen");
+  remedi::cli::register_eval_bias_cls(*eval, "bias-cls");
+  remedi::cli::register_eval_entailment(*eval, "entailment");
   remedi::cli::register_eval_fact_gen(app, "eval-fact-gen");
   remedi::cli::register_eval_fact_cls(app, "eval-fact-cls");
   remedi::cli::register_eval_fact_mediation(app, "eval-fact-mediation");
+  remedi::cli::register_eval_bias_gen(app, "eval-bias-gen");
+  remedi::cli::register_eval_bias_cls(app, "eval-bias-cls");
+  remedi::cli::register_eval_entailment(app, "eval-entailment");
   remedi::cli::register_import_editors(app);
   remedi::cli::register_random_init_model(app);
   remedi::cli::register_generate_directions(app);

@@ -48,15 +48,31 @@ void append_piece(std::string_view whole_spec, std::string_view piece, std::size
     bad_split(whole_spec, "unknown split \"" + name + "\" (a converted data set has only \"train\")");
   std::size_t begin = 0;
   std::size_t end = row_count;
+  std::size_t step = 1;
   if (open != std::string::npos) {
     if (!text.ends_with("]")) bad_split(whole_spec, "expected \"]\" at the end of \"" + text + "\"");
     const std::string slice = text.substr(open + 1, text.size() - open - 2);
     const std::size_t colon = slice.find(':');
     if (colon == std::string::npos) bad_split(whole_spec, "expected \"[start:end]\" in \"" + text + "\"");
+    const std::size_t second = slice.find(':', colon + 1);
     begin = resolve_bound(whole_spec, slice.substr(0, colon), row_count).value_or(0);
-    end = resolve_bound(whole_spec, slice.substr(colon + 1), row_count).value_or(row_count);
+    end = resolve_bound(
+              whole_spec,
+              slice.substr(colon + 1, second == std::string::npos ? std::string::npos : second - colon - 1),
+              row_count)
+              .value_or(row_count);
+    if (second != std::string::npos) {
+      const std::string step_text = strip_whitespace(slice.substr(second + 1));
+      if (!step_text.empty()) {
+        if (step_text.size() > 9 || step_text.find_first_not_of("0123456789") != std::string::npos ||
+            std::stoll(step_text) < 1) {
+          bad_split(whole_spec, "step \"" + step_text + "\" is not a positive whole number");
+        }
+        step = static_cast<std::size_t>(std::stoll(step_text));
+      }
+    }
   }
-  for (std::size_t row = begin; row < end; ++row) rows.push_back(row);
+  for (std::size_t row = begin; row < end; row += step) rows.push_back(row);
 }
 
 }  // namespace

@@ -19,17 +19,16 @@ namespace {
 
 struct PassOutput {
   std::map<std::int64_t, torch::Tensor> entity;  // layer -> (B, H)
-  torch::Tensor new_logp;                        // (B)
-  torch::Tensor true_logp;                       // (B)
+  torch::Tensor logp;                            // (B, K)
 };
 
 // One full forward of `texts` (right-padded, real tokens only): the hidden state of the entity's
-// last token (mention `occurrence`) after each of `layers`, and the log-probs of the two objects at
-// the last real token.
+// last token (mention `occurrence`) after each of `layers`, and the log-probs of `ids` (B, K) at the
+// last real token.
 PassOutput probe_pass(const lm::CausalLM& model, const tok::Tokenizer& tokenizer,
                       const std::vector<std::string>& texts, const std::vector<std::string>& entities,
-                      int occurrence, const std::vector<std::string>& names, const torch::Tensor& new_ids,
-                      const torch::Tensor& true_ids, const std::vector<std::int64_t>& layers) {
+                      int occurrence, const std::vector<std::string>& names, const torch::Tensor& ids,
+                      const std::vector<std::int64_t>& layers) {
   EditBatchOptions options;
   options.entity_occurrence = occurrence;
   options.max_length = model.config().max_positions;
@@ -46,9 +45,7 @@ PassOutput probe_pass(const lm::CausalLM& model, const tok::Tokenizer& tokenizer
   for (const std::int64_t layer : layers) {
     out.entity[layer] = result.hidden.at(layer).cpu().to(torch::kFloat32).index({rows, last_entity_token});
   }
-  const torch::Tensor logp = torch::log_softmax(result.logits.cpu(), -1);
-  out.new_logp = logp.gather(1, new_ids.unsqueeze(1)).squeeze(1);
-  out.true_logp = logp.gather(1, true_ids.unsqueeze(1)).squeeze(1);
+  out.logp = torch::log_softmax(result.logits.cpu(), -1).gather(1, ids);
   return out;
 }
 
@@ -98,24 +95,93 @@ EntityProbes probe_entities(const lm::CausalLM& model, const tok::Tokenizer& tok
       true_ids.push_back(
           first_token_id(tokenizer, *s.target_unmediated, "sample " + s.id + " target_unmediated"));
     }
-    const torch::Tensor new_t = torch::tensor(new_ids, torch::kInt64);
-    const torch::Tensor true_t = torch::tensor(true_ids, torch::kInt64);
+    // (B, 2): column 0 the new object, column 1 the true one.
+    const torch::Tensor ids =
+        torch::stack({torch::tensor(new_ids, torch::kInt64), torch::tensor(true_ids, torch::kInt64)}, 1);
     // Spec §4.2: the prompt's own mention is the second one in prompt-in-context, the first alone.
     const PassOutput context =
-        probe_pass(model, tokenizer, in_context, entities, 1, context_names, new_t, true_t, layers);
-    const PassOutput prompt =
-        probe_pass(model, tokenizer, prompts, entities, 0, prompt_names, new_t, true_t, layers);
+        probe_pass(model, tokenizer, in_context, entities, 1, context_names, ids, layers);
+    const PassOutput prompt = probe_pass(model, tokenizer, prompts, entities, 0, prompt_names, ids, layers);
     for (const std::int64_t layer : layers) {
       probes.in_context[layer].slice(0, begin, end).copy_(context.entity.at(layer));
       probes.in_prompt[layer].slice(0, begin, end).copy_(prompt.entity.at(layer));
     }
-    probes.in_context_new_logp.slice(0, begin, end).copy_(context.new_logp);
-    probes.in_context_true_logp.slice(0, begin, end).copy_(context.true_logp);
-    probes.in_prompt_new_logp.slice(0, begin, end).copy_(prompt.new_logp);
-    probes.in_prompt_true_logp.slice(0, begin, end).copy_(prompt.true_logp);
+    probes.in_context_new_logp.slice(0, begin, end).copy_(context.logp.select(1, 0));
+    probes.in_context_true_logp.slice(0, begin, end).copy_(context.logp.select(1, 1));
+    probes.in_prompt_new_logp.slice(0, begin, end).copy_(prompt.logp.select(1, 0));
+    probes.in_prompt_true_logp.slice(0, begin, end).copy_(prompt.logp.select(1, 1));
     bar.advance(end - begin);
   }
   return probes;
+}
+
+InContextProbe probe_in_context(const lm::CausalLM& model, const tok::Tokenizer& tokenizer,
+                                const std::vector<data::MediationSample>& samples,
+                                const std::vector<std::int64_t>& layers,
+                                const std::vector<std::int64_t>& token_ids, std::int64_t batch_size,
+                                bool progress) {
+  torch::NoGradGuard no_grad;
+  const auto rows = static_cast<std::int64_t>(samples.size());
+  const auto count = static_cast<std::int64_t>(token_ids.size());
+  InContextProbe probe;
+  for (const std::int64_t layer : layers)
+    probe.entity[layer] = torch::empty({rows, model.config().hidden_size});
+  probe.logp = torch::empty({rows, count});
+  const torch::Tensor ids = torch::tensor(token_ids, torch::kInt64).view({1, count});
+  ProgressBar bar("entity probes", rows, progress);
+  for (std::int64_t begin = 0; begin < rows; begin += batch_size) {
+    const std::int64_t end = std::min(rows, begin + batch_size);
+    std::vector<std::string> texts;
+    std::vector<std::string> entities;
+    std::vector<std::string> names;
+    for (std::int64_t i = begin; i < end; ++i) {
+      const data::MediationSample& s = samples[static_cast<std::size_t>(i)];
+      texts.push_back(data::prompt_in_context(s));
+      entities.push_back(s.entity);
+      names.push_back("sample " + s.id + " prompt-in-context");
+    }
+    // Spec §4.2: the prompt's own mention is the second one in prompt-in-context.
+    const PassOutput pass =
+        probe_pass(model, tokenizer, texts, entities, 1, names, ids.expand({end - begin, count}), layers);
+    for (const std::int64_t layer : layers)
+      probe.entity[layer].slice(0, begin, end).copy_(pass.entity.at(layer));
+    probe.logp.slice(0, begin, end).copy_(pass.logp);
+    bar.advance(end - begin);
+  }
+  return probe;
+}
+
+torch::Tensor similarity(const torch::Tensor& a, const torch::Tensor& b, Similarity kind) {
+  if (kind == Similarity::Cosine) return torch::cosine_similarity(a, b, -1, 1e-8);
+  return (a * b).sum(-1);
+}
+
+BinaryScores score_binary(const std::vector<bool>& truth, const std::vector<bool>& predicted,
+                          const eval::BootstrapOptions& bootstrap) {
+  if (truth.empty()) throw std::invalid_argument("score_binary: no samples");
+  // The three metrics of each bootstrap resample, from one pass over the resamples.
+  const auto metrics_of = [](const eval::BinaryConfusion& c) {
+    return std::vector<double>{eval::accuracy(c), eval::f1(c), eval::matthews_correlation(c)};
+  };
+  BinaryScores scores;
+  scores.confusion = eval::confusion(truth, predicted);  // checks the lengths
+  const std::vector<eval::ConfidenceInterval> intervals = eval::bootstrap_cis(
+      truth.size(), 3,
+      [&](const std::vector<std::size_t>& indices) {
+        std::vector<bool> t;
+        std::vector<bool> p;
+        for (const std::size_t i : indices) {
+          t.push_back(truth[i]);
+          p.push_back(predicted[i]);
+        }
+        return metrics_of(eval::confusion(t, p));
+      },
+      bootstrap);
+  const std::vector<double> values = metrics_of(scores.confusion);
+  scores.accuracy = {values[0], intervals[0]};
+  scores.f1 = {values[1], intervals[1]};
+  scores.mcc = {values[2], intervals[2]};
+  return scores;
 }
 
 torch::Tensor standardize(const torch::Tensor& rows) {
@@ -145,13 +211,9 @@ ClassificationResult classify(const torch::Tensor& entity, const torch::Tensor& 
     d_target = standardize(d_target);
     d_comparator = standardize(d_comparator);
   }
-  const auto similarity = [&](const torch::Tensor& a, const torch::Tensor& b) {
-    if (options.similarity == Similarity::Cosine) return torch::cosine_similarity(a, b, 1, 1e-8);
-    return (a * b).sum(1);
-  };
   ClassificationResult r;
-  r.score_target = similarity(h, d_target);
-  r.score_comparator = similarity(h, d_comparator);
+  r.score_target = similarity(h, d_target, options.similarity);
+  r.score_comparator = similarity(h, d_comparator, options.similarity);
   const auto target_l = target_logp.to(torch::kFloat64);
   const auto comparator_l = comparator_logp.to(torch::kFloat64);
   for (std::int64_t i = 0; i < n; ++i) {
@@ -166,27 +228,11 @@ ClassificationResult classify(const torch::Tensor& entity, const torch::Tensor& 
     wrong.push_back(!r.lm_right[static_cast<std::size_t>(i)]);
     predicted_wrong.push_back(!r.predicted_right[static_cast<std::size_t>(i)]);
   }
-  r.confusion = eval::confusion(wrong, predicted_wrong);
-  // The three metrics of each bootstrap resample, from one pass over the resamples.
-  const auto metrics_of = [](const eval::BinaryConfusion& c) {
-    return std::vector<double>{eval::accuracy(c), eval::f1(c), eval::matthews_correlation(c)};
-  };
-  const std::vector<eval::ConfidenceInterval> intervals = eval::bootstrap_cis(
-      wrong.size(), 3,
-      [&](const std::vector<std::size_t>& indices) {
-        std::vector<bool> truth;
-        std::vector<bool> predicted;
-        for (const std::size_t i : indices) {
-          truth.push_back(wrong[i]);
-          predicted.push_back(predicted_wrong[i]);
-        }
-        return metrics_of(eval::confusion(truth, predicted));
-      },
-      options.bootstrap);
-  const std::vector<double> values = metrics_of(r.confusion);
-  r.accuracy = {values[0], intervals[0]};
-  r.f1 = {values[1], intervals[1]};
-  r.mcc = {values[2], intervals[2]};
+  const BinaryScores scores = score_binary(wrong, predicted_wrong, options.bootstrap);
+  r.confusion = scores.confusion;
+  r.accuracy = scores.accuracy;
+  r.f1 = scores.f1;
+  r.mcc = scores.mcc;
   return r;
 }
 

@@ -46,7 +46,26 @@ EntityProbes probe_entities(const lm::CausalLM& model, const tok::Tokenizer& tok
                             const std::vector<data::MediationSample>& samples,
                             const std::vector<std::int64_t>& layers, std::int64_t batch_size, bool progress);
 
+// What the LM does with the prompt placed after its context alone (spec §5.3, §8.10): the hidden
+// state of the entity's last token in its prompt mention (occurrence 1) after each of `layers`, and
+// the log-probs at the last token of the given token ids, the same ids for every sample (Bias in
+// Bios: tok1 of every label). float32, CPU. Throws remedi::Error naming the sample when the entity
+// cannot be located.
+struct InContextProbe {
+  std::map<std::int64_t, torch::Tensor> entity;  // l -> (N, H)
+  torch::Tensor logp;                            // (N, K) log p(token_ids[k] | prompt-in-context)
+};
+InContextProbe probe_in_context(const lm::CausalLM& model, const tok::Tokenizer& tokenizer,
+                                const std::vector<data::MediationSample>& samples,
+                                const std::vector<std::int64_t>& layers,
+                                const std::vector<std::int64_t>& token_ids, std::int64_t batch_size,
+                                bool progress);
+
 enum class Similarity { Dot, Cosine };
+
+// sim(a, b) along the last dimension, broadcasting the others: the dot product, or the cosine
+// (eps 1e-8).
+torch::Tensor similarity(const torch::Tensor& a, const torch::Tensor& b, Similarity kind);
 
 struct ClassifierOptions {
   bool normalize = true;  // standardize h_e, d_target and d_comparator separately over the samples
@@ -60,6 +79,16 @@ struct ScoreWithInterval {
   double value = 0.0;
   eval::ConfidenceInterval ci95;
 };
+
+// A binary classifier's confusion counts and scores, each with its 95% percentile-bootstrap interval.
+struct BinaryScores {
+  eval::BinaryConfusion confusion;
+  ScoreWithInterval accuracy, f1, mcc;
+};
+// `truth` and `predicted` with `true` the positive class. Throws std::invalid_argument when the
+// lengths differ or there is no sample.
+BinaryScores score_binary(const std::vector<bool>& truth, const std::vector<bool>& predicted,
+                          const eval::BootstrapOptions& bootstrap);
 
 struct ClassificationResult {
   torch::Tensor score_target;         // (N) sim(h_e, d_target) after normalization

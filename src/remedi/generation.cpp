@@ -35,13 +35,16 @@ std::vector<std::string> generate_texts(const lm::CausalLM& model, const tok::To
     for (std::size_t i = begin; i < end; ++i) prompts.push_back(rows[i].prompt);
     const lm::EncodedBatch batch = lm::encode_batch(tokenizer, prompts, lm::PaddingSide::Left);
     const std::int64_t width = batch.batch.input_ids.size(1);
-    if (width >= options.max_length) {
+    const bool by_new_tokens = options.max_new_tokens > 0;
+    const bool overlong = !by_new_tokens && width >= options.max_length;
+    if (overlong && !options.overlong_one_token) {
       throw Error("<data>", "sample " + rows[begin].id + " prompt",
                   "a batch's prompts are " + std::to_string(width) + " tokens, not below --max-length " +
                       std::to_string(options.max_length));
     }
     lm::GenerateOptions generate;
-    generate.max_length = options.max_length;
+    generate.max_length = overlong || by_new_tokens ? -1 : options.max_length;
+    generate.max_new_tokens = by_new_tokens ? options.max_new_tokens : 1;  // used when max_length is -1
     generate.top_k = options.top_k;
     generate.seed = options.seed + begin / step;
     generate.eos_id = tokenizer.eos_id();
@@ -52,7 +55,8 @@ std::vector<std::string> generate_texts(const lm::CausalLM& model, const tok::To
       const torch::Tensor entity =
           inputs.entity(editor->config().input_last_entity_token).slice(0, first, last);
       const torch::Tensor attribute = inputs.attribute_average.slice(0, first, last);
-      // Columns [i, j) of each row's entity mention (occurrence 0) in the left-padded batch.
+      // Columns [i, j) of each row's entity mention (occurrence entity_occurrence) in the left-padded
+      // batch.
       torch::Tensor ranges = torch::zeros({last - first, 2}, torch::kInt64);
       for (std::size_t i = begin; i < end; ++i) {
         const std::size_t row = i - begin;
@@ -62,7 +66,13 @@ std::vector<std::string> generate_texts(const lm::CausalLM& model, const tok::To
           throw Error("<data>", "sample " + rows[i].id + " prompt",
                       "does not contain the entity '" + rows[i].entity + "'");
         }
-        tok::TokenRange range = tok::token_range(batch.encodings[row].offsets, prompt, rows[i].entity);
+        tok::TokenRange range;
+        try {
+          range = tok::token_range(batch.encodings[row].offsets, prompt, rows[i].entity,
+                                   options.entity_occurrence);
+        } catch (const Error& e) {
+          throw Error("<data>", "sample " + rows[i].id + " prompt", e.reason());
+        }
         if (editor->config().edit_last_entity_token) range = tok::last_token(range);
         ranges[static_cast<std::int64_t>(row)][0] = batch.column(row, range.begin);
         ranges[static_cast<std::int64_t>(row)][1] = batch.column(row, range.end);
@@ -74,7 +84,8 @@ std::vector<std::string> generate_texts(const lm::CausalLM& model, const tok::To
     const torch::Tensor tokens = lm::generate(model, batch.batch, generate).tokens.cpu();
     for (std::size_t i = begin; i < end; ++i) {
       const std::size_t row = i - begin;
-      std::vector<std::int64_t> ids = batch.encodings[row].ids;
+      std::vector<std::int64_t> ids;
+      if (!options.new_tokens_only) ids = batch.encodings[row].ids;
       const torch::Tensor generated = tokens[static_cast<std::int64_t>(row)].contiguous();
       ids.insert(ids.end(), generated.data_ptr<std::int64_t>(),
                  generated.data_ptr<std::int64_t>() + generated.numel());

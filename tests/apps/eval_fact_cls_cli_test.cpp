@@ -15,16 +15,8 @@
 namespace remedi {
 namespace {
 
-nlohmann::json read_json(const std::string& path) {
-  std::ifstream in(path);
-  return nlohmann::json::parse(in);
-}
-
-void expect_one_line_error(const test::CommandResult& r, const std::string& part) {
-  EXPECT_EQ(r.exit_code, 2) << r.err;
-  EXPECT_NE(r.err.find(part), std::string::npos) << r.err;
-  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
-}
+using test::expect_one_line_error;
+using test::read_json;
 
 TEST(EvalFactClsCli, WritesPerSampleRecordsAndMatchingMetrics) {
   if (test::default_model_path().empty()) GTEST_SKIP() << "default model not fetched";

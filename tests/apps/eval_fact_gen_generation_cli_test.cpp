@@ -19,10 +19,7 @@
 namespace remedi {
 namespace {
 
-nlohmann::json read_json(const std::string& path) {
-  std::ifstream in(path);
-  return nlohmann::json::parse(in);
-}
+using test::read_json;
 
 TEST(EvalFactGenGenerationCli, FluencyAndConsistencyFollowFromTheWrittenTexts) {
   if (test::default_model_path().empty()) GTEST_SKIP() << "default model not fetched";

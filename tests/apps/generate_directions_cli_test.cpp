@@ -19,10 +19,8 @@
 namespace remedi {
 namespace {
 
-nlohmann::json read_json(const std::string& path) {
-  std::ifstream in(path);
-  return nlohmann::json::parse(in);
-}
+using test::expect_one_line_error;
+using test::read_json;
 
 std::vector<float> values(const io::SafetensorsFile& file, const std::string& name) {
   const io::TensorView& view = file.tensor(name);
@@ -30,12 +28,6 @@ std::vector<float> values(const io::SafetensorsFile& file, const std::string& na
   std::vector<float> out(static_cast<std::size_t>(view.numel()));
   io::to_f32(view, out, file.path());
   return out;
-}
-
-void expect_one_line_error(const test::CommandResult& r, const std::string& part) {
-  EXPECT_EQ(r.exit_code, 2) << r.err;
-  EXPECT_NE(r.err.find(part), std::string::npos) << r.err;
-  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
 }
 
 TEST(GenerateDirectionsCli, IdentityDumpHasTheSpecShapesAndEditsFromItsLayerOn) {

@@ -22,6 +22,8 @@
 namespace remedi {
 namespace {
 
+using test::expect_one_line_error;
+
 namespace fs = std::filesystem;
 using nlohmann::json;
 
@@ -75,12 +77,6 @@ fs::path make_tree() {
              {{"rule", "harmonic mean"}, {"scores", {{"4", 1.0}, {"6", 2.0}}}, {"best_layer", 6}});
   write_json(exp / "prefix" / "efficacy_metrics.json", {{"score", stat(0.9, 0.85, 0.95)}});
   return root;
-}
-
-void expect_one_line_error(const test::CommandResult& r, const std::string& part) {
-  EXPECT_EQ(r.exit_code, 2) << r.err;
-  EXPECT_NE(r.err.find(part), std::string::npos) << r.err;
-  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
 }
 
 // ---- headless Chromium ----

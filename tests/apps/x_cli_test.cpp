@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <set>
 #include <sstream>
@@ -15,17 +16,13 @@
 namespace remedi {
 namespace {
 
+using test::expect_one_line_error;
+
 std::vector<std::string> lines(const std::string& text) {
   std::vector<std::string> out;
   std::istringstream in(text);
   for (std::string line; std::getline(in, line);) out.push_back(line);
   return out;
-}
-
-void expect_one_line_error(const test::CommandResult& r, const std::string& part) {
-  EXPECT_EQ(r.exit_code, 2) << r.err;
-  EXPECT_NE(r.err.find(part), std::string::npos) << r.err;
-  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
 }
 
 TEST(XCli, ListsEveryExperimentOfThePaper) {
@@ -97,6 +94,48 @@ TEST(XCli, SmolLM2UsesTheRecordedLayersAndSmallRows) {
             "/r --train-size 400 --max-epochs 4\n");
 }
 
+TEST(XCli, RowsDataFilesAndModelPathsReachEveryStep) {
+  // A model given as a path names its experiments by its stem; --layer limits training to that layer.
+  const auto train = test::run_remedi({"x", "run", "train.counterfact", "--model", "/m/tiny.gguf", "--layer",
+                                       "1", "--small", "--train-rows", "train[:24]", "-f", "/d/cf.json",
+                                       "--results-dir", "/r", "--dry-run"});
+  ASSERT_EQ(train.exit_code, 0) << train.err;
+  EXPECT_EQ(train.out,
+            "remedi train -n emnlp_editors_counterfact_tiny -d counterfact -m /m/tiny.gguf --device cpu "
+            "--results-dir /r -f /d/cf.json --rows 'train[:24]' --train-size 400 --max-epochs 4 -l 1\n");
+  // --eval-rows replaces --small in every evaluation, the sweeps' included.
+  const auto sweep =
+      test::run_remedi({"x", "run", "sweep.gen.counterfact", "--model", "/m/tiny.gguf", "--eval-rows",
+                        "train[5000:5004]", "--results-dir", "/r", "--dry-run"});
+  ASSERT_EQ(sweep.exit_code, 0) << sweep.err;
+  EXPECT_TRUE(sweep.out.ends_with("--rows 'train[5000:5004]'\n")) << sweep.out;
+  EXPECT_EQ(sweep.out.find("--small"), std::string::npos) << sweep.out;
+  // The shared Bias in Bios samples are short: SmolLM2's table entry gives the rows to use.
+  const auto bios = test::run_remedi(
+      {"x", "run", "eval.gen.biosbias", "--layer", "4", "--small", "--results-dir", "/r", "--dry-run"});
+  ASSERT_EQ(bios.exit_code, 0) << bios.err;
+  for (const std::string& c : lines(bios.out)) {
+    EXPECT_TRUE(
+        c.starts_with("remedi eval bias-gen -n emnlp_eval_gen_biosbias_smollm2 -e "
+                      "/r/emnlp_editors_biosbias_smollm2 -l 4"))
+        << c;
+    EXPECT_NE(c.find("--rows 'train[977::2]'"), std::string::npos) << c;
+  }
+  const auto bios_train =
+      test::run_remedi({"x", "run", "train.biosbias", "--results-dir", "/r", "--dry-run"});
+  EXPECT_NE(bios_train.out.find("--rows 'train[978::2]+train[:977:4]'"), std::string::npos) << bios_train.out;
+}
+
+TEST(XCli, McRaeWithoutTheNormsSaysWhatToPutWhere) {
+  const std::string data = test::temp_dir("x_cli_data");
+  setenv("REMEDI_DATA", data.c_str(), 1);
+  const auto r = test::run_remedi({"x", "run", "train.mcrae", "--layer", "3"});
+  unsetenv("REMEDI_DATA");
+  expect_one_line_error(r, data + "/mcrae/CONCS_FEATS_concstats_brm.txt");
+  EXPECT_NE(r.err.find("mcrae_synthetic.tsv is a synthetic stand-in"), std::string::npos) << r.err;
+  std::filesystem::remove_all(data);
+}
+
 TEST(XCli, MissingLayersAndInputsStopBeforeAnythingRuns) {
   if (test::default_model_path().empty()) GTEST_SKIP() << "default model not fetched";
   // No layers recorded for NeoX: the message names the table entry and the flag.
@@ -112,9 +151,10 @@ TEST(XCli, MissingLayersAndInputsStopBeforeAnythingRuns) {
   const auto no_editors = test::run_remedi({"x", "run", "eval.gen.counterfact", "--results-dir", results});
   expect_one_line_error(no_editors, "remedi x run train.counterfact --model smollm2");
   EXPECT_NE(no_editors.err.find(results + "/emnlp_editors_counterfact_smollm2"), std::string::npos);
-  // A command this build does not have yet.
-  expect_one_line_error(test::run_remedi({"x", "run", "eval.gen.biosbias", "--model", "gptj"}),
-                        "needs `remedi eval bias-gen`");
+  // Weights that cannot be had here: where to put them.
+  expect_one_line_error(
+      test::run_remedi({"x", "run", "eval.gen.biosbias", "--model", "gptj"}),
+      "gptj needs an HF checkpoint folder (config.json, *.safetensors, tokenizer.json) at ");
   expect_one_line_error(test::run_remedi({"x", "run", "nope"}), "'nope' is not an experiment");
   EXPECT_TRUE(std::filesystem::is_empty(results));  // nothing ran
   std::filesystem::remove_all(results);

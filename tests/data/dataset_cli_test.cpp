@@ -16,7 +16,7 @@ TEST(DatasetCli, ConvertWritesJsonLinesOfTheSelectedRows) {
       test::run_remedi({"dataset", "convert", "-d", "counterfact", "-f", test::shared_data("counterfact"),
                         "--split", "train[5000:5010]", "-o", out});
   ASSERT_EQ(result.exit_code, 0) << result.err;
-  EXPECT_EQ(result.err, "wrote 10 samples to " + out + "\n");
+  EXPECT_TRUE(result.err.starts_with("wrote 10 samples to " + out + " ")) << result.err;
   const std::vector<data::MediationSample> samples = data::read_samples(out);
   ASSERT_EQ(samples.size(), 10U);
   EXPECT_EQ(samples[0].id, "5000");
@@ -30,6 +30,24 @@ TEST(DatasetCli, ConvertWritesJsonLinesOfTheSelectedRows) {
   EXPECT_EQ(std::count(shown.out.begin(), shown.out.end(), '\n'), 2);
   EXPECT_EQ(shown.out.find("\"source\""), std::string::npos);
   EXPECT_EQ(shown.err, "9 samples, 2 shown\n");
+  std::filesystem::remove_all(dir);
+}
+
+TEST(DatasetCli, ReformatDatasetIsConvertUnderTheOriginalName) {
+  const std::string dir = test::temp_dir("reformat-cli");
+  const std::string out = dir + "/bios.jsonl";
+  const test::CommandResult result = test::run_remedi(
+      {"reformat-dataset", "-d", "biosbias", "-f", test::shared_data("biasinbios-samples"), "-o", out});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const std::vector<data::MediationSample> samples = data::read_samples(out);
+  ASSERT_EQ(samples.size(), 1234U);  // docs/DATA.md: 1,280 rows, 1,234 samples
+  EXPECT_EQ(samples[0].prompt, samples[0].entity + " has the occupation of");
+  // Without -o: <dataset>.jsonl in the working directory (the test runs from the build folder).
+  const test::CommandResult missing =
+      test::run_remedi({"reformat-dataset", "-d", "biosbias", "-f", dir + "/nope"});
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_NE(missing.err.find(dir + "/nope"), std::string::npos) << missing.err;
+  EXPECT_FALSE(std::filesystem::exists("biosbias.jsonl"));
   std::filesystem::remove_all(dir);
 }
 

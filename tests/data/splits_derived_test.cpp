@@ -39,8 +39,16 @@ TEST(Splits, NegativeBoundsPercentagesAndConcatenation) {
   EXPECT_EQ(select_split(std::vector<int>{10, 11, 12}, "train[1:]"), (std::vector<int>{11, 12}));
 }
 
+TEST(Splits, StepTakesEveryKthRowLikeAPythonSlice) {
+  EXPECT_EQ(select_rows("train[1::2]", 7), (std::vector<std::size_t>{1, 3, 5}));
+  EXPECT_EQ(select_rows("train[::3]", 7), (std::vector<std::size_t>{0, 3, 6}));
+  EXPECT_EQ(select_rows("train[2:6:]", 10), range(2, 6));  // empty step: 1
+  EXPECT_EQ(select_rows("train[:3]+train[4:9:4]", 10), (std::vector<std::size_t>{0, 1, 2, 4, 8}));
+}
+
 TEST(Splits, RejectsBadSpecs) {
-  for (const char* spec : {"", "test", "train[1]", "train[a:b]", "train[:5", "train[:150%]"}) {
+  for (const char* spec : {"", "test", "train[1]", "train[a:b]", "train[:5", "train[:150%]", "train[::0]",
+                           "train[::-1]", "train[1:2:x]"}) {
     EXPECT_THROW(select_rows(spec, 10), Error) << spec;
   }
   try {
