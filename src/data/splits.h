@@ -13,9 +13,9 @@ namespace remedi::data {
 // (every row: a converted file is one split named train), "train[A:B]" with either bound
 // optional, bounds as row numbers (negative counts from the end) or percentages ("train[:10%]",
 // rounded to the nearest row, ties to even, as the datasets library does), an optional positive
-// step as in Python ("train[977::2]": every other row from 977; our extension, the library has none), and several such
-// pieces joined by "+". Bounds past the end are clamped, so a short data set gives a short slice.
-// Throws remedi::Error("<argument>", "split", ...) for anything else.
+// step as in Python ("train[977::2]": every other row from 977; our extension, the library has none), and
+// several such pieces joined by "+". Bounds past the end are clamped, so a short data set gives a short
+// slice. Throws remedi::Error("<argument>", "split", ...) for anything else.
 std::vector<std::size_t> select_rows(std::string_view spec, std::size_t row_count);
 
 template <typename T>
