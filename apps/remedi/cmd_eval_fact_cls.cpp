@@ -80,6 +80,16 @@ nlohmann::json task_record(const ClassificationResult& r, const torch::Tensor& t
           {"predicted_right", static_cast<bool>(r.predicted_right[static_cast<std::size_t>(i)])}};
 }
 
+// The summary's view of a metrics file: accuracy, F1 and MCC per task.
+nlohmann::json headline(const nlohmann::json& metrics) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const char* task : {"contextual", "decontextual"}) {
+    const nlohmann::json& m = metrics.at(task);
+    out[task] = {{"accuracy", m.at("accuracy")}, {"f1", m.at("f1")}, {"mcc", m.at("mcc")}};
+  }
+  return out;
+}
+
 // Directions (N, H) of `editor` for attribute representations `attribute`, with the entity input
 // the editor was trained with (spec Q29: the original passes the probe vector instead).
 torch::Tensor directions(Editor& editor, const EditorInputs& inputs, const torch::Tensor& attribute,
@@ -110,31 +120,52 @@ void run(const ClsArgs& a) {
                   std::to_string(l) + " is outside the model's layers 0.." + std::to_string(n_layer - 1));
     }
   }
-  // Entity layers per editor layer (default: the editor's layer to the last), probed in one pass.
-  std::vector<std::vector<std::int64_t>> entity_layers;
+  const std::string experiment = (std::filesystem::path(results_dir(a.results)) / a.name).string();
+  const std::string suffix =
+      std::string(a.control_task ? "_control_task" : "") + (a.control_model ? "_control_model" : "");
+  const auto stem = [&](std::int64_t entity_layer) {
+    return "fact_cls_layer_" + std::to_string(entity_layer) + suffix;
+  };
+  // Entity layers per editor layer (default: the editor's layer to the last), probed in one pass;
+  // pairs whose metrics file exists were run before (spec §8.14) and are read back instead.
+  nlohmann::json summary = nlohmann::json::object();
+  std::vector<std::vector<std::int64_t>> entity_layers;  // per editor: the pairs still to run
+  std::vector<std::vector<std::int64_t>> all_wanted;     // per editor: every requested entity layer
   std::set<std::int64_t> all_entity_layers;
   for (const std::int64_t layer : loaded.layers) {
-    std::vector<std::int64_t> these = a.entity_layers;
-    if (these.empty()) {
-      for (std::int64_t l = layer; l < n_layer; ++l) these.push_back(l);
+    std::vector<std::int64_t> these;
+    std::vector<std::int64_t> wanted = a.entity_layers;
+    if (wanted.empty()) {
+      for (std::int64_t l = layer; l < n_layer; ++l) wanted.push_back(l);
+    }
+    for (const std::int64_t l : wanted) {
+      const std::string metrics =
+          (std::filesystem::path(editor_folder(experiment, a.type, layer)) / (stem(l) + "_metrics.json"))
+              .string();
+      if (nlohmann::json earlier = finished_metrics(metrics); !earlier.is_null()) {
+        summary[std::to_string(layer)][std::to_string(l)] = headline(earlier);
+        continue;
+      }
+      these.push_back(l);
     }
     all_entity_layers.insert(these.begin(), these.end());
     entity_layers.push_back(these);
+    all_wanted.push_back(wanted);
   }
-  const std::string experiment = (std::filesystem::path(results_dir(a.results)) / a.name).string();
   write_args_file(experiment, args_json(a));
-  const EntityProbes probes = probe_entities(
-      *model, tokenizer, samples,
-      std::vector<std::int64_t>(all_entity_layers.begin(), all_entity_layers.end()), a.batch_size, !a.quiet);
+  EntityProbes probes;
+  if (!all_entity_layers.empty()) {
+    probes = probe_entities(*model, tokenizer, samples,
+                            std::vector<std::int64_t>(all_entity_layers.begin(), all_entity_layers.end()),
+                            a.batch_size, !a.quiet);
+  }
   ClassifierOptions options;
   options.normalize = !a.no_normalize;
   options.similarity = a.similarity == "cosine" ? Similarity::Cosine : Similarity::Dot;
   if (a.control_task) options.shuffle_labels_seed = a.data.seed;
-  const std::string suffix =
-      std::string(a.control_task ? "_control_task" : "") + (a.control_model ? "_control_model" : "");
-  nlohmann::json summary = nlohmann::json::object();
   nlohmann::json best = nlohmann::json::object();  // spec §8.15: the entity layer of best contextual F1
   for (std::size_t e = 0; e < loaded.editors.size(); ++e) {
+    if (entity_layers[e].empty()) continue;
     Editor& editor = *loaded.editors[e];
     const std::int64_t layer = loaded.layers[e];
     PrecomputeOptions precompute;
@@ -149,7 +180,6 @@ void run(const ClsArgs& a) {
     const torch::Tensor d_true =
         directions(editor, mediated_inputs, unmediated_inputs.attribute_average, model->device());
     const std::string folder = editor_folder(experiment, a.type, layer);
-    double best_f1 = -1.0;
     for (const std::int64_t entity_layer : entity_layers[e]) {
       // Contextual: does the LM follow the new fact in context? Decontextual: does it know the true one?
       const ClassificationResult contextual =
@@ -170,25 +200,24 @@ void run(const ClsArgs& a) {
       }
       const nlohmann::json metrics = {{"contextual", metrics_json(contextual)},
                                       {"decontextual", metrics_json(decontextual)}};
-      const std::string stem = "fact_cls_layer_" + std::to_string(entity_layer) + suffix;
-      write_json((std::filesystem::path(folder) / (stem + ".json")).string(), records);
-      write_json((std::filesystem::path(folder) / (stem + "_metrics.json")).string(), metrics);
-      summary[std::to_string(layer)][std::to_string(entity_layer)] = {
-          {"contextual",
-           {{"accuracy", contextual.accuracy.value},
-            {"f1", contextual.f1.value},
-            {"mcc", contextual.mcc.value}}},
-          {"decontextual",
-           {{"accuracy", decontextual.accuracy.value},
-            {"f1", decontextual.f1.value},
-            {"mcc", decontextual.mcc.value}}}};
-      if (contextual.f1.value > best_f1) {
-        best_f1 = contextual.f1.value;
-        best[std::to_string(layer)] = entity_layer;
-      }
+      write_json((std::filesystem::path(folder) / (stem(entity_layer) + ".json")).string(), records);
+      write_json((std::filesystem::path(folder) / (stem(entity_layer) + "_metrics.json")).string(), metrics);
+      summary[std::to_string(layer)][std::to_string(entity_layer)] = headline(metrics);
       if (!a.quiet) {
         std::cerr << a.type << "/" << layer << " entity layer " << entity_layer << ": contextual F1 "
                   << contextual.f1.value << ", decontextual F1 " << decontextual.f1.value << "\n";
+      }
+    }
+  }
+  for (std::size_t e = 0; e < loaded.layers.size(); ++e) {
+    const std::string layer = std::to_string(loaded.layers[e]);
+    double best_f1 = -1.0;
+    for (const std::int64_t entity_layer : all_wanted[e]) {
+      const nlohmann::json f1 =
+          summary[layer][std::to_string(entity_layer)]["contextual"].value("f1", nlohmann::json());
+      if (f1.is_number() && f1.get<double>() > best_f1) {
+        best_f1 = f1.get<double>();
+        best[layer] = entity_layer;
       }
     }
   }

@@ -82,6 +82,22 @@ TEST(EvalFactClsCli, WritesPerSampleRecordsAndMatchingMetrics) {
   }
   EXPECT_TRUE(args_file);
 
+  // Spec §8.14: a second run, with one more entity layer, reads the two finished pairs back and
+  // computes only the new one.
+  std::vector<std::string> again = common;
+  again.pop_back();  // without -q
+  again.insert(again.begin() + 12, "7");
+  const auto second = test::run_remedi(again);
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+  EXPECT_NE(second.err.find("fact_cls_layer_2_metrics.json exists, skipping"), std::string::npos)
+      << second.err;
+  EXPECT_NE(second.err.find("fact_cls_layer_5_metrics.json exists, skipping"), std::string::npos)
+      << second.err;
+  const auto resumed = nlohmann::json::parse(second.out);
+  EXPECT_EQ(resumed["layers"]["2"]["2"], summary["layers"]["2"]["2"]);
+  EXPECT_EQ(resumed["layers"]["2"]["5"], summary["layers"]["2"]["5"]);
+  EXPECT_TRUE(std::filesystem::exists(results + "/cls/identity/2/fact_cls_layer_7_metrics.json"));
+
   // Control task: the same scores, shuffled labels, its own file name.
   std::vector<std::string> control = common;
   control.emplace_back("--control-task");
