@@ -110,24 +110,24 @@ Settings settings_for(const XArgs& a, const std::string& dataset, bool need_laye
   nlohmann::json entry;
   if (table["models"].contains(a.model) && table["models"][a.model].is_object())
     entry = table["models"][a.model].value(dataset, nlohmann::json());
-  Settings layers;
-  layers.train_rows = a.train_rows.empty() ? optional_string(entry, "train_rows") : a.train_rows;
-  layers.eval_rows = a.eval_rows.empty() ? optional_string(entry, "eval_rows") : a.eval_rows;
+  Settings settings;
+  settings.train_rows = a.train_rows.empty() ? optional_string(entry, "train_rows") : a.train_rows;
+  settings.eval_rows = a.eval_rows.empty() ? optional_string(entry, "eval_rows") : a.eval_rows;
   if (a.layer) {
-    layers.edit = *a.layer;
+    settings.edit = *a.layer;
   } else if (entry.is_object() && entry.value("edit_layer", nlohmann::json()).is_number_integer()) {
-    layers.edit = entry["edit_layer"].get<std::int64_t>();
+    settings.edit = entry["edit_layer"].get<std::int64_t>();
   } else if (need_layer) {
     throw Error(path, field + ".edit_layer",
                 "no edit layer chosen for this model and data set: pass --layer (and --entity-layer), or run "
                 "the sweep and record its choice there");
   }
   if (a.entity_layer) {
-    layers.entity = *a.entity_layer;
+    settings.entity = *a.entity_layer;
   } else if (entry.is_object() && entry.value("entity_layer", nlohmann::json()).is_number_integer()) {
-    layers.entity = entry["entity_layer"].get<std::int64_t>();
+    settings.entity = entry["entity_layer"].get<std::int64_t>();
   }
-  return layers;
+  return settings;
 }
 
 // One remedi command line (without the program name), and what it needs before it can run.
@@ -148,9 +148,9 @@ std::string model_key(const std::string& model) {
   return path.stem().string();
 }
 
-// <home>/models/<model>_random, where `remedi random-init-model` writes the control model.
+// <home>/models/<model key>_random, where `remedi random-init-model` writes the control model.
 std::string random_model_dir(const std::string& model) {
-  return (fs::path(lm::remedi_home()) / "models" / (model + "_random")).string();
+  return (fs::path(lm::remedi_home()) / "models" / (model_key(model) + "_random")).string();
 }
 
 // The data sets an experiment reads.
@@ -205,21 +205,21 @@ std::vector<Step> plan(const XArgs& a, const std::string& experiment) {
     return steps;
   }
   // Sweeps evaluate every saved layer and need no edit layer.
-  const Settings layers = settings_for(a, dataset, kind != "sweep" || experiment.starts_with("sweep.cls"));
-  const std::string layer = std::to_string(layers.edit.value_or(0));
+  const Settings settings = settings_for(a, dataset, kind != "sweep" || experiment.starts_with("sweep.cls"));
+  const std::string layer = std::to_string(settings.edit.value_or(0));
   // The evaluation rows: the flag's or the table's, else [5000, 6000) with --small, else the default.
   std::vector<std::string> small;
-  if (!layers.eval_rows.empty()) {
-    small = {"--rows", layers.eval_rows};
+  if (!settings.eval_rows.empty()) {
+    small = {"--rows", settings.eval_rows};
   } else if (a.small) {
     small = {"--small"};
   }
   // Sweeps always run on the small subset (spec §9.1) unless rows are given.
   const std::vector<std::string> sweep_rows =
-      layers.eval_rows.empty() ? std::vector<std::string>{"--small"} : small;
+      settings.eval_rows.empty() ? std::vector<std::string>{"--small"} : small;
   const auto entity_layers = [&]() -> std::vector<std::string> {
-    if (!layers.entity) return {};
-    return {"--entity-layers", std::to_string(*layers.entity)};
+    if (!settings.entity) return {};
+    return {"--entity-layers", std::to_string(*settings.entity)};
   };
   // Spec §9.1's four classification runs: the trained editor, the identity editor, the control task,
   // and the control model (editors trained on a randomly initialised copy).

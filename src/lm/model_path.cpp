@@ -41,6 +41,11 @@ std::string resolve_model_path(const std::string& name_or_path) {
     throw Error(name_or_path, "--model",
                 "no such file or folder (give a .gguf file, an HF folder, or smollm2)");
   }
+  // `remedi random-init-model` writes the copy of a GGUF model as <folder>/model.gguf: a folder
+  // without config.json but with that file names it.
+  const fs::path folder(name_or_path);
+  if (fs::is_directory(folder) && !fs::exists(folder / "config.json") && fs::exists(folder / "model.gguf"))
+    return (folder / "model.gguf").string();
   return name_or_path;
 }
 
