@@ -62,7 +62,6 @@ nlohmann::json args_json(const EvalArgs& a) {
 
 const std::vector<std::string> kBenchmarks{"efficacy", "paraphrase", "neighborhood", "generation", "essence"};
 
-// {mean, std, ci95: [lower, upper]} (percentile bootstrap of the mean, docs/METRICS.md).
 // The prompts of source[field], a JSON array of strings; throws naming the sample when absent.
 std::vector<std::string> source_prompts(const data::MediationSample& sample, const std::string& field) {
   const data::Json& source = sample.source;
