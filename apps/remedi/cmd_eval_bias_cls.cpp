@@ -3,8 +3,8 @@
 // "<bio>. <first> has the occupation of"; for each editor layer l and entity layer l_e, the probe ranks
 // them by the LM's representation of the person at l_e against the editor's direction for each
 // occupation, and predicts an error when the LM's first choice is not in its own top 3. Writes
-// <results>/<name>/<type>/<l>/error_cls_layer_<l_e>[_control_task][_control_model].json (per sample)
-// and ..._metrics.json, plus an args file; results that already exist are kept and not recomputed.
+// <results>/<name>/<type>/<l>/error_cls_layer_<l_e>[_symmetric][_control_task][_control_model].json (per
+// sample) and ..._metrics.json, plus an args file; results that already exist are kept and not recomputed.
 #include <torch/torch.h>
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -38,6 +38,7 @@ constexpr std::size_t kTopK = 3;  // spec §8.10: model and probe top-3
 struct BiasClsArgs : EvalOptions {
   std::vector<std::int64_t> entity_layers;
   bool control_task = false;
+  bool symmetric = false;
   bool control_model = false;
   bool no_normalize = false;
   std::string similarity = "dot";
@@ -48,6 +49,7 @@ nlohmann::json args_json(const BiasClsArgs& a) {
   args["dataset"] = a.data.dataset;
   args["entity_layers"] = a.entity_layers;
   args["control_task"] = a.control_task;
+  args["symmetric"] = a.symmetric;
   args["control_model"] = a.control_model;
   args["normalize"] = !a.no_normalize;
   args["similarity"] = a.similarity;
@@ -163,8 +165,9 @@ void run(const BiasClsArgs& a) {
     }
   }
   const std::string experiment = (std::filesystem::path(results_dir(a.results)) / a.name).string();
-  const std::string suffix =
-      std::string(a.control_task ? "_control_task" : "") + (a.control_model ? "_control_model" : "");
+  const std::string suffix = std::string(a.symmetric ? "_symmetric" : "") +
+                             (a.control_task ? "_control_task" : "") +
+                             (a.control_model ? "_control_model" : "");
   // What is left to do per editor layer (entity layers default to the editor's layer to the last);
   // finished results are kept and reported from their metrics files.
   nlohmann::json summary = nlohmann::json::object();
@@ -203,7 +206,7 @@ void run(const BiasClsArgs& a) {
       const std::int64_t layer = loaded.layers[e];
       const torch::Tensor directions =
           label_directions(*model, tokenizer, *loaded.editors[e], samples, labels, a.attribute_no_entity,
-                           a.batch_size, !a.quiet);
+                           a.batch_size, !a.quiet, a.symmetric);
       for (const Job& job : jobs[e]) {
         const ErrorClassificationResult r =
             classify_errors(probe.entity.at(job.entity_layer), directions, probe.logp, gold, options);
@@ -254,6 +257,9 @@ void register_eval_bias_cls(CLI::App& app, const std::string& name) {
   cmd->add_option("--entity-layers,--entity-layer", a->entity_layers,
                   "Layers whose entity representation is scored (default: editor layer to the last)");
   cmd->add_flag("--control-task", a->control_task, "Shuffle the labels (seeded with --seed)");
+  cmd->add_flag("--symmetric", a->symmetric,
+                "Every label's direction from 'has the occupation of <label>', the gold one too (spec Q18 "
+                "variant; outputs *_symmetric)");
   cmd->add_flag("--control-model", a->control_model,
                 "Name the outputs *_control_model (use with -m <random-init-model output>)");
   cmd->add_flag("--no-normalize", a->no_normalize, "Skip the z-scoring of entity vectors and directions");

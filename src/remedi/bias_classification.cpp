@@ -36,9 +36,9 @@ std::vector<std::int64_t> gold_label_indices(const std::vector<data::MediationSa
 }
 
 data::MediationSample label_sample(const data::MediationSample& sample, const std::string& label,
-                                   bool attribute_alone) {
+                                   bool attribute_alone, bool symmetric) {
   data::MediationSample out = sample;
-  if (label != sample.target_mediated) out.attribute = "has the occupation of " + label;
+  if (symmetric || label != sample.target_mediated) out.attribute = "has the occupation of " + label;
   out.context = attribute_alone ? out.attribute : sample.entity + " " + out.attribute;
   return out;
 }
@@ -46,7 +46,7 @@ data::MediationSample label_sample(const data::MediationSample& sample, const st
 torch::Tensor label_directions(const lm::CausalLM& model, const tok::Tokenizer& tokenizer, Editor& editor,
                                const std::vector<data::MediationSample>& samples,
                                const std::vector<std::string>& labels, bool attribute_alone,
-                               std::int64_t batch_size, bool progress) {
+                               std::int64_t batch_size, bool progress, bool symmetric) {
   torch::NoGradGuard no_grad;
   const auto rows = static_cast<std::int64_t>(samples.size());
   const auto count = static_cast<std::int64_t>(labels.size());
@@ -58,7 +58,7 @@ torch::Tensor label_directions(const lm::CausalLM& model, const tok::Tokenizer& 
   for (std::int64_t k = 0; k < count; ++k) {
     std::vector<data::MediationSample> rewritten;
     for (const data::MediationSample& s : samples)
-      rewritten.push_back(label_sample(s, labels[static_cast<std::size_t>(k)], attribute_alone));
+      rewritten.push_back(label_sample(s, labels[static_cast<std::size_t>(k)], attribute_alone, symmetric));
     const EditorInputs inputs = precompute_editor_inputs(model, tokenizer, rewritten, precompute);
     const torch::Tensor entity = inputs.entity(editor.config().input_last_entity_token);
     directions.select(1, k).copy_(

@@ -40,9 +40,10 @@ std::vector<std::int64_t> gold_label_indices(const std::vector<data::MediationSa
 // The sample whose context the editor reads for `label` (spec §8.10 step 4, Q18): the attribute is
 // the sample's own for its title and "has the occupation of <label>" for any other label; the
 // context is "<entity> <attribute>", or the attribute alone with `attribute_alone`
-// (--attribute-no-entity).
+// (--attribute-no-entity). `symmetric` (--symmetric, our variant of Q18): the template for every
+// label, the gold one included, so that no label's direction comes from the bio itself.
 data::MediationSample label_sample(const data::MediationSample& sample, const std::string& label,
-                                   bool attribute_alone);
+                                   bool attribute_alone, bool symmetric = false);
 
 // The editor's direction for every sample and label, (N, K, H) float32 on the CPU: the editor's layer
 // representation of each label_sample()'s attribute (mean over its tokens) with the entity input
@@ -50,7 +51,7 @@ data::MediationSample label_sample(const data::MediationSample& sample, const st
 torch::Tensor label_directions(const lm::CausalLM& model, const tok::Tokenizer& tokenizer, Editor& editor,
                                const std::vector<data::MediationSample>& samples,
                                const std::vector<std::string>& labels, bool attribute_alone,
-                               std::int64_t batch_size, bool progress);
+                               std::int64_t batch_size, bool progress, bool symmetric = false);
 
 // The indices of the min(k, K) largest of `scores` (K), largest first; equal scores keep the lower
 // index first (labels are sorted, so ties go to the alphabetically first label, spec Q27).

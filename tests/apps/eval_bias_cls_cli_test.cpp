@@ -149,6 +149,20 @@ TEST(EvalBiasClsCli, WritesPerSampleRecordsAndMatchingMetrics) {
     shuffled_wrong += shuffled[i]["lm_wrong"].get<bool>() ? 1 : 0;
   }
   EXPECT_EQ(plain_wrong, shuffled_wrong);
+
+  // --symmetric (Q18 variant): its own files, the same LM side, other probe scores.
+  std::vector<std::string> symmetric = one_layer;
+  symmetric.erase(std::find(symmetric.begin(), symmetric.end(), "--control-task"));
+  symmetric.emplace_back("--symmetric");
+  ASSERT_EQ(test::run_remedi(symmetric).exit_code, 0);
+  const auto even = read_json(results + "/cls/identity/2/error_cls_layer_5_symmetric.json");
+  ASSERT_EQ(even.size(), at_5.size());
+  bool scores_differ = false;
+  for (std::size_t i = 0; i < at_5.size(); ++i) {
+    EXPECT_EQ(at_5[i]["model_top_k"], even[i]["model_top_k"]);
+    scores_differ = scores_differ || at_5[i]["predicted_top_k_scores"] != even[i]["predicted_top_k_scores"];
+  }
+  EXPECT_TRUE(scores_differ);
   std::filesystem::remove_all(results);
 }
 

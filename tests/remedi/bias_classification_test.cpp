@@ -51,6 +51,9 @@ TEST(BiasClassification, LabelSampleUsesTheBioForTheTitleAndATemplateOtherwise) 
   EXPECT_EQ(other.context, "Ana has the occupation of yoga teacher");
   EXPECT_EQ(other.entity, "Ana");
   EXPECT_EQ(label_sample(s, "dj", true).context, "has the occupation of dj");  // --attribute-no-entity
+  // --symmetric: the template for the gold label too.
+  EXPECT_EQ(label_sample(s, "nurse", false, true).attribute, "has the occupation of nurse");
+  EXPECT_EQ(label_sample(s, "nurse", false, true).context, s.entity + " has the occupation of nurse");
 }
 
 TEST(BiasClassification, TopKIsDescendingWithTiesToTheLowerIndex) {
