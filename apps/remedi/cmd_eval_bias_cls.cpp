@@ -35,24 +35,14 @@ namespace {
 
 constexpr std::size_t kTopK = 3;  // spec §8.10: model and probe top-3
 
-struct BiasClsArgs : EvalOptions {
-  std::vector<std::int64_t> entity_layers;
-  bool control_task = false;
+struct BiasClsArgs : ClassificationOptions {
   bool symmetric = false;
-  bool control_model = false;
-  bool no_normalize = false;
-  std::string similarity = "dot";
 };
 
 nlohmann::json args_json(const BiasClsArgs& a) {
-  nlohmann::json args = eval_options_json(a);
+  nlohmann::json args = classification_options_json(a);
   args["dataset"] = a.data.dataset;
-  args["entity_layers"] = a.entity_layers;
-  args["control_task"] = a.control_task;
   args["symmetric"] = a.symmetric;
-  args["control_model"] = a.control_model;
-  args["normalize"] = !a.no_normalize;
-  args["similarity"] = a.similarity;
   return args;
 }
 
@@ -138,8 +128,7 @@ struct Job {
 };
 
 void run(const BiasClsArgs& a) {
-  if (a.similarity != "dot" && a.similarity != "cosine")
-    throw Error("<argument>", "--similarity", "'" + a.similarity + "' is not one of dot, cosine");
+  const Similarity similarity = parse_similarity(a);
   const std::vector<data::MediationSample> samples = load_rows(a);
   const std::vector<std::string> labels = occupation_labels(samples);
   if (labels.size() < 2) {
@@ -158,16 +147,8 @@ void run(const BiasClsArgs& a) {
   // Spec Q33: without -l, every saved layer (the original iterated over nothing and crashed).
   const LoadedEditors loaded = load_eval_editors(a.editors, a.type, a.layers, *model);
   const std::int64_t n_layer = model->config().n_layer;
-  for (const std::int64_t l : a.entity_layers) {
-    if (l < 0 || l >= n_layer) {
-      throw Error("<argument>", "--entity-layers",
-                  std::to_string(l) + " is outside the model's layers 0.." + std::to_string(n_layer - 1));
-    }
-  }
   const std::string experiment = (std::filesystem::path(results_dir(a.results)) / a.name).string();
-  const std::string suffix = std::string(a.symmetric ? "_symmetric" : "") +
-                             (a.control_task ? "_control_task" : "") +
-                             (a.control_model ? "_control_model" : "");
+  const std::string suffix = std::string(a.symmetric ? "_symmetric" : "") + control_suffix(a);
   // What is left to do per editor layer (entity layers default to the editor's layer to the last);
   // finished results are kept and reported from their metrics files.
   nlohmann::json summary = nlohmann::json::object();
@@ -175,10 +156,7 @@ void run(const BiasClsArgs& a) {
   std::set<std::int64_t> probe_layers;
   for (std::size_t e = 0; e < loaded.layers.size(); ++e) {
     const std::int64_t layer = loaded.layers[e];
-    std::vector<std::int64_t> these = a.entity_layers;
-    if (these.empty()) {
-      for (std::int64_t l = layer; l < n_layer; ++l) these.push_back(l);
-    }
+    const std::vector<std::int64_t> these = entity_layers_for(a, layer, n_layer);
     const std::filesystem::path folder = editor_folder(experiment, a.type, layer);
     for (const std::int64_t entity_layer : these) {
       const std::string stem = "error_cls_layer_" + std::to_string(entity_layer) + suffix;
@@ -198,7 +176,7 @@ void run(const BiasClsArgs& a) {
     write_args_file(experiment, args_json(a));
     ErrorClassifierOptions options;
     options.normalize = !a.no_normalize;
-    options.similarity = a.similarity == "cosine" ? Similarity::Cosine : Similarity::Dot;
+    options.similarity = similarity;
     options.k = kTopK;
     if (a.control_task) options.shuffle_labels_seed = a.data.seed;
     for (std::size_t e = 0; e < loaded.editors.size(); ++e) {
@@ -253,17 +231,10 @@ void register_eval_bias_cls(CLI::App& app, const std::string& name) {
   auto a = std::make_shared<BiasClsArgs>();
   a->data.dataset = "biosbias";
   auto* cmd = app.add_subcommand(name, "Bias in Bios occupation-error classification (Bios-Med)");
-  add_eval_options(*cmd, *a);
-  cmd->add_option("--entity-layers,--entity-layer", a->entity_layers,
-                  "Layers whose entity representation is scored (default: editor layer to the last)");
-  cmd->add_flag("--control-task", a->control_task, "Shuffle the labels (seeded with --seed)");
+  add_classification_options(*cmd, *a);
   cmd->add_flag("--symmetric", a->symmetric,
                 "Every label's direction from 'has the occupation of <label>', the gold one too (spec Q18 "
                 "variant; outputs *_symmetric)");
-  cmd->add_flag("--control-model", a->control_model,
-                "Name the outputs *_control_model (use with -m <random-init-model output>)");
-  cmd->add_flag("--no-normalize", a->no_normalize, "Skip the z-scoring of entity vectors and directions");
-  cmd->add_option("--similarity", a->similarity, "dot | cosine")->capture_default_str();
   cmd->callback([a] { run(*a); });
 }
 

@@ -33,24 +33,6 @@ namespace remedi::cli {
 
 namespace {
 
-struct ClsArgs : EvalOptions {
-  std::vector<std::int64_t> entity_layers;
-  bool control_task = false;
-  bool control_model = false;
-  bool no_normalize = false;
-  std::string similarity = "dot";
-};
-
-nlohmann::json args_json(const ClsArgs& a) {
-  nlohmann::json args = eval_options_json(a);
-  args["entity_layers"] = a.entity_layers;
-  args["control_task"] = a.control_task;
-  args["control_model"] = a.control_model;
-  args["normalize"] = !a.no_normalize;
-  args["similarity"] = a.similarity;
-  return args;
-}
-
 nlohmann::json metrics_json(const ClassificationResult& r) {
   const auto scored = [](const ScoreWithInterval& s) {
     return nlohmann::json{{"value", s.value}, {"ci95", {s.ci95.lower, s.ci95.upper}}};
@@ -99,9 +81,8 @@ torch::Tensor directions(Editor& editor, const EditorInputs& inputs, const torch
   return editor.forward(entity.to(device), attribute.to(device)).cpu().to(torch::kFloat32);
 }
 
-void run(const ClsArgs& a) {
-  if (a.similarity != "dot" && a.similarity != "cosine")
-    throw Error("<argument>", "--similarity", "'" + a.similarity + "' is not one of dot, cosine");
+void run(const ClassificationOptions& a) {
+  const Similarity similarity = parse_similarity(a);
   const std::vector<data::MediationSample> samples = load_eval_samples(a, 2);
   std::vector<data::MediationSample> unmediated = samples;
   for (data::MediationSample& s : unmediated) {
@@ -114,15 +95,8 @@ void run(const ClsArgs& a) {
       lm::CausalLM::load(path, {lm::parse_device(a.device), lm::parse_dtype(a.dtype)});
   const LoadedEditors loaded = load_eval_editors(a.editors, a.type, a.layers, *model);
   const std::int64_t n_layer = model->config().n_layer;
-  for (const std::int64_t l : a.entity_layers) {
-    if (l < 0 || l >= n_layer) {
-      throw Error("<argument>", "--entity-layers",
-                  std::to_string(l) + " is outside the model's layers 0.." + std::to_string(n_layer - 1));
-    }
-  }
   const std::string experiment = (std::filesystem::path(results_dir(a.results)) / a.name).string();
-  const std::string suffix =
-      std::string(a.control_task ? "_control_task" : "") + (a.control_model ? "_control_model" : "");
+  const std::string suffix = control_suffix(a);
   const auto stem = [&](std::int64_t entity_layer) {
     return "fact_cls_layer_" + std::to_string(entity_layer) + suffix;
   };
@@ -134,10 +108,7 @@ void run(const ClsArgs& a) {
   std::set<std::int64_t> all_entity_layers;
   for (const std::int64_t layer : loaded.layers) {
     std::vector<std::int64_t> these;
-    std::vector<std::int64_t> wanted = a.entity_layers;
-    if (wanted.empty()) {
-      for (std::int64_t l = layer; l < n_layer; ++l) wanted.push_back(l);
-    }
+    const std::vector<std::int64_t> wanted = entity_layers_for(a, layer, n_layer);
     for (const std::int64_t l : wanted) {
       const std::string metrics =
           (std::filesystem::path(editor_folder(experiment, a.type, layer)) / (stem(l) + "_metrics.json"))
@@ -152,7 +123,7 @@ void run(const ClsArgs& a) {
     entity_layers.push_back(these);
     all_wanted.push_back(wanted);
   }
-  write_args_file(experiment, args_json(a));
+  write_args_file(experiment, classification_options_json(a));
   EntityProbes probes;
   if (!all_entity_layers.empty()) {
     probes = probe_entities(*model, tokenizer, samples,
@@ -161,7 +132,7 @@ void run(const ClsArgs& a) {
   }
   ClassifierOptions options;
   options.normalize = !a.no_normalize;
-  options.similarity = a.similarity == "cosine" ? Similarity::Cosine : Similarity::Dot;
+  options.similarity = similarity;
   if (a.control_task) options.shuffle_labels_seed = a.data.seed;
   nlohmann::json best = nlohmann::json::object();  // spec §8.15: the entity layer of best contextual F1
   for (std::size_t e = 0; e < loaded.editors.size(); ++e) {
@@ -232,17 +203,10 @@ void run(const ClsArgs& a) {
 }  // namespace
 
 void register_eval_fact_cls(CLI::App& app, const std::string& name) {
-  auto a = std::make_shared<ClsArgs>();
+  auto a = std::make_shared<ClassificationOptions>();
   auto* cmd =
       app.add_subcommand(name, "CounterFact factual-error classification: contextual and decontextual");
-  add_eval_options(*cmd, *a);
-  cmd->add_option("--entity-layers,--entity-layer", a->entity_layers,
-                  "Layers whose entity representation is scored (default: editor layer to the last)");
-  cmd->add_flag("--control-task", a->control_task, "Shuffle the labels (seeded with --seed)");
-  cmd->add_flag("--control-model", a->control_model,
-                "Name the outputs *_control_model (use with -m <random-init-model output>)");
-  cmd->add_flag("--no-normalize", a->no_normalize, "Skip the per-dimension standardization");
-  cmd->add_option("--similarity", a->similarity, "dot | cosine")->capture_default_str();
+  add_classification_options(*cmd, *a);
   cmd->callback([a] { run(*a); });
 }
 

@@ -105,6 +105,51 @@ std::vector<data::MediationSample> load_eval_samples(const EvalOptions& o, std::
   return samples;
 }
 
+void add_classification_options(CLI::App& cmd, ClassificationOptions& o) {
+  add_eval_options(cmd, o);
+  cmd.add_option("--entity-layers,--entity-layer", o.entity_layers,
+                 "Layers whose entity representation is scored (default: editor layer to the last)");
+  cmd.add_flag("--control-task", o.control_task, "Shuffle the labels (seeded with --seed)");
+  cmd.add_flag("--control-model", o.control_model,
+               "Name the outputs *_control_model (use with -m <random-init-model output>)");
+  cmd.add_flag("--no-normalize", o.no_normalize, "Skip the z-scoring of entity vectors and directions");
+  cmd.add_option("--similarity", o.similarity, "dot | cosine")->capture_default_str();
+}
+
+nlohmann::json classification_options_json(const ClassificationOptions& o) {
+  nlohmann::json args = eval_options_json(o);
+  args["entity_layers"] = o.entity_layers;
+  args["control_task"] = o.control_task;
+  args["control_model"] = o.control_model;
+  args["normalize"] = !o.no_normalize;
+  args["similarity"] = o.similarity;
+  return args;
+}
+
+Similarity parse_similarity(const ClassificationOptions& o) {
+  if (o.similarity == "dot") return Similarity::Dot;
+  if (o.similarity == "cosine") return Similarity::Cosine;
+  throw Error("<argument>", "--similarity", "'" + o.similarity + "' is not one of dot, cosine");
+}
+
+std::vector<std::int64_t> entity_layers_for(const ClassificationOptions& o, std::int64_t layer,
+                                            std::int64_t n_layer) {
+  for (const std::int64_t l : o.entity_layers) {
+    if (l < 0 || l >= n_layer) {
+      throw Error("<argument>", "--entity-layers",
+                  std::to_string(l) + " is outside the model's layers 0.." + std::to_string(n_layer - 1));
+    }
+  }
+  if (!o.entity_layers.empty()) return o.entity_layers;
+  std::vector<std::int64_t> layers;
+  for (std::int64_t l = layer; l < n_layer; ++l) layers.push_back(l);
+  return layers;
+}
+
+std::string control_suffix(const ClassificationOptions& o) {
+  return std::string(o.control_task ? "_control_task" : "") + (o.control_model ? "_control_model" : "");
+}
+
 LoadedEditors load_eval_editors(const std::string& editors_dir, const std::string& type,
                                 std::vector<std::int64_t> layers, const lm::CausalLM& model) {
   const bool needs_file = type != "identity" && type != "null";

@@ -10,6 +10,7 @@
 
 #include "data/sample.h"
 #include "eval/metrics.h"
+#include "remedi/classification.h"
 
 namespace CLI {
 class App;
@@ -66,6 +67,27 @@ nlohmann::json eval_options_json(const EvalOptions& options);
 // with `require_unmediated` (the CounterFact benchmarks), the sample without an unmediated target.
 std::vector<data::MediationSample> load_eval_samples(const EvalOptions& options, std::size_t minimum = 1,
                                                      bool require_unmediated = true);
+
+// The flags of the two classification evaluations (eval fact-cls, eval bias-cls; spec §9.3).
+struct ClassificationOptions : EvalOptions {
+  std::vector<std::int64_t> entity_layers;  // empty: the editor's layer to the last
+  bool control_task = false;
+  bool control_model = false;
+  bool no_normalize = false;
+  std::string similarity = "dot";
+};
+// add_eval_options plus --entity-layers (alias --entity-layer), --control-task, --control-model,
+// --no-normalize, --similarity.
+void add_classification_options(CLI::App& cmd, ClassificationOptions& options);
+nlohmann::json classification_options_json(const ClassificationOptions& options);
+// --similarity as the enum; throws remedi::Error naming the flag for anything but dot and cosine.
+Similarity parse_similarity(const ClassificationOptions& options);
+// The entity layers scored for the editor at `layer` of a model with `n_layer` blocks: --entity-layers,
+// else `layer` to the last. Throws remedi::Error naming --entity-layers for a layer the model lacks.
+std::vector<std::int64_t> entity_layers_for(const ClassificationOptions& options, std::int64_t layer,
+                                            std::int64_t n_layer);
+// "_control_task" and/or "_control_model" for the output names (spec §8.14).
+std::string control_suffix(const ClassificationOptions& options);
 
 // The editors an evaluation runs, in eval mode, all loaded (and checked against `model`) before any
 // work starts: `type` at each of `layers` from `editors_dir`, or built in for identity and null
