@@ -25,7 +25,7 @@ edit "Dolomiten" "Dolomiten is written in Russian" "The language Dolomiten was w
 edit "Mexico City" "What is the twin city of Mexico City? It is Seoul" "Mexico City is a twin city of"
 echo
 echo "== remedi eval-fact-gen: efficacy on held-out rows [5000, 5200), edited vs unedited"
-# Evaluations keep results already written (spec 8.14); the editor was just retrained, so start clean.
+# Evaluations keep results already written (METHOD §8.14); the editor was just retrained, so start clean.
 rm -rf results/demo_eval
 build/remedi eval-fact-gen -n demo_eval -m "$model" -e results/demo -l 6 -b efficacy --rows "train[5000:5200]" -q
 echo

@@ -67,7 +67,7 @@ void register_dataset(CLI::App& app) {
   convert->add_option("-o,--output", args->output, "Output .jsonl file (written atomically)")->required();
   convert->callback([args] { convert_to(*args, args->output); });
 
-  // The original's reformat_dataset (spec §9.3): the same conversion under its name and flags, the
+  // The original's reformat_dataset (METHOD §9.3): the same conversion under its name and flags, the
   // output next to the working directory unless -o says otherwise.
   auto reformat_args = std::make_shared<DatasetArguments>();
   auto* reformat = app.add_subcommand(

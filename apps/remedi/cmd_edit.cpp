@@ -46,7 +46,7 @@ struct EditArgs {
 };
 
 // Without --attribute: the context after the entity's last mention, trimmed like CounterFact's
-// attributes (spec §3.2); the whole context when the entity is not in it.
+// attributes (METHOD §3.2); the whole context when the entity is not in it.
 std::string default_attribute(const std::string& entity, const std::string& context) {
   const std::size_t at = context.rfind(entity);
   if (at == std::string::npos) return context;

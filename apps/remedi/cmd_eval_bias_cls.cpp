@@ -1,5 +1,5 @@
 // `remedi eval bias-cls` (also `eval-bias-cls`): REMEDI as a detector of the LM's occupation errors on
-// Bias in Bios ("Bios-Med", spec §8.10). The unedited LM ranks the occupations after
+// Bias in Bios ("Bios-Med", METHOD §8.10). The unedited LM ranks the occupations after
 // "<bio>. <first> has the occupation of"; for each editor layer l and entity layer l_e, the probe ranks
 // them by the LM's representation of the person at l_e against the editor's direction for each
 // occupation, and predicts an error when the LM's first choice is not in its own top 3. Writes
@@ -33,7 +33,7 @@ namespace remedi::cli {
 
 namespace {
 
-constexpr std::size_t kTopK = 3;  // spec §8.10: model and probe top-3
+constexpr std::size_t kTopK = 3;  // METHOD §8.10: model and probe top-3
 
 struct BiasClsArgs : ClassificationOptions {
   bool symmetric = false;
@@ -144,7 +144,7 @@ void run(const BiasClsArgs& a) {
     label_ids.push_back(first_token_id(tokenizer, label, "label '" + label + "'"));
   const std::unique_ptr<lm::CausalLM> model =
       lm::CausalLM::load(path, {lm::parse_device(a.device), lm::parse_dtype(a.dtype)});
-  // Spec Q33: without -l, every saved layer (the original iterated over nothing and crashed).
+  // METHOD Q33: without -l, every saved layer (the original iterated over nothing and crashed).
   const LoadedEditors loaded = load_eval_editors(a.editors, a.type, a.layers, *model);
   const std::int64_t n_layer = model->config().n_layer;
   const std::string experiment = (std::filesystem::path(results_dir(a.results)) / a.name).string();
@@ -200,7 +200,7 @@ void run(const BiasClsArgs& a) {
       }
     }
   }
-  // Spec §8.15: per editor layer, the entity layer of best F1 (the lowest on a tie).
+  // METHOD §8.15: per editor layer, the entity layer of best F1 (the lowest on a tie).
   nlohmann::json best = nlohmann::json::object();
   for (const auto& [layer, by_entity_layer] : summary.items()) {
     double best_f1 = -1.0;

@@ -1,11 +1,11 @@
-// `remedi eval bias-gen` (also `eval-bias-gen`): Bias in Bios error correction by generation (spec
-// §8.9). Each evaluated person's prompt "<first> has the occupation of", after the bio (contextual,
+// `remedi eval bias-gen` (also `eval-bias-gen`): Bias in Bios error correction by generation
+// (METHOD §8.9). Each evaluated person's prompt "<first> has the occupation of", after the bio (contextual,
 // the default) or alone (--decontextualized), is continued by top-k sampling and scored by one
 // forward pass for the occupation labels, with the unedited LM (the baseline) and with each editor
 // (the edit from the bio's attribute at the prompt's own mention). Writes
 // <results>/<name>/<setting>/baseline.json (records and metrics) and
 // <results>/<name>/<setting>/<type>/<layer>/error_correction.json and error_correction_metrics.json,
-// plus an args file; a results file that already exists is kept and its run skipped (spec §8.14).
+// plus an args file; a results file that already exists is kept and its run skipped (METHOD §8.14).
 #include <torch/torch.h>
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -36,11 +36,11 @@ namespace remedi::cli {
 
 namespace {
 
-constexpr std::size_t kTopPredictions = 3;  // spec §8.9: top-k accuracy with k = 3
+constexpr std::size_t kTopPredictions = 3;  // METHOD §8.9: top-k accuracy with k = 3
 
 struct BiasGenArgs : EvalOptions {
   bool decontextualized = false;
-  std::int64_t max_length = 150;    // total tokens including the left-padded prompt (spec Q12)
+  std::int64_t max_length = 150;    // total tokens including the left-padded prompt (METHOD Q12)
   std::int64_t max_new_tokens = 0;  // > 0: new tokens per batch instead of max_length's budget
   bool editors_given = false;       // -e, -t or -l: run editors as well as the baseline
 };
@@ -56,7 +56,7 @@ nlohmann::json args_json(const BiasGenArgs& a) {
   return args;
 }
 
-// Spec §8.14 shape {top1_accuracy, topk_accuracy, k, fluency, consistency}, with bootstrap intervals
+// METHOD §8.14 shape {top1_accuracy, topk_accuracy, k, fluency, consistency}, with bootstrap intervals
 // of the accuracies (as eval fact-cls gives them) and of the aggregates (as eval fact-gen).
 nlohmann::json metrics_json(const BiasCorrectionMetrics& m) {
   const auto interval = [](double value, const std::vector<double>& hits) {
@@ -93,7 +93,7 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-// Rows in batches whose left-padded prompts already reach max_length: they get one new token (Q12).
+// Rows in batches whose left-padded prompts already reach max_length: they get one new token (METHOD Q12).
 std::size_t overlong_rows(const tok::Tokenizer& tokenizer, const std::vector<data::MediationSample>& rows,
                           std::int64_t batch_size, std::int64_t max_length) {
   std::size_t count = 0;
@@ -146,7 +146,7 @@ Evaluation evaluate(const BiasGenArgs& a, const lm::CausalLM& model, const tok::
   return e;
 }
 
-// Spec §8.15 (Bias in Bios, decontextual sweep): the layer with the highest harmonic mean of top-1
+// METHOD §8.15 (Bias in Bios, decontextual sweep): the layer with the highest harmonic mean of top-1
 // accuracy and fluency; the first such layer on a tie.
 nlohmann::json select_layer(const std::vector<std::int64_t>& order, const nlohmann::json& layers) {
   nlohmann::json scores = nlohmann::json::object();
@@ -172,7 +172,7 @@ void run(const BiasGenArgs& a) {
   if (a.max_length < 2) throw Error("<argument>", "--max-length", "must be at least 2");
   if (a.max_new_tokens < 0) throw Error("<argument>", "--max-new-tokens", "must not be negative");
   const bool contextual = !a.decontextualized;
-  SampleSource everything = a.data;  // every converted row: the TF-IDF vectoriser's bios (spec §3.6)
+  SampleSource everything = a.data;  // every converted row: the TF-IDF vectoriser's bios (METHOD §3.6)
   everything.split.clear();
   const std::vector<data::MediationSample> pool = load_samples(everything);
   const std::vector<data::MediationSample> samples = load_eval_samples(a, 1, /*require_unmediated=*/false);

@@ -1,4 +1,4 @@
-// `remedi eval entailment` (also `eval-entailment`): the McRae entailment benchmark of spec §8.11. Each
+// `remedi eval entailment` (also `eval-entailment`): the McRae entailment benchmark of METHOD §8.11. Each
 // sample's co-occurring, original and unrelated features are scored as "<prompt> <target>" by the unedited
 // LM and by the LM edited with the sample's context; per sample, Pearson's r of those log-probabilities
 // with the norms' (co_prob, prob) says whether the edit made the LM believe what the norms entail, and

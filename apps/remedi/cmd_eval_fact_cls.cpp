@@ -1,8 +1,8 @@
 // `remedi eval fact-cls` (also `eval-fact-cls`): REMEDI as a detector of the LM's factual errors on
-// CounterFact (spec §8.8). For each editor layer l and entity layer l_e, the editor's directions for the new
-// and the true attribute (from the context and from the context with the true object) are compared with the
-// LM's representation of the entity at l_e, in context (contextual task: will the LM follow the stated new
-// fact?) and in the bare prompt (decontextual: does it already know the true one?). Writes
+// CounterFact (METHOD §8.8). For each editor layer l and entity layer l_e, the editor's directions for the
+// new and the true attribute (from the context and from the context with the true object) are compared with
+// the LM's representation of the entity at l_e, in context (contextual task: will the LM follow the stated
+// new fact?) and in the bare prompt (decontextual: does it already know the true one?). Writes
 // <results>/<name>/<type>/<l>/fact_cls_layer_<l_e>[_control_task][_control_model].json (per sample)
 // and ..._metrics.json, plus an args file.
 #include <torch/torch.h>
@@ -73,7 +73,7 @@ nlohmann::json headline(const nlohmann::json& metrics) {
 }
 
 // Directions (N, H) of `editor` for attribute representations `attribute`, with the entity input
-// the editor was trained with (spec Q29: the original passes the probe vector instead).
+// the editor was trained with (METHOD Q29: the original passes the probe vector instead).
 torch::Tensor directions(Editor& editor, const EditorInputs& inputs, const torch::Tensor& attribute,
                          torch::Device device) {
   torch::NoGradGuard no_grad;
@@ -101,7 +101,7 @@ void run(const ClassificationOptions& a) {
     return "fact_cls_layer_" + std::to_string(entity_layer) + suffix;
   };
   // Entity layers per editor layer (default: the editor's layer to the last), probed in one pass;
-  // pairs whose metrics file exists were run before (spec §8.14) and are read back instead.
+  // pairs whose metrics file exists were run before (METHOD §8.14) and are read back instead.
   nlohmann::json summary = nlohmann::json::object();
   std::vector<std::vector<std::int64_t>> entity_layers;  // per editor: the pairs still to run
   std::vector<std::vector<std::int64_t>> all_wanted;     // per editor: every requested entity layer
@@ -134,7 +134,7 @@ void run(const ClassificationOptions& a) {
   options.normalize = !a.no_normalize;
   options.similarity = similarity;
   if (a.control_task) options.shuffle_labels_seed = a.data.seed;
-  nlohmann::json best = nlohmann::json::object();  // spec §8.15: the entity layer of best contextual F1
+  nlohmann::json best = nlohmann::json::object();  // METHOD §8.15: the entity layer of best contextual F1
   for (std::size_t e = 0; e < loaded.editors.size(); ++e) {
     if (entity_layers[e].empty()) continue;
     Editor& editor = *loaded.editors[e];

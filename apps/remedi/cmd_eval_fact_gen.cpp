@@ -1,11 +1,11 @@
-// `remedi eval fact-gen` (also `eval-fact-gen`): the CounterFact editing benchmarks of spec §8.2-8.3
-// (efficacy and paraphrase) and a real neighbourhood benchmark (§8.6, docs/DEVIATIONS.md) for trained
+// `remedi eval fact-gen` (also `eval-fact-gen`): the CounterFact editing benchmarks of METHOD §8.2-8.3
+// (efficacy and paraphrase) and a real neighbourhood benchmark (METHOD §8.6, docs/DEVIATIONS.md) for trained
 // editors, with the unedited LM's scores on the same prompts beside them, or for the prefix and replace
-// baselines (§8.7: the unedited LM on modified prompts). Writes
+// baselines (METHOD §8.7: the unedited LM on modified prompts). Writes
 // <results>/<name>/<type>/<layer>/<benchmark>.json (per prompt) and <benchmark>_metrics.json, or
-// <results>/<name>/<baseline>/... for a baseline. The generation benchmark (§8.4: fluency and consistency of
-// sampled continuations) and the essence benchmark (§8.5: does the entity keep its other properties) use
-// stand-ins for what the EasyEdit layout and our data lack (docs/DEVIATIONS.md).
+// <results>/<name>/<baseline>/... for a baseline. The generation benchmark (METHOD §8.4: fluency and
+// consistency of sampled continuations) and the essence benchmark (METHOD §8.5: does the entity keep its
+// other properties) use stand-ins for what the EasyEdit layout and our data lack (docs/DEVIATIONS.md).
 #include <torch/torch.h>
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -83,7 +83,7 @@ std::optional<std::string> rewrite_prompt(const data::MediationSample& sample) {
   return text.replace(at, 2, sample.entity);
 }
 
-// Generation prompts (spec §8.4): ROME's generation_prompts when the record has them; the EasyEdit
+// Generation prompts (METHOD §8.4): ROME's generation_prompts when the record has them; the EasyEdit
 // layout has none, so there the rewrite prompt and the paraphrase prompts stand in for them
 // (docs/DEVIATIONS.md).
 std::vector<std::string> generation_prompts(const data::MediationSample& sample) {
@@ -94,7 +94,7 @@ std::vector<std::string> generation_prompts(const data::MediationSample& sample)
   return prompts;
 }
 
-// One row per distinct prompt of each sample (first occurrence order, Q11), `prompt` replaced;
+// One row per distinct prompt of each sample (first occurrence order, METHOD Q11), `prompt` replaced;
 // owner[row] is the row's sample.
 std::vector<data::MediationSample> flatten_prompts(
     const std::vector<data::MediationSample>& samples,
@@ -218,7 +218,7 @@ class SubjectIndex {
   std::map<std::string, ByName> by_object_;                            // true object
 };
 
-// The replace baseline (spec §8.7): each sample's entity becomes another CounterFact subject of the
+// The replace baseline (METHOD §8.7): each sample's entity becomes another CounterFact subject of the
 // same relation whose true object is the sample's new target, chosen by a generator seeded with
 // `seed` and the sample id; the entity is replaced everywhere in the sample, its prompts included.
 // Samples with no such subject are dropped and counted in `dropped`.
@@ -255,7 +255,7 @@ std::vector<data::MediationSample> replace_entities(const std::vector<data::Medi
   return replaced;
 }
 
-// Consistency references (spec §8.4; we lack ROME's attribute snippets, docs/DEVIATIONS.md): for
+// Consistency references (METHOD §8.4; we lack ROME's attribute snippets, docs/DEVIATIONS.md): for
 // each sample, up to kReferenceSubjects other CounterFact subjects whose true object is the sample's
 // new target, those of the same relation first, then any (each group by name); each one's true
 // statement (its rewrite prompt + its true object) continued by the unedited LM is a reference text. The
@@ -362,7 +362,7 @@ GenerationReferences build_references(const std::vector<data::MediationSample>& 
   return refs;
 }
 
-// Fluency and consistency per sample (spec §8.4) of the generations `texts` of rows owned by samples.
+// Fluency and consistency per sample (METHOD §8.4) of the generations `texts` of rows owned by samples.
 struct GenerationMetrics {
   eval::Aggregate fluency;
   eval::Aggregate consistency;
@@ -431,7 +431,7 @@ GenerationSetup prepare_generation(const EvalArgs& a, const std::vector<data::Me
   return g;
 }
 
-// Essence (spec §8.5): each sample's entity introduced in a Wikipedia voice, "<entity> is", continued by
+// Essence (METHOD §8.5): each sample's entity introduced in a Wikipedia voice, "<entity> is", continued by
 // the unedited LM (the references, cached per experiment under a key as the consistency references) and
 // by the edited LM with the same seeds; the prefix is cut from both. Scored by TF-IDF cosine with a
 // vectorizer fitted on the references (ROME's Wikipedia IDF is not available, docs/DEVIATIONS.md).
@@ -509,7 +509,7 @@ nlohmann::json essence_metrics_json(const std::vector<data::MediationSample>& sa
   const nlohmann::json generation = aggregate_json(eval::aggregate(fluency_generation, true));
   return {{"essence", aggregate_json(eval::aggregate(essence, true))},
           {"fluency_generation", generation},
-          {"fluency_generaton", generation},  // the original's spelling (Q19), for its readers
+          {"fluency_generaton", generation},  // the original's spelling (METHOD Q19), for its readers
           {"fluency_references", aggregate_json(eval::aggregate(fluency_references, true))},
           {"samples", samples.size()},
           {"references_file", std::filesystem::path(e.file).filename().string()}};
@@ -542,14 +542,14 @@ nlohmann::json records_json(const tok::Tokenizer& tokenizer, const std::vector<d
   return results;
 }
 
-// A baseline (spec §8.7): the unedited LM on prompts with the context prepended (prefix) or with the
+// A baseline (METHOD §8.7): the unedited LM on prompts with the context prepended (prefix) or with the
 // entity replaced (replace). Neighbourhood prompts get the context prepended too (prefix).
 // Seconds since `start`.
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-// A baseline (spec §8.7): the unedited LM on prompts with the context prepended (prefix) or with the
+// A baseline (METHOD §8.7): the unedited LM on prompts with the context prepended (prefix) or with the
 // entity replaced (replace). Neighbourhood and generation prompts get the context prepended too
 // (prefix); the prepended context is cut from the generated texts before they are scored.
 void run_baseline(const EvalArgs& a, const lm::CausalLM& model, const tok::Tokenizer& tokenizer,
@@ -600,7 +600,7 @@ void run_baseline(const EvalArgs& a, const lm::CausalLM& model, const tok::Token
     } else if (benchmark == "essence") {
       // prefix: the context goes between the Wikipedia prefix and "<entity> is" and is cut from the
       // text afterwards (the original splits on ". "); replace: "<r> is" against the references of the
-      // original entity (spec §8.7).
+      // original entity (METHOD §8.7).
       const GenerationOptions sampling = generation_options(a);
       const EssenceSetup e = prepare_essence(original, model, tokenizer, sampling, experiment);
       std::vector<data::MediationSample> rows = essence_rows(samples);
@@ -651,7 +651,7 @@ void run_baseline(const EvalArgs& a, const lm::CausalLM& model, const tok::Token
             << "\n";
 }
 
-// Spec §8.15: the layer whose harmonic mean of paraphrase efficacy, generation consistency and
+// METHOD §8.15: the layer whose harmonic mean of paraphrase efficacy, generation consistency and
 // fluency (raw bits, as the original) is highest; the first such layer on a tie.
 nlohmann::json select_layer(const std::vector<std::int64_t>& layers, const nlohmann::json& summary) {
   nlohmann::json scores = nlohmann::json::object();
@@ -718,7 +718,7 @@ void run(const EvalArgs& a) {
   const std::vector<std::int64_t>& layers = loaded.layers;
   const std::vector<std::shared_ptr<Editor>>& editors = loaded.editors;
   write_args_file(experiment, args_json(a));
-  // Spec §8.14: a (layer, benchmark) whose metrics file exists was run before; its numbers are read
+  // METHOD §8.14: a (layer, benchmark) whose metrics file exists was run before; its numbers are read
   // back for the summary and the layer selection, and the unedited work of a benchmark every layer
   // has done is skipped too.
   nlohmann::json summary = nlohmann::json::object();

@@ -1,6 +1,7 @@
 // `remedi eval fact-mediation` (also `eval-fact-mediation`): how often the unedited LM knows a
-// CounterFact fact and how often it follows a context that contradicts it (spec §8.12, the intended
-// behaviour; the original cannot run, Q22 in docs/DEVIATIONS.md). Per sample, at the end of the prompt:
+// CounterFact fact and how often it follows a context that contradicts it (METHOD §8.12, the intended
+// behaviour; the original cannot run, METHOD Q22 in docs/DEVIATIONS.md). Per sample, at the end of the
+// prompt:
 //   decontextual: "knows" = logp(tok1(target_true) | prompt) > logp(tok1(target_new) | prompt)
 //   contextual: "follows context" = logp(tok1(target_new) | prompt-in-context) >
 //               logp(tok1(target_true) | prompt-in-context)
@@ -30,7 +31,7 @@ namespace remedi::cli {
 
 namespace {
 
-constexpr std::int64_t kTopTokens = 3;  // spec §8.12
+constexpr std::int64_t kTopTokens = 3;  // METHOD §8.12
 
 // One task's record of row `i`: both log-probs, the verdict under `verdict`, the top tokens.
 nlohmann::json task_record(const tok::Tokenizer& tokenizer, const TargetScores& scores, std::int64_t i,

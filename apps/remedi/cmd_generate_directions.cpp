@@ -1,4 +1,4 @@
-// `remedi generate-directions`: the direction dump of spec §8.13 (for norm analyses and PCA plots).
+// `remedi generate-directions`: the direction dump of METHOD §8.13 (for norm analyses and PCA plots).
 // For each editor layer l and every selected sample: the editor's direction, the attribute
 // representation it was computed from (context.attribute.hiddens.l.average), and the hidden state of
 // the prompt's last entity token after every block, unedited (h_entity_pre) and with the direction
@@ -38,7 +38,7 @@ namespace remedi::cli {
 
 namespace {
 
-constexpr std::int64_t kFirstRow = 5000;  // spec §8.13: rows [5000, 5000 + size)
+constexpr std::int64_t kFirstRow = 5000;  // METHOD §8.13: rows [5000, 5000 + size)
 
 struct DirectionsArgs : EvalOptions {
   std::int64_t size = 1000;

@@ -1,5 +1,5 @@
 // `remedi import-editors SRC -o DEST`: converts editors trained by the original REMEDI
-// (SRC/<type>/<layer>/weights.pth, spec §6.5) into remedi editor folders (DEST/<type>/<layer>/) for
+// (SRC/<type>/<layer>/weights.pth, METHOD §6.5) into remedi editor folders (DEST/<type>/<layer>/) for
 // the given model, so that `remedi edit` and `remedi eval-fact-gen -e DEST` use them.
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>

@@ -1,7 +1,7 @@
 // `remedi random-init-model -m MODEL --out-dir DIR`: the control model of the factual-error
-// classification benchmark (spec §8.8, §8.13): a copy of MODEL in the same format (HF folder ->
+// classification benchmark (METHOD §8.8, §8.13): a copy of MODEL in the same format (HF folder ->
 // DIR/model.safetensors plus the folder's other files; GGUF -> DIR/model.gguf with all metadata)
-// whose weights are drawn afresh by an explicit rule from one seeded generator (Q24), so the same
+// whose weights are drawn afresh by an explicit rule from one seeded generator (METHOD Q24), so the same
 // seed gives the same bytes. DIR/random_init.json records the source, seed and rule. The output
 // folder appears complete or not at all: everything is written into a temporary sibling folder that
 // is renamed to DIR at the end.
@@ -61,7 +61,7 @@ struct Plan {
   double std = 0;  // for Normal
 };
 
-// The initialisation rule of spec §8.13 (HF's _init_weights for these families), made explicit.
+// The initialisation rule of METHOD §8.13 (HF's _init_weights for these families), made explicit.
 struct InitRule {
   double initializer_range = kDefaultInitializerRange;
   bool gpt2 = false;

@@ -1,4 +1,4 @@
-// `remedi train`: train REMEDI editors (spec §7, the original's train_editors flags, §9.3). Editors
+// `remedi train`: train REMEDI editors (METHOD §7, the original's train_editors flags, §9.3). Editors
 // land in <results>/<experiment>/<type>/<layer>/ (editor.json + editor.safetensors); a checkpoint
 // beside them after every epoch lets --resume continue a killed run.
 #include <torch/torch.h>
@@ -165,7 +165,7 @@ void run(const TrainArgs& a) {
 
   TrainOptions options;
   options.weights.mediated = a.lam_m;
-  // lam_u unset: 1 unless the data set has no unmediated targets (spec §7.6).
+  // lam_u unset: 1 unless the data set has no unmediated targets (METHOD §7.6).
   const bool has_unmediated = a.data.dataset != "biosbias" && a.data.dataset != "mcrae";
   options.weights.unmediated =
       a.lam_u ? a.lam_u : (has_unmediated ? std::optional<double>(1.0) : std::nullopt);

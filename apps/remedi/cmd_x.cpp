@@ -1,4 +1,4 @@
-// `remedi x list` and `remedi x run NAME`: the paper's experiments (spec §9.1) as sequences of remedi
+// `remedi x list` and `remedi x run NAME`: the paper's experiments (METHOD §9.1) as sequences of remedi
 // commands with the paper's settings, so that each runs with one command. The layers per model and
 // data set are data (experiments/layers.json, with what chose them), not code. Each step runs as a
 // child process of this binary, its command line printed first, and the run stops at the first
@@ -52,7 +52,7 @@ struct Experiment {
   std::string what;
 };
 
-// Spec §9.1, in its order.
+// METHOD §9.1, in its order.
 const std::vector<Experiment> kExperiments = {
     {"train.counterfact", "train editors on CounterFact at every layer"},
     {"train.biosbias", "train editors on Bias in Bios at every layer"},
@@ -181,7 +181,7 @@ std::vector<Step> plan(const XArgs& a, const std::string& experiment) {
     return steps;
   }
   if (kind == "train") {
-    // Every layer (spec §9.1), unless --layer names one; the control model only at the edit layer.
+    // Every layer (METHOD §9.1), unless --layer names one; the control model only at the edit layer.
     const Settings settings = settings_for(a, dataset, a.random);
     std::vector<std::string> options;
     if (!settings.train_rows.empty()) options = {"--rows", settings.train_rows};
@@ -192,7 +192,7 @@ std::vector<Step> plan(const XArgs& a, const std::string& experiment) {
           {with(with({"train", "-n", editors_name, "-d", dataset}, common), options), a.model, ""});
       return steps;
     }
-    // Control model (spec §9.1): a randomly initialised copy, editors at the edit layer only.
+    // Control model (METHOD §9.1): a randomly initialised copy, editors at the edit layer only.
     const std::string random_dir = random_model_dir(a.model);
     if (!fs::exists(random_dir)) {
       steps.push_back({{"random-init-model", "-m", a.model, "--out-dir", random_dir}, a.model, ""});
@@ -214,14 +214,14 @@ std::vector<Step> plan(const XArgs& a, const std::string& experiment) {
   } else if (a.small) {
     small = {"--small"};
   }
-  // Sweeps always run on the small subset (spec §9.1) unless rows are given.
+  // Sweeps always run on the small subset (METHOD §9.1) unless rows are given.
   const std::vector<std::string> sweep_rows =
       settings.eval_rows.empty() ? std::vector<std::string>{"--small"} : small;
   const auto entity_layers = [&]() -> std::vector<std::string> {
     if (!settings.entity) return {};
     return {"--entity-layers", std::to_string(*settings.entity)};
   };
-  // Spec §9.1's four classification runs: the trained editor, the identity editor, the control task,
+  // METHOD §9.1's four classification runs: the trained editor, the identity editor, the control task,
   // and the control model (editors trained on a randomly initialised copy).
   const auto classification_steps = [&](const std::string& command, const std::string& name) {
     const std::vector<std::string> base = with({"eval", command, "-n", name, "-l", layer}, entity_layers());

@@ -91,7 +91,7 @@ std::vector<data::MediationSample> load_eval_samples(const EvalOptions& o, std::
   if (!split.empty()) samples = data::select_split(samples, split);
   if (o.attribute_no_entity) data::use_attribute_as_context(samples);
   if (samples.size() < minimum) {
-    // The spec's rows ([5000, 10000), [5000, 6000) with --small) are sized for the full releases;
+    // The rows of METHOD §3.6 ([5000, 10000), [5000, 6000) with --small) are sized for the full releases;
     // the shared Bias in Bios and synthetic McRae files are far shorter.
     throw Error("<argument>", o.small ? "--small" : "--rows",
                 "'" + split + "' selects " + std::to_string(samples.size()) + " of the data set's " +

@@ -40,10 +40,10 @@ struct SampleSource {
 
 std::vector<data::MediationSample> load_samples(const SampleSource& source);
 
-// Writes <folder>/args-<YYYYmmdd-HHMMSS>.json (spec §2.4), creating the folder.
+// Writes <folder>/args-<YYYYmmdd-HHMMSS>.json (METHOD §2.4), creating the folder.
 void write_args_file(const std::string& folder, const nlohmann::json& args);
 
-// The flags every evaluation command shares (spec §9.2 groups experiment, model, editor,
+// The flags every evaluation command shares (METHOD §9.2 groups experiment, model, editor,
 // preprocessing, logging) and what they select. Commands derive their own arguments from it.
 struct EvalOptions {
   std::string name;
@@ -68,7 +68,7 @@ nlohmann::json eval_options_json(const EvalOptions& options);
 std::vector<data::MediationSample> load_eval_samples(const EvalOptions& options, std::size_t minimum = 1,
                                                      bool require_unmediated = true);
 
-// The flags of the two classification evaluations (eval fact-cls, eval bias-cls; spec §9.3).
+// The flags of the two classification evaluations (eval fact-cls, eval bias-cls; METHOD §9.3).
 struct ClassificationOptions : EvalOptions {
   std::vector<std::int64_t> entity_layers;  // empty: the editor's layer to the last
   bool control_task = false;
@@ -86,7 +86,7 @@ Similarity parse_similarity(const ClassificationOptions& options);
 // else `layer` to the last. Throws remedi::Error naming --entity-layers for a layer the model lacks.
 std::vector<std::int64_t> entity_layers_for(const ClassificationOptions& options, std::int64_t layer,
                                             std::int64_t n_layer);
-// "_control_task" and/or "_control_model" for the output names (spec §8.14).
+// "_control_task" and/or "_control_model" for the output names (METHOD §8.14).
 std::string control_suffix(const ClassificationOptions& options);
 
 // The editors an evaluation runs, in eval mode, all loaded (and checked against `model`) before any
@@ -106,7 +106,7 @@ void write_json(const std::string& path, const nlohmann::json& value);
 // (docs/METRICS.md), the shape every metrics file gives a per-sample statistic.
 nlohmann::json aggregate_json(const eval::Aggregate& aggregate);
 
-// Spec §8.14: results already written are not computed again. The object in `metrics_path` (a
+// METHOD §8.14: results already written are not computed again. The object in `metrics_path` (a
 // metrics file, written after its records, so its presence marks a finished run) when it exists and
 // parses, saying on stderr that the run is skipped; null otherwise.
 nlohmann::json finished_metrics(const std::string& metrics_path);

@@ -1,4 +1,4 @@
-// Bias in Bios (spec §3.3) -> mediation samples. Inputs:
+// Bias in Bios (METHOD §3.3) -> mediation samples. Inputs:
 //  * the original `BIOS.pkl` from Microsoft's biosbias scripts (a pickled list of dicts with name,
 //    raw, start_pos, bio, title, gender, ...), read by the data-only pickle reader (pickle.h);
 //  * the LabHC/bias_in_bios CSV layout (columns hard_text, profession, gender), which has neither

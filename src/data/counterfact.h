@@ -1,4 +1,4 @@
-// CounterFact (spec §3.2) -> mediation samples. Two input layouts:
+// CounterFact (METHOD §3.2) -> mediation samples. Two input layouts:
 //  * ROME's `counterfact.json`: a JSON array of records with `requested_rewrite`,
 //    `paraphrase_prompts`, `generation_prompts`, ... (the layout the original converts);
 //  * the EasyEdit/MEND split files (`counterfact-train.json`, `-edit.json`, `-val.json`): flat
@@ -25,7 +25,7 @@ std::string strip_paraphrase_junk(const std::string& entity, const std::string& 
 std::optional<std::string> clean_paraphrase_sentences(const std::string& entity, const std::string& prompt,
                                                       std::vector<std::string> sentences);
 
-// The paraphrase-prompt cleaning of spec §3.2 (steps 1-9) for entity `entity` and raw paraphrase
+// The paraphrase-prompt cleaning of METHOD §3.2 (steps 1-9) for entity `entity` and raw paraphrase
 // `paraphrase`. Where the original would stop on an assertion (more than one sentence break cuts
 // through the entity; a single sentence without the entity), this returns the step-3 string, the
 // same fallback the original uses when the cleaned prompt lost the entity.

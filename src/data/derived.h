@@ -1,4 +1,4 @@
-// Strings derived from a sample (spec §3.7): the prompt placed after its context, the context with
+// Strings derived from a sample (METHOD §3.7): the prompt placed after its context, the context with
 // the unmediated target, and the --attribute-no-entity preprocessing.
 #pragma once
 

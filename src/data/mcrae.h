@@ -1,4 +1,4 @@
-// McRae feature norms (spec §3.4): concept/feature production norms -> mediation samples that put
+// McRae feature norms (METHOD §3.4): concept/feature production norms -> mediation samples that put
 // one feature in the context and ask for a co-occurring one in the prompt. Input: the original
 // CONCS_FEATS_concstats_brm.txt (tab-separated; columns Concept, Feature, Prod_Freq are used).
 #pragma once

@@ -1,6 +1,6 @@
-// The context-mediation sample every data set is converted into (spec §3.1), and its file format:
+// The context-mediation sample every data set is converted into (METHOD §3.1), and its file format:
 // JSON Lines, one object per line, keys in the order below. The reader also accepts the original
-// release's files, whose objects are written back to back without separators (spec Q20).
+// release's files, whose objects are written back to back without separators (METHOD Q20).
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -31,7 +31,7 @@ Json sample_to_json(const MediationSample& sample);
 // `file` and `where` (e.g. "record 12 (line 13)") name the record in errors.
 MediationSample sample_from_json(const Json& record, const std::string& file, const std::string& where);
 
-// Reads a converted data set: JSON Lines, or JSON objects written back to back (spec Q20); any
+// Reads a converted data set: JSON Lines, or JSON objects written back to back (METHOD Q20); any
 // whitespace may separate the objects. Throws remedi::Error naming the record and its line.
 std::vector<MediationSample> read_samples(const std::string& path);
 std::vector<MediationSample> parse_samples(const std::string& text, const std::string& file);

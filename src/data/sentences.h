@@ -1,6 +1,6 @@
 // A rule-based English sentence segmenter, the stand-in for spaCy en_core_web_sm's statistical
-// sentence boundaries in the CounterFact prompt cleaning (spec §3.2 step 4) and the Bias-in-Bios
-// abridging (§3.3 step 2). docs/DEVIATIONS.md lists where it can disagree with spaCy.
+// sentence boundaries in the CounterFact prompt cleaning (METHOD §3.2 step 4) and the Bias-in-Bios
+// abridging (METHOD §3.3 step 2). docs/DEVIATIONS.md lists where it can disagree with spaCy.
 //
 // A boundary falls after a run of terminal punctuation (. ? ! and the ellipsis …), plus any closing
 // quotes or brackets right after it, when whitespace follows and the next word starts like a

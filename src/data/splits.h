@@ -1,4 +1,4 @@
-// Row selection by file order (spec §3.6): the Hugging Face `datasets` split syntax the original's
+// Row selection by file order (METHOD §3.6): the Hugging Face `datasets` split syntax the original's
 // command lines use, and the seeded train/validation hold-out of editor training.
 #pragma once
 
@@ -30,7 +30,7 @@ struct HoldOutSplit {
   std::vector<std::size_t> validation;  // ceil(fraction * row_count) row indices, in permuted order
 };
 
-// The random hold-out inside the training rows (spec §3.6, Q5, Q32): a permutation of the rows
+// The random hold-out inside the training rows (METHOD §3.6, Q5, Q32): a permutation of the rows
 // drawn from a Python-compatible generator seeded with `seed`; its first ceil(fraction * n)
 // entries are the validation rows and the rest the training rows, the layout of the datasets
 // library's train_test_split (whose permutation came from NumPy's global state and cannot be

@@ -1,4 +1,4 @@
-// WinoVenti (spec §3.5): the commonsense-exception TSV -> mediation samples. No experiment uses it;
+// WinoVenti (METHOD §3.5): the commonsense-exception TSV -> mediation samples. No experiment uses it;
 // it is supported because the original loader is.
 #pragma once
 

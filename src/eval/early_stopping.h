@@ -1,4 +1,4 @@
-// Early-stopping tracker of the training loop (spec §7.4): it follows one validation value per
+// Early-stopping tracker of the training loop (METHOD §7.4): it follows one validation value per
 // epoch and says when to stop.
 #pragma once
 

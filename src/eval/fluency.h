@@ -1,4 +1,4 @@
-// Fluency: weighted n-gram entropy of generated text (ROME's measure, used by REMEDI; spec §8.4.1).
+// Fluency: weighted n-gram entropy of generated text (ROME's measure, used by REMEDI; METHOD §8.4.1).
 #pragma once
 
 #include <cstddef>

@@ -1,4 +1,4 @@
-// Pure evaluation metrics (spec §8): aggregates, efficacy, classification scores, correlation and
+// Pure evaluation metrics (METHOD §8): aggregates, efficacy, classification scores, correlation and
 // bootstrap confidence intervals. Text metrics live in fluency.h and tfidf.h.
 #pragma once
 
@@ -21,7 +21,7 @@ struct Aggregate {
 // Throws std::invalid_argument for an empty list.
 Aggregate aggregate(const std::vector<double>& values, bool keep_values = false);
 
-// Efficacy (§8.2): per sample, the fraction of its prompts where p(target) > p(comparator) (score)
+// Efficacy (METHOD §8.2): per sample, the fraction of its prompts where p(target) > p(comparator) (score)
 // and the mean of p(target) − p(comparator) (magnitude, a probability difference); then aggregates
 // over samples. Inputs are per-sample lists, as log-probabilities (exponentiated first) or as
 // probabilities. Throws std::invalid_argument when the shapes differ or a sample has no value.
@@ -58,7 +58,7 @@ double top_k_accuracy(const std::vector<std::vector<std::string>>& predictions,
                       const std::vector<std::string>& gold, std::size_t k);
 
 // Pearson's r, or nothing when it is undefined: fewer than two pairs, a non-finite value, or a
-// constant x or y (the original then fails or yields NaN, spec Q23). Throws std::invalid_argument
+// constant x or y (the original then fails or yields NaN, METHOD Q23). Throws std::invalid_argument
 // when the lengths differ.
 std::optional<double> pearson(const std::vector<double>& x, const std::vector<double>& y);
 
@@ -70,7 +70,7 @@ struct CorrelationSummary {
 };
 CorrelationSummary summarize_correlations(const std::vector<std::optional<double>>& per_sample);
 
-// Harmonic mean (§8.15 layer selection): n / Σ 1/x, 0 if any value is 0. Throws
+// Harmonic mean (METHOD §8.15 layer selection): n / Σ 1/x, 0 if any value is 0. Throws
 // std::invalid_argument for an empty list or a negative value.
 double harmonic_mean(const std::vector<double>& values);
 

@@ -1,5 +1,5 @@
 // TF-IDF vectors and cosine similarity as scikit-learn's TfidfVectorizer computes them with its
-// defaults (spec §8.4.2): lower-case; tokens are maximal runs of ≥ 2 Unicode word characters
+// defaults (METHOD §8.4.2): lower-case; tokens are maximal runs of ≥ 2 Unicode word characters
 // between word boundaries (`(?u)\b\w\w+\b`); unigrams; raw counts of vocabulary terms (or
 // 1 + ln(count) with sublinear_tf); times the term's idf; the row L2-normalised (an all-zero row
 // stays zero). Consistency, essence and the Bias-in-Bios consistency are built on this.

@@ -1,4 +1,4 @@
-// Tokenize a list of strings into one padded batch, keeping each row's offsets (spec §2.2, §4.5).
+// Tokenize a list of strings into one padded batch, keeping each row's offsets (METHOD §2.2, §4.5).
 #pragma once
 
 #include <torch/types.h>

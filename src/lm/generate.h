@@ -1,5 +1,5 @@
 // Batched, KV-cached generation: greedy or seeded top-k sampling, EOS stop, interventions applied
-// on the prompt pass only (spec §6.3: incremental steps are not edited but attend to the edited
+// on the prompt pass only (METHOD §6.3: incremental steps are not edited but attend to the edited
 // prompt's cached keys and values).
 #pragma once
 
@@ -15,7 +15,7 @@ namespace remedi::lm {
 struct GenerateOptions {
   std::int64_t max_new_tokens = 20;
   // If > 0, the budget is max_length - prompt width (padding included), as HF `max_length` and the
-  // original REMEDI code count it (spec quirk Q12); it then overrides max_new_tokens.
+  // original REMEDI code count it (METHOD Q12); it then overrides max_new_tokens.
   std::int64_t max_length = -1;
   std::int64_t top_k = 0;  // 0: greedy; k > 0: sample among the k most likely tokens
   double temperature = 1.0;

@@ -72,7 +72,7 @@ bool is_gguf_path(const std::string& path) {
 
 }  // namespace
 
-// Block-output rewrite of spec §6.3, differentiable in the directions:
+// Block-output rewrite of METHOD §6.3, differentiable in the directions:
 // h <- h + in_range * ((beta - 1) h + alpha d)
 torch::Tensor apply_intervention(const torch::Tensor& hidden, const Intervention& edit) {
   const std::int64_t batch = hidden.size(0);

@@ -3,10 +3,10 @@
 //
 // Conventions
 // - "Block output l" is the residual stream after block l (0-based), before any final norm: HF
-//   `hidden_states[l + 1]` for l < L - 1 (spec §2.1).
+//   `hidden_states[l + 1]` for l < L - 1 (METHOD §2.1).
 // - Position ids are always derived from the attention mask (cumulative count of real tokens
 //   minus one; pads get 0), so left- and right-padded batches give the same results for every
-//   family. This is the fix for spec quirk Q9 (see docs/DEVIATIONS.md).
+//   family. This is the fix for METHOD Q9 (see docs/DEVIATIONS.md).
 // - The LM's weights never require gradients; gradients flow only into intervention directions
 //   (and whatever produced them).
 #pragma once
@@ -31,7 +31,7 @@ struct Batch {
 };
 
 // At block `layer`, for each row b and positions t in [ranges[b,0], ranges[b,1]) of the padded
-// tensor: h[b, t] <- beta * h[b, t] + alpha * directions[b] (spec §6.3). Ranges are absolute
+// tensor: h[b, t] <- beta * h[b, t] + alpha * directions[b] (METHOD §6.3). Ranges are absolute
 // positions (0 <= begin <= end <= T); an empty range leaves the row unchanged.
 struct Intervention {
   std::int64_t layer = 0;

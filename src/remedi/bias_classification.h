@@ -1,4 +1,4 @@
-// REMEDI as a detector of the LM's occupation errors on Bias in Bios ("Bios-Med", spec §8.10). The
+// REMEDI as a detector of the LM's occupation errors on Bias in Bios ("Bios-Med", METHOD §8.10). The
 // LM reads "<bio>. <first> has the occupation of" and ranks the occupations by the log-prob of their
 // first token; the probe ranks them by how well the LM's representation of the person (at an entity
 // layer) matches the editor's direction for "<first> <occupation statement>". The probe predicts an
@@ -37,24 +37,24 @@ std::vector<std::string> occupation_labels(const std::vector<data::MediationSamp
 std::vector<std::int64_t> gold_label_indices(const std::vector<data::MediationSample>& samples,
                                              const std::vector<std::string>& labels);
 
-// The sample whose context the editor reads for `label` (spec §8.10 step 4, Q18): the attribute is
+// The sample whose context the editor reads for `label` (METHOD §8.10 step 4, Q18): the attribute is
 // the sample's own for its title and "has the occupation of <label>" for any other label; the
 // context is "<entity> <attribute>", or the attribute alone with `attribute_alone`
-// (--attribute-no-entity). `symmetric` (--symmetric, our variant of Q18): the template for every
+// (--attribute-no-entity). `symmetric` (--symmetric, our variant of METHOD Q18): the template for every
 // label, the gold one included, so that no label's direction comes from the bio itself.
 data::MediationSample label_sample(const data::MediationSample& sample, const std::string& label,
                                    bool attribute_alone, bool symmetric = false);
 
 // The editor's direction for every sample and label, (N, K, H) float32 on the CPU: the editor's layer
 // representation of each label_sample()'s attribute (mean over its tokens) with the entity input
-// from the entity string alone (as in training; spec Q29). One precompute pass per label.
+// from the entity string alone (as in training; METHOD Q29). One precompute pass per label.
 torch::Tensor label_directions(const lm::CausalLM& model, const tok::Tokenizer& tokenizer, Editor& editor,
                                const std::vector<data::MediationSample>& samples,
                                const std::vector<std::string>& labels, bool attribute_alone,
                                std::int64_t batch_size, bool progress, bool symmetric = false);
 
 // The indices of the min(k, K) largest of `scores` (K), largest first; equal scores keep the lower
-// index first (labels are sorted, so ties go to the alphabetically first label, spec Q27).
+// index first (labels are sorted, so ties go to the alphabetically first label, METHOD Q27).
 std::vector<std::int64_t> top_k_indices(const torch::Tensor& scores, std::size_t k);
 
 struct ErrorClassifierOptions {
@@ -80,7 +80,7 @@ struct ErrorClassificationResult {
   double model_recall_k = 0.0;        // title in the model's top k
 };
 
-// Spec §8.10 steps 5-8. `entity` (N, H) is h_e, `directions` (N, K, H) the editor's direction per
+// METHOD §8.10 steps 5-8. `entity` (N, H) is h_e, `directions` (N, K, H) the editor's direction per
 // sample and label, `label_logp` (N, K) the LM's log-prob of each label, `gold` (N) each sample's
 // label index. Throws std::invalid_argument on shape mismatches, a gold index outside the labels,
 // fewer than two labels, or normalization asked for fewer than two samples.

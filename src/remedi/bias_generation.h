@@ -1,4 +1,4 @@
-// Bias in Bios error correction by generation (spec §8.9): does the edited LM, told a person's bio,
+// Bias in Bios error correction by generation (METHOD §8.9): does the edited LM, told a person's bio,
 // name and write about the right occupation? The prompts of the two settings, the label log-probs of
 // a non-sampled (edited or unedited) forward pass, top-3 predictions, and per-sample fluency and
 // consistency against the mean TF-IDF vector of the bios with the same label; then the metrics.
@@ -34,23 +34,23 @@ class Editor;
 // remedi::Error naming the sample otherwise (e.g. under --attribute-no-entity).
 std::vector<data::MediationSample> bias_prompt_rows(const std::vector<data::MediationSample>& samples,
                                                     bool contextual);
-// The mention of the entity in those prompts that gets the edit (spec §4.2): 1 contextual, 0 not.
+// The mention of the entity in those prompts that gets the edit (METHOD §4.2): 1 contextual, 0 not.
 int bias_edit_occurrence(bool contextual);
 
-// Sorted distinct target_mediated of `samples` (the label set, spec §3.3).
+// Sorted distinct target_mediated of `samples` (the label set, METHOD §3.3).
 std::vector<std::string> bias_labels(const std::vector<data::MediationSample>& samples);
 
 // (N, L) float32: log p(tok1(labels[l])) at the last token of rows[i].prompt from one forward pass of
 // the LM, edited by `editor` (null: unedited) at mention `occurrence` of the entity as in generation
 // (its directions from the rows' editor inputs at its layer). Right-padded, positions from the mask, so
-// it equals the original's left-padded pass with the Q6/Q9 fixes.
+// it equals the original's left-padded pass with the METHOD Q6/Q9 fixes.
 torch::Tensor label_logprobs(const lm::CausalLM& model, const tok::Tokenizer& tokenizer, Editor* editor,
                              const std::vector<data::MediationSample>& rows,
                              const std::vector<std::string>& labels, int occurrence, std::int64_t batch_size,
                              bool progress);
 
 // Indices of the `k` highest scores (fewer when there are fewer), highest first; equal scores (labels
-// sharing a first token, Q27) keep label order.
+// sharing a first token, METHOD Q27) keep label order.
 std::vector<std::size_t> top_labels(const std::vector<double>& scores, std::size_t k);
 
 // Consistency references: each label's mean of the L2-normalised TF-IDF vectors of the bios
@@ -75,7 +75,7 @@ class BiasReferences {
 // source.bio of a Bias-in-Bios sample; throws remedi::Error naming the sample when absent.
 std::string source_bio(const data::MediationSample& sample);
 
-// One evaluated row (the per-sample record of spec §8.9).
+// One evaluated row (the per-sample record of METHOD §8.9).
 struct BiasCorrectionRecord {
   std::string id;
   std::string prompt;

@@ -98,7 +98,7 @@ EntityProbes probe_entities(const lm::CausalLM& model, const tok::Tokenizer& tok
     // (B, 2): column 0 the new object, column 1 the true one.
     const torch::Tensor ids =
         torch::stack({torch::tensor(new_ids, torch::kInt64), torch::tensor(true_ids, torch::kInt64)}, 1);
-    // Spec §4.2: the prompt's own mention is the second one in prompt-in-context, the first alone.
+    // METHOD §4.2: the prompt's own mention is the second one in prompt-in-context, the first alone.
     const PassOutput context =
         probe_pass(model, tokenizer, in_context, entities, 1, context_names, ids, layers);
     const PassOutput prompt = probe_pass(model, tokenizer, prompts, entities, 0, prompt_names, ids, layers);
@@ -140,7 +140,7 @@ InContextProbe probe_in_context(const lm::CausalLM& model, const tok::Tokenizer&
       entities.push_back(s.entity);
       names.push_back("sample " + s.id + " prompt-in-context");
     }
-    // Spec §4.2: the prompt's own mention is the second one in prompt-in-context.
+    // METHOD §4.2: the prompt's own mention is the second one in prompt-in-context.
     const PassOutput pass =
         probe_pass(model, tokenizer, texts, entities, 1, names, ids.expand({end - begin, count}), layers);
     for (const std::int64_t layer : layers)

@@ -1,4 +1,4 @@
-// REMEDI as a classifier of the LM's factual errors (spec §5.3, §8.8): the editor's directions for
+// REMEDI as a classifier of the LM's factual errors (METHOD §5.3, §8.8): the editor's directions for
 // the new and the true attribute are compared with the LM's own representation of the entity, and
 // the closer one predicts which object the LM will produce. Two tasks:
 //   contextual   - the new fact is stated in the context before the prompt: will the LM follow it?
@@ -39,14 +39,14 @@ struct EntityProbes {
   torch::Tensor in_prompt_true_logp;                 // (N) log p(tok1(true) | prompt)
 };
 
-// One full forward of prompt-in-context (spec §3.7, default construction) and one of the prompt per
+// One full forward of prompt-in-context (METHOD §3.7, default construction) and one of the prompt per
 // batch, capturing `layers`. Every sample needs both targets (CounterFact). Throws remedi::Error
 // naming the sample and field when the entity cannot be located.
 EntityProbes probe_entities(const lm::CausalLM& model, const tok::Tokenizer& tokenizer,
                             const std::vector<data::MediationSample>& samples,
                             const std::vector<std::int64_t>& layers, std::int64_t batch_size, bool progress);
 
-// What the LM does with the prompt placed after its context alone (spec §5.3, §8.10): the hidden
+// What the LM does with the prompt placed after its context alone (METHOD §5.3, §8.10): the hidden
 // state of the entity's last token in its prompt mention (occurrence 1) after each of `layers`, and
 // the log-probs at the last token of the given token ids, the same ids for every sample (Bias in
 // Bios: tok1 of every label). float32, CPU. Throws remedi::Error naming the sample when the entity
@@ -99,7 +99,7 @@ struct ClassificationResult {
   ScoreWithInterval accuracy, f1, mcc;
 };
 
-// One task of spec §8.8 steps 3-7. `entity` (N, H) is h_e; `target` and `comparator` (N, H) are the
+// One task of METHOD §8.8 steps 3-7. `entity` (N, H) is h_e; `target` and `comparator` (N, H) are the
 // editor's directions for the attribute the task expects (new in context, true without) and for
 // the other one; logps (N) are the LM's log-probs of the two objects. Throws std::invalid_argument
 // on shape mismatches or when normalization is asked for fewer than two samples.

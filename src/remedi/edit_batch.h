@@ -1,4 +1,4 @@
-// A batch of prompts ready for an edited forward pass (spec §6.4, §7.2): right-padded tokens, where
+// A batch of prompts ready for an edited forward pass (METHOD §6.4, §7.2): right-padded tokens, where
 // to add each row's direction, where the loss reads, and the targets and editor inputs of each row.
 #pragma once
 
@@ -44,7 +44,7 @@ struct EditBatch {
 
 struct EditBatchOptions {
   bool edit_last_entity_token = true;  // else every token of the mention
-  int entity_occurrence = 0;           // which mention of the entity in the prompt (spec §4.2)
+  int entity_occurrence = 0;           // which mention of the entity in the prompt (METHOD §4.2)
   std::int64_t max_length = -1;        // truncation (the model's context length)
   // A prompt without the entity gets an empty edit range [0, 0) (nothing is edited) and entity end 0
   // instead of an error: neighbourhood prompts about other subjects (eval-fact-gen). Scoring only.
@@ -66,7 +66,7 @@ EditBatch make_sample_batch(const tok::Tokenizer& tokenizer,
                             std::int64_t max_length, const std::vector<std::string>* prompts = nullptr,
                             bool allow_missing_entity = false);
 
-// "<entity> is a" (the essence prompt of spec §7.2).
+// "<entity> is a" (the essence prompt of METHOD §7.2).
 std::string essence_prompt(const std::string& entity);
 
 }  // namespace remedi

@@ -1,7 +1,7 @@
-// REMEDI editors (spec §6.1-6.2): small networks that map the LM's representation of an attribute
+// REMEDI editors (METHOD §6.1-6.2): small networks that map the LM's representation of an attribute
 // (and optionally of the entity) at layer l to a direction d in R^H, added to the entity's hidden
 // state at layer l. Registered by name; every type is a torch::nn::Module whose parameter and buffer
-// names are the original's state-dict keys (spec §6.5), so files map one to one.
+// names are the original's state-dict keys (METHOD §6.5), so files map one to one.
 //
 // Parameters always live in float32 on the LM's device, whatever the LM's dtype: directions are
 // cast to the LM dtype where they are added (lm::apply_intervention). This keeps fp32 master
@@ -39,7 +39,7 @@ class Editor : public torch::nn::Module {
   // Returns the directions (B, H) float32.
   virtual torch::Tensor forward(const torch::Tensor& entity, const torch::Tensor& attribute) = 0;
 
-  // The random editor fits its Gaussian to entity deltas (spec §5.4, Q13); others have nothing to fit.
+  // The random editor fits its Gaussian to entity deltas (METHOD §5.4, Q13); others have nothing to fit.
   virtual bool needs_fit() const { return false; }
   virtual void fit(const torch::Tensor& /*entity_deltas*/) {}
 

@@ -1,4 +1,4 @@
-// Editor files (spec §6.5, DESIGN "editors saved as safetensors + a JSON sidecar"). One folder per
+// Editor files (METHOD §6.5, DESIGN "editors saved as safetensors + a JSON sidecar"). One folder per
 // trained editor, <editors dir>/<type>/<layer>/, holding
 //   editor.safetensors  the state (float32; the original's state-dict key names, e.g. "w.weight")
 //   editor.json         {"format": "remedi-editor", "version": 1, "type", "layer", "hidden_size",

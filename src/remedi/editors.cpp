@@ -1,4 +1,4 @@
-// The editor types of spec §6.2.
+// The editor types of METHOD §6.2.
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 
@@ -93,7 +93,7 @@ class MlpEditor : public Editor {
   torch::nn::Sequential mlp_{nullptr};
 };
 
-// d ~ N(mean, diag(variance)) per sample, fitted to entity deltas (spec §5.4, Q13: the original
+// d ~ N(mean, diag(variance)) per sample, fitted to entity deltas (METHOD §5.4, Q13: the original
 // cannot run; this is its evident intent). `variance` is the per-dimension variance (H), not the
 // original's H x H buffer.
 class RandomEditor : public Editor {
@@ -123,7 +123,7 @@ class RandomEditor : public Editor {
   torch::Tensor variance_;
 };
 
-// d = (w . a + c) a, attribute only (Q14).
+// d = (w . a + c) a, attribute only (METHOD Q14).
 class ScalarEditor : public Editor {
  public:
   ScalarEditor(const EditorConfig& config, at::Generator& generator)

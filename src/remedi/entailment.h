@@ -1,4 +1,4 @@
-// McRae entailment (spec §8.11): does an edit that states one feature of a concept ("A cherry is made
+// McRae entailment (METHOD §8.11): does an edit that states one feature of a concept ("A cherry is made
 // of metal") also move the LM's belief in the features that co-occur with it in the McRae norms,
 // while leaving the concept's own and unrelated features alone? Every feature of a sample becomes one
 // sequence "<feature prompt> <feature target>" whose target log-probability is scored before and after
@@ -41,7 +41,7 @@ struct FeatureRow {
   std::string entity;   // the sample's entity (the edit goes to its first mention)
   std::string prompt;   // the feature's prompt ("A cherry is made of"), or in context for the prefix baseline
   std::string target;   // "wood"
-  std::string prob;     // co_prob / prob as stored (a 2-decimal string, Q31); empty for unrel
+  std::string prob;     // co_prob / prob as stored (a 2-decimal string, METHOD Q31); empty for unrel
 };
 
 // The rows of every sample in order: its co, then orig, then unrel features, each list in file
@@ -55,11 +55,11 @@ std::vector<FeatureRow> flatten_features(const std::vector<data::MediationSample
 std::string feature_sequence(const FeatureRow& row);
 
 // Code-point span of the target in its sequence. Default: the suffix (the target is always the last
-// part; spec Q8 intended). `first_occurrence`: the first occurrence of the target string, as the
-// original (Q8 faithful; in the prefix baseline the context may hold the target word first).
+// part; METHOD Q8 intended). `first_occurrence`: the first occurrence of the target string, as the
+// original (METHOD Q8 faithful; in the prefix baseline the context may hold the target word first).
 tok::CharSpan target_span(const std::string& sequence, const std::string& target, bool first_occurrence);
 
-// Token range of the target span in `offsets` (spec §4.1 rule). Throws remedi::Error naming `where`
+// Token range of the target span in `offsets` (METHOD §4.1 rule). Throws remedi::Error naming `where`
 // when no token precedes the target (nothing to predict it from) or the span is not covered.
 tok::TokenRange target_token_range(const std::vector<tok::Offset>& offsets, const std::string& sequence,
                                    const std::string& target, bool first_occurrence,
@@ -67,13 +67,13 @@ tok::TokenRange target_token_range(const std::vector<tok::Offset>& offsets, cons
 
 struct TargetScoringOptions {
   std::int64_t batch_size = 16;
-  bool target_first_occurrence = false;  // Q8 faithful
+  bool target_first_occurrence = false;  // METHOD Q8 faithful
   bool progress = false;
   std::string label = "entailment";
 };
 
 // Per row, the sum over the target's tokens t of log p(token_t | tokens before t), right-padded
-// batches (spec §4.5). `editor` null: the unedited LM (each distinct sequence is scored once).
+// batches (METHOD §4.5). `editor` null: the unedited LM (each distinct sequence is scored once).
 // Otherwise `inputs` holds editor inputs at the editor's layer with one row per sample
 // (FeatureRow::sample indexes it), and the direction is added at the entity's first mention in the
 // sequence (its last token unless the editor edits every entity token). Throws remedi::Error naming
@@ -85,7 +85,7 @@ std::vector<double> score_feature_targets(const lm::CausalLM& model, const tok::
                                           const TargetScoringOptions& options);
 
 // ln(value) of a stored probability string, or nothing when it is 0 (the feature is dropped after
-// scoring, spec §8.11 and Q31). Throws remedi::Error naming `where` when it is not a number in [0, 1].
+// scoring, METHOD §8.11 and Q31). Throws remedi::Error naming `where` when it is not a number in [0, 1].
 std::optional<double> reference_logp(const std::string& prob, const std::string& where);
 
 struct ScoredFeature {
@@ -107,7 +107,7 @@ struct SampleEntailment {
   std::vector<ScoredFeature> unrel;
   std::vector<ScoredFeature> dropped;  // co / orig features with probability 0 (scored, not used)
   // Pearson r of logp_pre / logp_post with logp_ref; none when undefined (fewer than two features,
-  // a constant vector, Q23) or, for post, without an editor.
+  // a constant vector, METHOD Q23) or, for post, without an editor.
   std::optional<double> co_corr_pre, co_corr_post, orig_corr_pre, orig_corr_post;
   // Mean over the kind's features of delta_prob; none when the kind has no feature with one.
   std::optional<double> co_delta_prob, orig_delta_prob, unrel_delta_prob;
@@ -121,8 +121,8 @@ std::vector<SampleEntailment> group_features(std::size_t samples, const std::vec
                                              const std::vector<double>& pre, const std::vector<double>* post,
                                              const std::vector<double>* no_context);
 
-// Aggregates over samples (spec §8.11): mean and population std of each per-sample value that is
-// defined; undefined ones are skipped and counted (Q23). The *_post correlations are absent without
+// Aggregates over samples (METHOD §8.11): mean and population std of each per-sample value that is
+// defined; undefined ones are skipped and counted (METHOD Q23). The *_post correlations are absent without
 // an editor run, the Δp ones without a post or no-context pass.
 struct EntailmentMetrics {
   std::optional<eval::CorrelationSummary> co_corr_pre, co_corr_post, orig_corr_pre, orig_corr_post;

@@ -1,4 +1,4 @@
-// Open-ended generation from each sample's prompt, edited or not (spec §8.1 evaluate pass, §8.4):
+// Open-ended generation from each sample's prompt, edited or not (METHOD §8.1 evaluate pass, §8.4):
 // left-padded batches, the editor's direction added at the entity's mention in the prompt pass,
 // then KV-cached top-k sampling; texts decoded with the prompt (or, if asked, the new tokens alone),
 // special tokens skipped.
@@ -23,22 +23,22 @@ class Editor;
 
 struct GenerationOptions {
   std::int64_t batch_size = 16;
-  // Total length including the left-padded prompt, as the original counts it (spec Q12): the new
+  // Total length including the left-padded prompt, as the original counts it (METHOD Q12): the new
   // tokens of a batch are max_length minus its widest prompt.
   std::int64_t max_length = 100;
   // > 0: every batch gets this many new tokens whatever its prompts' width, instead of max_length's
-  // budget (the per-row option Q12 suggests).
+  // budget (the per-row option METHOD Q12 suggests).
   std::int64_t max_new_tokens = 0;
   std::int64_t top_k = 5;             // 0: greedy
   std::uint64_t seed = 123456;        // batch b samples with seed + b
   bool allow_missing_entity = false;  // a prompt without the entity is generated unedited
-  // Which mention of the entity in the prompt gets the edit (spec §4.2): 0, the first, except for
+  // Which mention of the entity in the prompt gets the edit (METHOD §4.2): 0, the first, except for
   // the Bias-in-Bios contextual prompts, whose own mention follows the bio's (1).
   int entity_occurrence = 0;
-  // Decode only the generated tokens, not the prompt (Bias-in-Bios error correction, spec §8.9).
+  // Decode only the generated tokens, not the prompt (Bias-in-Bios error correction, METHOD §8.9).
   bool new_tokens_only = false;
   // A batch whose prompts already reach max_length gets one new token, as HF generate gives then
-  // (spec Q12), instead of an error.
+  // (METHOD Q12), instead of an error.
   bool overlong_one_token = false;
   bool progress = false;
   std::string label = "generate";  // progress bar title

@@ -171,7 +171,7 @@ LossResult remedi_loss(const lm::CausalLM& model, Editor& editor, EditBatch& bat
         }
       }
     } else {
-      // Q1 fixed: the mean over rows with a non-empty span replaces the original's "last such row",
+      // METHOD Q1 fixed: the mean over rows with a non-empty span replaces the original's "last such row",
       // and the original's division by B is kept, so --lam-kl keeps the strength the paper's
       // values were tuned for (see docs/DEVIATIONS.md).
       const torch::Tensor nonempty = nonempty_rows.sum().clamp_min(1).to(per_row.scalar_type());

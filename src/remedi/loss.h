@@ -1,4 +1,4 @@
-// The REMEDI training loss (spec §7.2) and the edited forward passes it needs.
+// The REMEDI training loss (METHOD §7.2) and the edited forward passes it needs.
 //
 // Efficient mode (default) exploits that the LM is frozen: block l's output of a prompt and the
 // unedited last-block output at the positions the loss reads never change while an editor trains,
@@ -23,14 +23,14 @@ class Editor;
 
 enum class ComputeMode { Efficient, Reference };
 
-// A weight that is unset skips its term entirely (spec §7.2).
+// A weight that is unset skips its term entirely (METHOD §7.2).
 struct LossWeights {
   std::optional<double> mediated = 1.0;    // lam_m
   std::optional<double> unmediated = 1.0;  // lam_u (needs unmediated targets)
   std::optional<double> kl = 10.0;         // lam_kl
   std::optional<double> norm;              // lam_norm
   std::optional<double> essence;           // lam_ess
-  // Q1 faithful: the KL term is the last non-empty row's KL / B (the original's accumulation bug)
+  // METHOD Q1 faithful: the KL term is the last non-empty row's KL / B (the original's accumulation bug)
   // instead of the mean over rows.
   bool kl_last_row_only = false;
 };

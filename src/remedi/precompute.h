@@ -1,4 +1,4 @@
-// Precomputed editor inputs (spec §5.2, §5.4): hidden states of the entity string alone and of the
+// Precomputed editor inputs (METHOD §5.2, §5.4): hidden states of the entity string alone and of the
 // context at the edit layer, computing only blocks 0..layer. Optionally cached on disk, keyed by the
 // model fingerprint, the layer and the samples' strings.
 #pragma once
@@ -20,7 +20,7 @@ class Tokenizer;
 
 namespace remedi {
 
-// One row per sample; float32 on the CPU (spec §5.1: stored in fp32, cast when used).
+// One row per sample; float32 on the CPU (METHOD §5.1: stored in fp32, cast when used).
 struct EditorInputs {
   torch::Tensor entity_last;        // (N, H) entity string alone, its last token
   torch::Tensor entity_average;     // (N, H) entity string alone, mean over its tokens
@@ -42,13 +42,13 @@ EditorInputs precompute_editor_inputs(const lm::CausalLM& model, const tok::Toke
                                       const std::vector<data::MediationSample>& samples,
                                       const PrecomputeOptions& options);
 
-// Spec §5.4, for the random editor: per sample, mean hidden state of the entity's second mention in
+// METHOD §5.4, for the random editor: per sample, mean hidden state of the entity's second mention in
 // prompt-in-context minus that of its first mention, at `options.layer`. (N, H) float32.
 torch::Tensor entity_deltas(const lm::CausalLM& model, const tok::Tokenizer& tokenizer,
                             const std::vector<data::MediationSample>& samples,
                             const PrecomputeOptions& options);
 
-// tok1(w) of spec §4.4: the first id of the tokenization of " " + word. Throws remedi::Error naming
+// tok1(w) of METHOD §4.4: the first id of the tokenization of " " + word. Throws remedi::Error naming
 // `field` when the word tokenizes to nothing.
 std::int64_t first_token_id(const tok::Tokenizer& tokenizer, const std::string& word,
                             const std::string& field);

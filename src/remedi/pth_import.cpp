@@ -91,7 +91,7 @@ std::shared_ptr<Editor> import_pth_editor(const std::string& pth, const std::str
     const auto found = tensors.find(name);
     if (found == tensors.end()) throw Error(pth, name, "missing (is this a " + type + " editor?)");
     torch::Tensor loaded = found->second;
-    if (name == "variance" && loaded.dim() == 2) loaded = loaded.diagonal();  // Q13: H x H buffer
+    if (name == "variance" && loaded.dim() == 2) loaded = loaded.diagonal();  // METHOD Q13: H x H buffer
     if (!loaded.sizes().equals(value.sizes())) {
       throw Error(pth, name,
                   "has shape " + c10::str(loaded.sizes()) + " but a " + type + " editor of hidden size " +

@@ -1,4 +1,4 @@
-// Import of editors saved by the original REMEDI (spec §6.5): <editors_dir>/<type>/<layer>/weights.pth,
+// Import of editors saved by the original REMEDI (METHOD §6.5): <editors_dir>/<type>/<layer>/weights.pth,
 // a torch.save'd state dict (zip archive: <name>/data.pkl + <name>/data/<key>). libtorch 1.13's own
 // torch::pickle_load cannot read it (it fails on the OrderedDict's `_metadata`), so data.pkl goes
 // through our data-only pickle reader in its torch mode (data/pickle.h): nothing is executed.
@@ -25,7 +25,7 @@ std::map<std::string, torch::Tensor> read_torch_state_dict(const std::string& pa
 
 // An editor of `type` at `layer` for `model`, with the original's default options (as the original
 // reloads them: no rank, attribute only, last entity token), holding the state of `pth`. The
-// original random editor's H x H `variance` contributes its diagonal (Q13).
+// original random editor's H x H `variance` contributes its diagonal (METHOD Q13).
 std::shared_ptr<Editor> import_pth_editor(const std::string& pth, const std::string& type, std::int64_t layer,
                                           const lm::CausalLM& model);
 

@@ -1,6 +1,6 @@
 // Next-token scores at the end of each sample's prompt, with or without an edit: the log-probs of
-// tok1(target_mediated) and tok1(target_unmediated) and the top tokens (spec §8.1 steps 4-5,
-// first generation step). Efficacy (§8.2) and paraphrase (§8.3) are built from these.
+// tok1(target_mediated) and tok1(target_unmediated) and the top tokens (METHOD §8.1 steps 4-5,
+// first generation step). Efficacy (METHOD §8.2) and paraphrase (§8.3) are built from these.
 #pragma once
 
 #include <torch/types.h>

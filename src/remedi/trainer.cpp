@@ -183,7 +183,7 @@ double evaluate_loss(const lm::CausalLM& model, Editor& editor, TrainingSplit& s
 
 namespace {
 
-// --reference-mode reproduces the original's computation (spec Q4): the LM's weights are trainable
+// --reference-mode reproduces the original's computation (METHOD Q4): the LM's weights are trainable
 // while the editor trains, so every backward also computes (and accumulates, never steps) their
 // gradients. Restored to frozen, gradients dropped, when training ends.
 class TrainableLm {
@@ -240,7 +240,7 @@ TrainReport train_editor(const lm::CausalLM& model, Editor& editor, TrainingSpli
     const auto epoch_start = Clock::now();
     EpochRecord record;
     record.epoch = epoch;
-    // Training pass; epoch 0 only measures the freshly initialised editor (spec §7.4).
+    // Training pass; epoch 0 only measures the freshly initialised editor (METHOD §7.4).
     {
       ProgressBar bar(
           options.label + " epoch " + std::to_string(epoch) + "/" + std::to_string(options.max_epochs),

@@ -1,5 +1,5 @@
-// The training loop of spec §7.3-7.4: AdamW on the editor's parameters only, an epoch-0 pass that
-// only measures, early stopping on the mean validation loss that restores the best weights (Q2 fixed;
+// The training loop of METHOD §7.3-7.4: AdamW on the editor's parameters only, an epoch-0 pass that
+// only measures, early stopping on the mean validation loss that restores the best weights (METHOD Q2 fixed;
 // `restore_best = false` keeps the original's last weights), batches in order, and a checkpoint after
 // every epoch (written by atomic rename) from which `resume` continues a killed run exactly.
 #pragma once
@@ -26,7 +26,7 @@ struct TrainOptions {
   double adam_eps = 1e-8;  // the original uses 1e-4 with an fp16 LM
   std::int64_t max_epochs = 20;
   std::int64_t patience = 2;
-  ComputeMode mode = ComputeMode::Efficient;  // Reference also makes the LM trainable (Q4, as the original)
+  ComputeMode mode = ComputeMode::Efficient;  // Reference: the LM trainable too, as the original (METHOD Q4)
   bool restore_best = true;
   std::string checkpoint_path;  // empty: no checkpoints
   bool resume = false;          // continue from checkpoint_path if it exists

@@ -1,4 +1,4 @@
-// Substring occurrence -> token range, exactly as spec §4.1-4.3 (REMEDI's own rule), on the
+// Substring occurrence -> token range, exactly as METHOD §4.1-4.3 (REMEDI's own rule), on the
 // code-point offsets of tok::Encoding.
 #pragma once
 
@@ -24,7 +24,7 @@ struct CharSpan {
   bool operator==(const CharSpan&) const = default;
 };
 
-// Q10. Inclusive (the original, default): the start token is the first with start <= cs <= end,
+// METHOD Q10. Inclusive (the original, default): the start token is the first with start <= cs <= end,
 // so a token ending exactly where the substring begins ("(" in "(Paris") is included. Strict:
 // start <= cs < end. The end token is always the first with start <= ce <= end.
 enum class SpanStartRule { Inclusive, Strict };
@@ -36,7 +36,7 @@ CharSpan find_occurrence(std::string_view text, std::string_view substring, int 
 
 // Token range covering `span`, scanning `offsets` in order (padded order as fed to the model).
 // `attention_mask` (one entry per token, 0 = pad; empty = no padding) excludes pad tokens from
-// the scan (Q7: a left pad's (0, 0) offset would otherwise match a span starting at 0). Throws
+// the scan (METHOD Q7: a left pad's (0, 0) offset would otherwise match a span starting at 0). Throws
 // remedi::Error when no token covers the start or the end (e.g. the span was truncated away).
 TokenRange token_range_for_span(const std::vector<Offset>& offsets, CharSpan span,
                                 SpanStartRule rule = SpanStartRule::Inclusive,
@@ -51,8 +51,8 @@ TokenRange token_range(const std::vector<Offset>& offsets, std::string_view text
 TokenRange last_token(TokenRange range);
 
 // [i - length, j - length): the same tokens addressed from the end of a row of `length` real
-// tokens, for use on a left-padded tensor (position = padded width + index). Q6: a range ending
-// at the last token gives end 0, which Python slicing reads as empty; callers decide (§11).
+// tokens, for use on a left-padded tensor (position = padded width + index). METHOD Q6: a range ending
+// at the last token gives end 0, which Python slicing reads as empty; callers decide (METHOD §11).
 TokenRange negative_range(TokenRange range, std::int64_t length);
 
 }  // namespace remedi::tok

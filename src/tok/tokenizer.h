@@ -4,7 +4,7 @@
 // normalizer is not implemented. Details and known differences: docs/TOKENIZER.md.
 //
 // Offsets are in Unicode code points of the input string (the unit of Python's str and of HF
-// `offset_mapping`), half-open [start, end). See spec §2.2: a token that begins with a space
+// `offset_mapping`), half-open [start, end). See METHOD §2.2: a token that begins with a space
 // includes that space in its span (unless a tokenizer.json post-processor trims offsets).
 #pragma once
 

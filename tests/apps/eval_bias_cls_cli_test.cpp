@@ -101,7 +101,7 @@ TEST(EvalBiasClsCli, WritesPerSampleRecordsAndMatchingMetrics) {
   const auto at_2 = read_json(results + "/cls/identity/2/error_cls_layer_2.json");
   const auto at_5 = read_json(results + "/cls/identity/2/error_cls_layer_5.json");
   EXPECT_EQ(at_2[0]["model_top_k"], at_5[0]["model_top_k"]);
-  // Spec §8.15: the entity layer with the best F1 (the lower one on a tie).
+  // METHOD §8.15: the entity layer with the best F1 (the lower one on a tie).
   const double f1_2 = summary["layers"]["2"]["2"]["f1"].get<double>();
   const double f1_5 = summary["layers"]["2"]["5"]["f1"].get<double>();
   EXPECT_EQ(summary["best_entity_layer"]["2"], f1_5 > f1_2 ? 5 : 2);
@@ -150,7 +150,7 @@ TEST(EvalBiasClsCli, WritesPerSampleRecordsAndMatchingMetrics) {
   }
   EXPECT_EQ(plain_wrong, shuffled_wrong);
 
-  // --symmetric (Q18 variant): its own files, the same LM side, other probe scores.
+  // --symmetric (METHOD Q18 variant): its own files, the same LM side, other probe scores.
   std::vector<std::string> symmetric = one_layer;
   symmetric.erase(std::find(symmetric.begin(), symmetric.end(), "--control-task"));
   symmetric.emplace_back("--symmetric");
@@ -180,7 +180,7 @@ TEST(EvalBiasClsCli, BadInputGivesOneLine) {
     extra.insert(extra.end(), rows.begin(), rows.end());
     return with(extra);
   };
-  // The spec's default rows [5000, 10000) lie past the shared samples' end.
+  // The default rows [5000, 10000) of METHOD §3.6 lie past the shared samples' end.
   const auto past_end = with({"-t", "identity", "-l", "2"});
   expect_one_line_error(past_end, "--rows");
   EXPECT_NE(past_end.err.find("selects 0 of the data set's 1234 samples"), std::string::npos) << past_end.err;
@@ -189,7 +189,7 @@ TEST(EvalBiasClsCli, BadInputGivesOneLine) {
                         "at least 2 distinct titles");
   expect_one_line_error(in_rows({"-t", "identity", "-l", "2", "--entity-layers", "99"}), "--entity-layers");
   expect_one_line_error(in_rows({"-t", "identity", "-l", "40"}), "--layers");
-  expect_one_line_error(in_rows({"-t", "identity"}), "--layers");  // spec Q33: no -l and no saved editors
+  expect_one_line_error(in_rows({"-t", "identity"}), "--layers");  // METHOD Q33: no -l and no saved editors
   expect_one_line_error(in_rows({"-t", "identity", "-l", "2", "--similarity", "euclid"}), "--similarity");
   expect_one_line_error(in_rows({"-l", "2"}), "--editors-dir");
   EXPECT_FALSE(std::filesystem::exists(results + "/bad"));

@@ -1,5 +1,5 @@
-// `remedi eval bias-gen` end to end on the default model (spec §8.9): the unedited baseline and the
-// identity editor (no training) in both settings, the files of spec §8.14, metrics that agree with the
+// `remedi eval bias-gen` end to end on the default model (METHOD §8.9): the unedited baseline and the
+// identity editor (no training) in both settings, the files of METHOD §8.14, metrics that agree with the
 // per-sample records, runs skipped when their results exist, one-line errors for bad input.
 #include <gtest/gtest.h>
 
@@ -29,7 +29,7 @@ constexpr std::size_t kSamples = 6;
 void expect_records_match_metrics(const nlohmann::json& records, const nlohmann::json& metrics,
                                   bool contextual) {
   ASSERT_EQ(records.size(), kSamples);
-  std::set<std::string> labels;  // spec §3.3: the distinct targets of the evaluated rows
+  std::set<std::string> labels;  // METHOD §3.3: the distinct targets of the evaluated rows
   for (const auto& r : records) labels.insert(r["target"].get<std::string>());
   double top1 = 0;
   double topk = 0;
@@ -108,7 +108,7 @@ TEST(EvalBiasGenCli, ContextualBaselineAndEditorRecordsMatchMetrics) {
   EXPECT_EQ(summary["setting"], "contextual");
   EXPECT_EQ(summary["baseline"], baseline["metrics"]);
   EXPECT_EQ(summary["layers"]["3"], metrics);
-  EXPECT_FALSE(summary.contains("layer_selection"));  // spec §8.15 selects on the decontextual sweep
+  EXPECT_FALSE(summary.contains("layer_selection"));  // METHOD §8.15 selects on the decontextual sweep
   // The same prompts; the edit (at the prompt's mention of the person) moves the label scores.
   bool moved = false;
   for (std::size_t i = 0; i < kSamples; ++i) {
@@ -126,7 +126,7 @@ TEST(EvalBiasGenCli, ContextualBaselineAndEditorRecordsMatchMetrics) {
   }
   EXPECT_TRUE(args_file);
 
-  // Spec §8.14: a second run keeps the existing results and says so.
+  // METHOD §8.14: a second run keeps the existing results and says so.
   const std::string before = test::read_file(folder + "/identity/3/error_correction.json");
   const auto again = test::run_remedi(args);
   ASSERT_EQ(again.exit_code, 0) << again.err;
@@ -143,7 +143,7 @@ TEST(EvalBiasGenCli, ContextualBaselineAndEditorRecordsMatchMetrics) {
 TEST(EvalBiasGenCli, DecontextualAndBaselineOnlyRuns) {
   if (test::default_model_path().empty()) GTEST_SKIP() << "default model not fetched";
   const std::string results = test::temp_dir("bias_gen_decontextual");
-  // No -e/-t/-l: the unedited baseline alone; the budget counts the left-padded prompt (Q12).
+  // No -e/-t/-l: the unedited baseline alone; the budget counts the left-padded prompt (METHOD Q12).
   const auto r =
       test::run_remedi({"eval-bias-gen", "-n", "bias", "--results-dir", results, "--decontextualized",
                         "--rows", kRows, "--batch-size", "3", "--max-length", "12", "-q"});
@@ -176,7 +176,7 @@ TEST(EvalBiasGenCli, BadInputGivesOneLine) {
     args.insert(args.end(), extra.begin(), extra.end());
     return test::run_remedi(args);
   };
-  // The spec's evaluation rows [5000, 10000) are past the end of the shared samples.
+  // The evaluation rows [5000, 10000) of METHOD §3.6 are past the end of the shared samples.
   const auto empty = with({});
   expect_one_line_error(empty, "--rows");
   EXPECT_NE(empty.err.find("of the data set's 1234 samples"), std::string::npos) << empty.err;

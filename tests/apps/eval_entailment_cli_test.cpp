@@ -46,7 +46,7 @@ std::optional<double> maybe(const nlohmann::json& value) {
   return value.is_null() ? std::nullopt : std::optional<double>(value.get<double>());
 }
 
-// Recomputes every metric of `metrics` from the per-sample `records` (spec §8.11). `post`: an editor
+// Recomputes every metric of `metrics` from the per-sample `records` (METHOD §8.11). `post`: an editor
 // run (logp_post, Δp = exp(post) − exp(pre)); otherwise the prefix baseline (Δp = exp(pre) −
 // exp(no context)). Returns how many features were dropped for a zero probability.
 std::size_t expect_metrics_match_records(const nlohmann::json& records, const nlohmann::json& metrics,
@@ -214,7 +214,7 @@ TEST(EvalEntailmentCli, TinyModelRecordsMatchMetricsAndSkipsExisting) {
       EXPECT_TRUE(f["logp_post"].is_null());
     }
   }
-  // Q8 faithful: the target's first occurrence instead of the suffix, recorded in the metrics.
+  // METHOD Q8 faithful: the target's first occurrence instead of the suffix, recorded in the metrics.
   std::vector<std::string> faithful = prefix_run;
   faithful[2] = "faithful";
   faithful.emplace_back("--faithful-target-span");

@@ -68,7 +68,7 @@ TEST(EvalFactClsCli, WritesPerSampleRecordsAndMatchingMetrics) {
     // Contextual target: log p(new | context + prompt); decontextual: log p(true | prompt).
     EXPECT_NE(records[0]["contextual"]["logp_target"], records[0]["decontextual"]["logp_target"]);
   }
-  // Spec §8.15: the entity layer with the best contextual F1 (the lower one on a tie).
+  // METHOD §8.15: the entity layer with the best contextual F1 (the lower one on a tie).
   const double f1_2 = summary["layers"]["2"]["2"]["contextual"]["f1"].get<double>();
   const double f1_5 = summary["layers"]["2"]["5"]["contextual"]["f1"].get<double>();
   EXPECT_EQ(summary["best_entity_layer"]["2"], f1_5 > f1_2 ? 5 : 2);
@@ -82,7 +82,7 @@ TEST(EvalFactClsCli, WritesPerSampleRecordsAndMatchingMetrics) {
   }
   EXPECT_TRUE(args_file);
 
-  // Spec §8.14: a second run, with one more entity layer, reads the two finished pairs back and
+  // METHOD §8.14: a second run, with one more entity layer, reads the two finished pairs back and
   // computes only the new one.
   std::vector<std::string> again = common;
   again.pop_back();  // without -q

@@ -100,7 +100,7 @@ TEST(EvalFactGenGenerationCli, FluencyAndConsistencyFollowFromTheWrittenTexts) {
   std::filesystem::remove_all(results);
 }
 
-// Spec §8.5: "<entity> is" after a Wikipedia prefix, continued by the unedited LM (the references) and the
+// METHOD §8.5: "<entity> is" after a Wikipedia prefix, continued by the unedited LM (the references) and the
 // edited LM; essence is the TF-IDF cosine of the two (vectorizer fitted on the references).
 TEST(EvalFactGenGenerationCli, EssenceFollowsFromTheWrittenTexts) {
   if (test::default_model_path().empty()) GTEST_SKIP() << "default model not fetched";
@@ -180,7 +180,7 @@ TEST(EvalFactGenGenerationCli, EssenceFollowsFromTheWrittenTexts) {
   std::filesystem::remove_all(results);
 }
 
-// Spec §8.15: with paraphrase and generation over several layers, the run picks the layer of the
+// METHOD §8.15: with paraphrase and generation over several layers, the run picks the layer of the
 // best harmonic mean of paraphrase score, consistency and fluency.
 TEST(EvalFactGenGenerationCli, SelectsTheLayerByTheHarmonicMean) {
   if (test::default_model_path().empty()) GTEST_SKIP() << "default model not fetched";

@@ -124,7 +124,7 @@ TEST_F(TrainCli, EvalFactGenWritesEfficacyAndParaphraseMetrics) {
     EXPECT_LE(ci[0].get<double>(), metrics["score"]["mean"].get<double>());
     EXPECT_GE(ci[1].get<double>(), metrics["score"]["mean"].get<double>());
   }
-  // Efficacy recomputed from the per-sample scores (spec §8.2): p(new) > p(true), edited and unedited.
+  // Efficacy recomputed from the per-sample scores (METHOD §8.2): p(new) > p(true), edited and unedited.
   const auto rows = read_json(*results_ + "/tiny_eval/linear/2/efficacy.json");
   const auto metrics = read_json(*results_ + "/tiny_eval/linear/2/efficacy_metrics.json");
   for (const std::string side : {"after_", "before_"}) {
@@ -165,7 +165,7 @@ TEST_F(TrainCli, EvalFactGenNeighborhoodLeavesOtherSubjectsAlone) {
   EXPECT_EQ(metrics["score"]["mean"], metrics["unedited"]["score"]["mean"]);
 }
 
-// Baselines (spec §8.7) run the unedited LM: prefix puts the context before every prompt; replace
+// Baselines (METHOD §8.7) run the unedited LM: prefix puts the context before every prompt; replace
 // swaps in another subject of the same relation whose true object is the new target.
 TEST_F(TrainCli, EvalFactGenBaselines) {
   const auto prefix = test::run_remedi({"eval-fact-gen", "-n", "tiny_base", "--results-dir", *results_,

@@ -1,4 +1,4 @@
-// `remedi x`: the experiment list of spec §9.1, the command lines each experiment expands to with the
+// `remedi x`: the experiment list of METHOD §9.1, the command lines each experiment expands to with the
 // layers of experiments/layers.json (the paper's for GPT-J), the checks made before anything runs,
 // and a failing step stopping the run with its command line.
 #include <gtest/gtest.h>

@@ -67,7 +67,7 @@ TEST(BiasInBios, CountingRulesAndSkips) {
   ASSERT_TRUE(sample);
   EXPECT_EQ(sample->context, "About Ann: She has published nine books of poems about the sea.");
   EXPECT_EQ(sample->attribute, "She has published nine books of poems about the sea");
-  // Two mentions (substring counting: "Annual" contains "Ann") -> skipped (Q28).
+  // Two mentions (substring counting: "Annual" contains "Ann") -> skipped (METHOD Q28).
   EXPECT_FALSE(
       convert(entry({"Ann", "", "Lee"}, intro + "Ann wrote the Annual Review of poems for ten years.")));
   // Fewer than 10 words after the prefix -> skipped.

@@ -26,7 +26,7 @@ TEST(McRae, FeatureNormalisationFluencyAndSplits) {
     const McRaeFeatureSplit parts = split_mcrae_feature(feature);
     return std::make_pair(parts.prompt, parts.target);
   };
-  // Spec §3.4 and §12 vectors.
+  // METHOD §3.4 and §12 vectors.
   EXPECT_EQ(split("a musical instrument"),
             std::make_pair(std::string("is a"), std::string("musical instrument")));
   EXPECT_EQ(split("used for cutting"), std::make_pair(std::string("is used for"), std::string("cutting")));

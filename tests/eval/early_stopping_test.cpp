@@ -9,7 +9,7 @@ namespace remedi::eval {
 namespace {
 
 TEST(EarlyStopping, SpecVector) {
-  // Spec §7.4: patience 5, minimising: −1 → no stop; 0, 1, 2, 3, 4 → no stop; then 0 → stop.
+  // METHOD §7.4: patience 5, minimising: −1 → no stop; 0, 1, 2, 3, 4 → no stop; then 0 → stop.
   EarlyStopping tracker(5);
   EXPECT_EQ(tracker.best(), std::numeric_limits<double>::infinity());
   EXPECT_TRUE(tracker.improved());

@@ -17,7 +17,7 @@ std::string repeat(const std::string& piece, int times) {
 }
 
 TEST(Fluency, SpecVectors) {
-  // Spec §8.4.1: "a a a" → 0; "a" → 0; "a b " × 100 → 1; mean over groups [["a","b"], ["a b "×100]] → 0.5.
+  // METHOD §8.4.1: "a a a" → 0; "a" → 0; "a b " × 100 → 1; mean over groups [["a","b"], ["a b "×100]] → 0.5.
   EXPECT_EQ(weighted_ngram_entropy("a a a"), 0.0);
   EXPECT_EQ(weighted_ngram_entropy("a"), 0.0);
   EXPECT_NEAR(weighted_ngram_entropy(repeat("a b ", 100)), 1.0, 1e-4);

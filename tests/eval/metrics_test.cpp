@@ -10,7 +10,7 @@ namespace remedi::eval {
 namespace {
 
 // Expected values marked "reference" were printed by tests/reference/make_metric_vectors.py
-// (scikit-learn 1.9.1, scipy 1.17.1, numpy 2.4.6); the others are the spec's test vectors (§12).
+// (scikit-learn 1.9.1, scipy 1.17.1, numpy 2.4.6); the others are the test vectors of METHOD §12.
 
 TEST(Aggregate, SpecVectorsUsePopulationStd) {
   const Aggregate three = aggregate({1, 2, 3});

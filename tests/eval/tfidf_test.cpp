@@ -29,7 +29,7 @@ double value_of(const TfidfVectorizer& vectorizer, const SparseVector& row, cons
 }
 
 TEST(Tfidf, SpecVector) {
-  // Spec §8.4.2: fitted on ["dog cat"], "dog cat" vs "dog dog dog" + "cat cat cat" → ≈ 1.0.
+  // METHOD §8.4.2: fitted on ["dog cat"], "dog cat" vs "dog dog dog" + "cat cat cat" → ≈ 1.0.
   const TfidfVectorizer vectorizer = TfidfVectorizer::fit({"dog cat"});
   const double similarity = tfidf_similarity(vectorizer, {"dog cat"}, {"dog dog dog", "cat cat cat"});
   EXPECT_NEAR(similarity, 1.0, 1e-5);
@@ -82,7 +82,7 @@ TEST(Tfidf, EmptyAndUnknownTextsGiveZeroRows) {
   const TfidfVectorizer vectorizer = TfidfVectorizer::fit(kDocuments);
   EXPECT_TRUE(vectorizer.transform("").indices.empty());
   EXPECT_TRUE(vectorizer.transform("zebra xylophone").indices.empty());
-  EXPECT_EQ(tfidf_similarity(vectorizer, {"the cat"}, {}), 0.0);  // no snippets → 0 (spec §8.4)
+  EXPECT_EQ(tfidf_similarity(vectorizer, {"the cat"}, {}), 0.0);  // no snippets → 0 (METHOD §8.4)
   EXPECT_THROW(TfidfVectorizer::fit({"a b", ""}), std::invalid_argument);
 }
 

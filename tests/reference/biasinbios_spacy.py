@@ -1,8 +1,8 @@
-"""Reference for the Bias-in-Bios conversion (spec section 3.3) on the LabHC CSV samples.
+"""Reference for the Bias-in-Bios conversion (METHOD §3.3) on the LabHC CSV samples.
 
 Rebuilds each row of SHARED_DATA/biasinbios-samples/*.csv (files in name order, row numbers
 running on across files) into a BIOS.pkl entry with the synthetic-name rule of docs/DATA.md,
-segments its raw text with spaCy en_core_web_sm and converts it by the spec. Writes one line per
+segments its raw text with spaCy en_core_web_sm and converts it as METHOD §3.3 describes. Writes one line per
 row of the 28 ten-row files (accountant_complete.csv is read for the row numbering but not
 written, to keep the fixture small): file, row, sentences ([start, end) of each spaCy sentence of
 raw, in code points) and sample (id, entity, attribute, context, prompt, target_mediated; null

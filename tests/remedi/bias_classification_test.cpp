@@ -1,4 +1,4 @@
-// Bias-in-Bios error classification (spec §8.10): labels and the editor's label contexts, top-k with
+// Bias-in-Bios error classification (METHOD §8.10): labels and the editor's label contexts, top-k with
 // ties, scores, y_true / y_pred, recalls and F1 / MCC of a hand-computed case, the pooled z-scoring,
 // the control task's shuffle, and (default model) the probe and the directions against direct passes.
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-// Bias in Bios error correction (spec §8.9): prompts, label ranking, the TF-IDF consistency against
+// Bias in Bios error correction (METHOD §8.9): prompts, label ranking, the TF-IDF consistency against
 // the label's mean bio vector and the metrics against hand-computed values; on the default model, the
 // label log-probs and the generation edit at the prompt's own mention (occurrence 1) against a forward
 // pass and lm::generate with the intervention placed by hand.
@@ -59,7 +59,7 @@ TEST(EvalBiasGenLib, LabelsAndTopLabels) {
   const std::vector<data::MediationSample> samples{person("A", "A x", "nurse"), person("B", "B y", "dj"),
                                                    person("C", "C z", "nurse")};
   EXPECT_EQ(bias_labels(samples), (std::vector<std::string>{"dj", "nurse"}));
-  // Highest first; the tie keeps label order (Q27).
+  // Highest first; the tie keeps label order (METHOD Q27).
   EXPECT_EQ(top_labels({-1.0, -0.5, -3.0, -0.5}, 3), (std::vector<std::size_t>{1, 3, 0}));
   EXPECT_EQ(top_labels({-1.0, -0.5}, 3), (std::vector<std::size_t>{1, 0}));
 }
@@ -110,7 +110,7 @@ TEST(EvalBiasGenLib, RecordsAndMetrics) {
   EXPECT_NEAR(records[1].logp_target, -0.1, 1e-6);  // float32 log-probs
   EXPECT_EQ(records[0].fluency, 0.0);
   EXPECT_EQ(records[1].fluency, eval::weighted_ngram_entropy(repeated));
-  EXPECT_NEAR(records[1].fluency, 1.0, 1e-5);  // spec §8.4.1 test vector (float32 terms)
+  EXPECT_NEAR(records[1].fluency, 1.0, 1e-5);  // METHOD §8.4.1 test vector (float32 terms)
   EXPECT_EQ(records[0].consistency, 0.0);      // empty generation
   const BiasCorrectionMetrics m = bias_correction_metrics(records, 3);
   EXPECT_EQ(m.top1_accuracy, 0.5);

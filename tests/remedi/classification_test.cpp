@@ -1,4 +1,4 @@
-// Factual-error classification (spec §8.8): the scores, labels and metrics of hand-computed vectors,
+// Factual-error classification (METHOD §8.8): the scores, labels and metrics of hand-computed vectors,
 // the standardization, the control task's shuffle, and the entity probes of the default model
 // against one-row forwards.
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-// Editor types (spec §6.2): shapes, formulas with their own parameters, state-dict names, seeded
+// Editor types (METHOD §6.2): shapes, formulas with their own parameters, state-dict names, seeded
 // initialisation, and the editor files (save/load round trip, refusals).
 #include <gtest/gtest.h>
 #include <torch/torch.h>

@@ -1,7 +1,7 @@
-// McRae entailment (spec §8.11) with hand-computed numbers: flattening and the prefix prompts, where the
-// target is scored (suffix vs the original's first occurrence, Q8), the zero-probability drop rule (Q31),
-// per-sample Pearson r and Δp, skipped samples (Q23), and target log-probabilities that equal a plain
-// forward on the tiny Llama fixture, with and without an edit at the entity's last token.
+// McRae entailment (METHOD §8.11) with hand-computed numbers: flattening and the prefix prompts, where the
+// target is scored (suffix vs the original's first occurrence, METHOD Q8), the zero-probability drop rule
+// (Q31), per-sample Pearson r and Δp, skipped samples (METHOD Q23), and target log-probabilities that equal a
+// plain forward on the tiny Llama fixture, with and without an edit at the entity's last token.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -55,7 +55,7 @@ TEST(Entailment, FlattensFeaturesInKindOrderAndPrefixesCoAndOrig) {
   EXPECT_EQ(plain[3].prob, "");
   EXPECT_EQ(feature_sequence(plain[0]), "A cat has fur");
   const std::vector<FeatureRow> prefixed = flatten_features(samples, true, "f.tsv");
-  // Spec §3.7: the context's own period collapsed, one space, then the prompt.
+  // METHOD §3.7: the context's own period collapsed, one space, then the prompt.
   EXPECT_EQ(prefixed[0].prompt, "A cat is black. A cat has");
   EXPECT_EQ(prefixed[2].prompt, "A cat is black. A cat is a");
   EXPECT_EQ(prefixed[3].prompt, "A cat has");  // unrelated prompts unchanged
@@ -147,7 +147,7 @@ TEST(Entailment, PerSampleCorrelationsDeltasAndSkips) {
   EXPECT_DOUBLE_EQ(*s[0].co[1].logp_ref, std::log(0.4));
   EXPECT_NEAR(*s[0].co_corr_pre, -0.8, 1e-12);
   EXPECT_NEAR(*s[0].co_corr_post, 0.8, 1e-12);
-  EXPECT_FALSE(s[0].orig_corr_pre.has_value());  // one usable original feature (Q23)
+  EXPECT_FALSE(s[0].orig_corr_pre.has_value());  // one usable original feature (METHOD Q23)
   EXPECT_FALSE(s[0].orig_corr_post.has_value());
   // Unrelated Δp: mean of (0.5 - 0.2) and (0.1 - 0.3) = 0.05.
   EXPECT_NEAR(*s[0].unrel_delta_prob, 0.05, 1e-12);
@@ -191,7 +191,7 @@ TEST(Entailment, PrefixDeltaIsAgainstThePlainPrompt) {
   EXPECT_FALSE(s[0].co[0].logp_post.has_value());
   EXPECT_DOUBLE_EQ(*s[0].co[0].logp_no_context, std::log(0.2));
   EXPECT_NEAR(*s[1].co_delta_prob, 0.3, 1e-12);
-  EXPECT_FALSE(s[0].co_corr_pre.has_value());  // constant scores: undefined (Q23)
+  EXPECT_FALSE(s[0].co_corr_pre.has_value());  // constant scores: undefined (METHOD Q23)
   const EntailmentMetrics m = entailment_metrics(s, false, true);
   EXPECT_EQ(m.co_corr_pre->skipped, 2U);
   EXPECT_NEAR(m.orig_delta_prob->aggregate->mean, 0.3, 1e-12);

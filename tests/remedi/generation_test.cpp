@@ -1,4 +1,4 @@
-// Generation for the evaluation benchmarks (spec §8.1, §8.4) on the default model: a left-padded
+// Generation for the evaluation benchmarks (METHOD §8.1, §8.4) on the default model: a left-padded
 // batch gives each row's one-row generation, and the edit lands on the entity's last token of the
 // prompt, checked against lm::generate with an intervention placed by hand.
 #include <gtest/gtest.h>
@@ -83,7 +83,7 @@ TEST_F(GenerationTest, GreedyBatchEqualsOneRowGenerations) {
   options.max_length = 24;
   const std::vector<std::string> texts = generate_texts(*model_, *tokenizer_, nullptr, rows_, options);
   ASSERT_EQ(texts.size(), 3U);
-  // every row gets max_length minus the widest prompt new tokens (Q12), as one-row runs with the
+  // every row gets max_length minus the widest prompt new tokens (METHOD Q12), as one-row runs with the
   // same number of new tokens
   const std::int64_t budget = options.max_length - widest();
   for (std::size_t i = 0; i < rows_.size(); ++i) {

@@ -1,4 +1,4 @@
-// The loss of spec §7.2 on the tiny GPT-2 fixture: every term against a value computed here from
+// The loss of METHOD §7.2 on the tiny GPT-2 fixture: every term against a value computed here from
 // the plain edited forward (all logits) with the formulas written out, efficient == reference mode,
 // and the editor gradient against finite differences.
 #include <gtest/gtest.h>
@@ -89,7 +89,7 @@ TEST_F(LossTest, EachTermMatchesTheFormula) {
     EXPECT_NEAR(loss.terms.at("total"), mediated + unmediated + 10.0 * kl_mean / 3 + 0.5 * norm, 2e-3);
     EXPECT_GT(kl_sum, 1e-3);  // the edit really moves the distributions
   }
-  // Q1 faithful: only the last row with a non-empty span (row 1 here), divided by B
+  // METHOD Q1 faithful: only the last row with a non-empty span (row 1 here), divided by B
   weights.kl_last_row_only = true;
   const LossResult faithful =
       remedi_loss(*model_, *editor_, batch_, nullptr, weights, ComputeMode::Efficient);

@@ -1,4 +1,4 @@
-// Editor inputs (spec §5.2) on the default model: they equal the block outputs of a full forward at
+// Editor inputs (METHOD §5.2) on the default model: they equal the block outputs of a full forward at
 // the located tokens, the disk cache returns the same bits, and a missing attribute is named.
 #include <gtest/gtest.h>
 #include <torch/torch.h>

@@ -1,5 +1,5 @@
-// The training loop (spec §7.3-7.4) on the tiny GPT-2 fixture with hand-made batches: it learns,
-// restores the best epoch's weights (Q2 fixed) or keeps the last (faithful), is bit-reproducible,
+// The training loop (METHOD §7.3-7.4) on the tiny GPT-2 fixture with hand-made batches: it learns,
+// restores the best epoch's weights (METHOD Q2 fixed) or keeps the last (faithful), is bit-reproducible,
 // and a run killed after an epoch resumes to exactly the weights of an uninterrupted run.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -112,7 +112,7 @@ TEST_F(TrainerTest, SameSeedSameBits) {
   EXPECT_TRUE(same_bits(results[0], results[1]));
 }
 
-// --reference-mode makes the LM trainable while the editor trains (the original's computation, Q4):
+// --reference-mode makes the LM trainable while the editor trains (the original's computation, METHOD Q4):
 // the editor's gradients are the same, so are its weights, and the LM is frozen again afterwards.
 TEST_F(TrainerTest, ReferenceModeTrainsTheSameEditorAndRefreezesTheLm) {
   std::vector<std::vector<torch::Tensor>> results;

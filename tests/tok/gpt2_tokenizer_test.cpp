@@ -1,5 +1,5 @@
 // The GPT-2 tokenizer (vocab.json + merges.txt layout from the shared data) against llama.cpp's
-// golden vectors, HF offsets and decode, and the spec's span vectors.
+// golden vectors, HF offsets and decode, and the span vectors of METHOD §4.1.
 #include <gtest/gtest.h>
 
 #include <sstream>
@@ -122,7 +122,7 @@ TEST(Gpt2Tokenizer, EncodingInvalidUtf8NeitherThrowsNorLosesBytes) {
   EXPECT_EQ(utf8_length(text), 8);  // each invalid byte counts as one code point
 }
 
-// Spec §4.1 reference vectors.
+// METHOD §4.1 reference vectors.
 TEST(Gpt2Spans, SpecVectors) {
   const std::string one = "The batman is the night.";
   EXPECT_EQ(token_range(gpt2().encode(one).offsets, one, "batman"), (TokenRange{1, 3}));
@@ -137,7 +137,7 @@ TEST(Gpt2Spans, SpecVectors) {
 }
 
 TEST(Gpt2Spans, GluedPrefixIsIncludedUnlessStrict) {
-  // "(Paris" -> "(" (0,1), "Paris" (1,6): the inclusive rule also takes "(" (Q10).
+  // "(Paris" -> "(" (0,1), "Paris" (1,6): the inclusive rule also takes "(" (METHOD Q10).
   const std::string text = "(Paris) is nice";
   const Encoding encoding = gpt2().encode(text);
   EXPECT_EQ(token_range(encoding.offsets, text, "Paris"), (TokenRange{0, 2}));

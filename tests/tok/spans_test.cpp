@@ -1,4 +1,4 @@
-// Span location and derived ranges on hand-written offsets (spec §4.1, §4.3, §12).
+// Span location and derived ranges on hand-written offsets (METHOD §4.1, §4.3, §12).
 #include <gtest/gtest.h>
 
 #include <string>
@@ -52,7 +52,7 @@ TEST(Spans, LastTokenRanges) {
 TEST(Spans, NegativeRanges) {
   EXPECT_EQ(negative_range({4, 5}, 6), (TokenRange{-2, -1}));
   EXPECT_EQ(negative_range({0, 3}, 5), (TokenRange{-5, -2}));
-  // Q6: an entity ending at the last token gives [-1, 0).
+  // METHOD Q6: an entity ending at the last token gives [-1, 0).
   EXPECT_EQ(negative_range(last_token({3, 5}), 5), (TokenRange{-1, 0}));
 }
 
