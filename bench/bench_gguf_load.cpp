@@ -66,7 +66,7 @@ int main(int argc, char** argv) {
               << "peak RSS: " << usage.ru_maxrss / 1024 << " MiB (f32 buffer " << total * 4 / (1 << 20)
               << " MiB)\n"
               << "checksum " << checksum << "\n"
-              << "OpenBLAS kernel " << remedi::lm::blas_core_name() << " (unused here)\n";
+              << "BLAS " << remedi::lm::blas_description() << " (unused here)\n";
   } catch (const remedi::Error& e) {
     std::cerr << "bench_gguf_load: " << e.what() << "\n";
     return remedi::kBadInputExitCode;

@@ -6,7 +6,8 @@
 //   bench_runtime sample     [--model M] [--batch 16 --tokens 16 --new-tokens 84]  batched top-k 5 sampling
 //                            (the evaluations' generation): seconds per decoding step, tokens/s
 //   bench_runtime stop-early [--model M] [--layer 2]   forward to layer 2 vs full forward
-// scripts/bench-runtime.sh runs them all. Every run prints the OpenBLAS kernel and thread count.
+// Every mode takes --device cpu|cuda|cuda:N (default cpu). scripts/bench-runtime.sh runs them all. Every run
+// prints the BLAS, the CPU kernels and the thread count.
 #include <sys/resource.h>
 #include <torch/torch.h>
 
@@ -42,6 +43,7 @@ struct Args {
   std::string mode;
   std::string model = "smollm2";
   std::string dtype = "fp32";
+  std::string device = "cpu";
   std::int64_t batch = 16;
   std::int64_t tokens = 32;
   std::int64_t new_tokens = 128;
@@ -60,6 +62,8 @@ Args parse(int argc, char** argv) {
       args.model = value;
     else if (key == "--dtype")
       args.dtype = value;
+    else if (key == "--device")
+      args.device = value;
     else if (key == "--batch")
       args.batch = std::stoll(value);
     else if (key == "--tokens")
@@ -101,7 +105,8 @@ double sgemm_peak_gflops() {
     return remedi::lm::project(a, b, torch::Tensor());
   });
   std::cout << "sgemm_gflops torch::mm " << blas << ", lm::project ("
-            << (remedi::lm::project_uses_dnnl() ? "oneDNN" : "libtorch BLAS") << ") " << projection << "\n";
+            << (remedi::lm::project_uses_blas() ? "direct BLAS sgemm" : "torch::linear") << ") " << projection
+            << "\n";
   return std::max(blas, projection);
 }
 
@@ -145,14 +150,16 @@ int main(int argc, char** argv) {
     remedi::lm::configure_threads();
     torch::manual_seed(0);
     torch::NoGradGuard no_grad;
-    std::cout << "mode " << args.mode << "\nOpenBLAS kernel " << remedi::lm::blas_core_name() << "\nthreads "
+    std::cout << "mode " << args.mode << "\nBLAS " << remedi::lm::blas_description() << "\nthreads "
               << torch::get_num_threads() << "\n";
     const std::string path = remedi::lm::resolve_model_path(args.model);
-    const remedi::lm::LoadOptions options{torch::kCPU, remedi::lm::parse_dtype(args.dtype)};
+    const remedi::lm::LoadOptions options{remedi::lm::parse_device(args.device),
+                                          remedi::lm::parse_dtype(args.dtype)};
     auto start = Clock::now();
     const auto model = CausalLM::load(path, options);
     const double load_seconds = seconds_since(start);
-    std::cout << "model " << path << "\ndtype " << args.dtype << "\nload_seconds " << load_seconds << "\n";
+    std::cout << "model " << path << "\ndevice " << args.device << "\ndtype " << args.dtype
+              << "\nload_seconds " << load_seconds << "\n";
 
     if (args.mode == "prompt") {
       const double peak = sgemm_peak_gflops();

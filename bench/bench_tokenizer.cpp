@@ -1,8 +1,8 @@
 // Encoding throughput of the byte-level BPE tokenizer: tokens/s and MB/s over a few MB of text,
 // line by line with an empty piece cache (cold), again with the cache filled (warm), and as one
 // string. Usage: bench_tokenizer [model (.gguf, tokenizer.json, HF folder)] [text files...]
-// (defaults: the fetched SmolLM2 GGUF; the shared CounterFact and Bias in Bios files, found through
-// $REMEDI_SHARED_DATA or beside the checkout).
+// (defaults: the fetched SmolLM2 GGUF; the CounterFact and Bias in Bios files under $REMEDI_DATA, else
+// the repository's data/).
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -27,10 +27,10 @@ std::string default_model() {
   return folder + "/SmolLM2-135M-Instruct.Q4_1.gguf";
 }
 
-std::string shared_data() {
-  if (const char* env = std::getenv("REMEDI_SHARED_DATA")) return env;
-  // This file is <checkout>/bench/bench_tokenizer.cpp; the data sets live in <checkout>/../shared/data.
-  return (std::filesystem::path(__FILE__).parent_path().parent_path().parent_path() / "shared/data").string();
+std::string data_dir() {
+  if (const char* env = std::getenv("REMEDI_DATA")) return env;
+  // This file is <checkout>/bench/bench_tokenizer.cpp; the data sets live in <checkout>/data.
+  return (std::filesystem::path(__FILE__).parent_path().parent_path() / "data").string();
 }
 
 std::string read_file(const std::string& path) {
@@ -68,8 +68,8 @@ int main(int argc, char** argv) {
     std::vector<std::string> files;
     for (int i = 2; i < argc; ++i) files.emplace_back(argv[i]);
     if (files.empty()) {
-      files = {shared_data() + "/counterfact/counterfact-edit.json",
-               shared_data() + "/biasinbios-samples/accountant_complete.csv"};
+      files = {data_dir() + "/counterfact/counterfact-edit.json",
+               data_dir() + "/biasinbios-samples/accountant_complete.csv"};
     }
     std::string text;
     for (const std::string& file : files) text += read_file(file);

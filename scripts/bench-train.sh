@@ -25,7 +25,7 @@ scripts/fetch-model.sh >/dev/null
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 echo "# $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores,$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)"
-"${envcmd[@]}" build/remedi version-info | grep -E "OpenBLAS|threads|projections"
+"${envcmd[@]}" build/remedi version-info | grep -E "libtorch|BLAS|threads|projections"
 echo "rows train[:$samples], batch 16, hold-out 0.1, 2 training epochs after epoch 0"
 printf '%-6s %-10s %12s %14s\n' layer mode samples/s "peak RSS MiB"
 for layer in $layers; do

@@ -18,9 +18,8 @@ namespace remedi::test {
 
 namespace fs = std::filesystem;
 
-std::string shared_data(const std::string& relative) {
-  const char* env = std::getenv("REMEDI_SHARED_DATA");
-  const std::string root = env != nullptr ? env : REMEDI_SHARED_DATA;
+std::string data_path(const std::string& relative) {
+  const std::string root = REMEDI_DATA_DIR;
   return root + "/" + relative;
 }
 

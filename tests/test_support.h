@@ -10,8 +10,8 @@
 
 namespace remedi::test {
 
-std::string shared_data(const std::string& relative);  // ../shared/data/<relative>
-std::string fixture(const std::string& relative);      // tests/fixtures/<relative>
+std::string data_path(const std::string& relative);  // <repository>/data/<relative>
+std::string fixture(const std::string& relative);    // tests/fixtures/<relative>
 std::string remedi_binary();
 // The default SmolLM2 GGUF ($REMEDI_HOME or ~/.cache/remedi); empty string if not fetched.
 std::string default_model_path();

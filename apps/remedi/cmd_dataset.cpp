@@ -1,7 +1,6 @@
 // `remedi dataset convert|show` (and `remedi reformat-dataset`, the original's name for convert): turn
 // a raw data set into mediation samples (JSON Lines) or print some of them. Without -f the default input is
-// looked up under $REMEDI_DATA, or else under the shared data folder beside this checkout
-// (<repo>/../shared/data, fixed at build time).
+// looked up under $REMEDI_DATA, or else under the repository's data/ folder (fixed at build time).
 #include <CLI/CLI.hpp>
 
 #include <algorithm>

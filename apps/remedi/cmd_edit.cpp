@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "commands.h"
+#include "common.h"
 #include "data/text.h"
 #include "lm/generate.h"
 #include "lm/model.h"
@@ -91,7 +92,9 @@ nlohmann::json prediction_json(const tok::Tokenizer& tokenizer, const Prediction
   return {{"top_tokens", top}, {"continuation", p.continuation}};
 }
 
-void run(const EditArgs& args) {
+void run(const EditArgs& flags) {
+  EditArgs args = flags;
+  args.editors = editors_dir(flags.editors);
   if (args.max_new_tokens < 0) throw Error("<argument>", "--max-new-tokens", "must be >= 0");
   if (args.top < 1) throw Error("<argument>", "--top", "must be >= 1");
   const std::string path = lm::resolve_model_path(args.model);
@@ -179,7 +182,9 @@ void register_edit(CLI::App& app) {
       "edit", "Apply a trained editor to a prompt: top tokens and continuation before/after");
   cmd->add_option("-m,--model", args->model, "smollm2, gpt2, gpt2-xl, gptj, neox, or a path")
       ->capture_default_str();
-  cmd->add_option("-e,--editors-dir", args->editors, "Training experiment folder (results/<name>)")
+  cmd->add_option(
+         "-e,--editors-dir", args->editors,
+         "Training experiment folder (results/<name>), or the name of an editor shipped in data/editors")
       ->required();
   cmd->add_option("-t,--editor-type", args->type, "Editor type")->capture_default_str();
   cmd->add_option("-l,--layer", args->layer, "Edit layer (default: the only saved one)");

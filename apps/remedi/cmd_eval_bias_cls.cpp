@@ -232,9 +232,10 @@ void register_eval_bias_cls(CLI::App& app, const std::string& name) {
   a->data.dataset = "biosbias";
   auto* cmd = app.add_subcommand(name, "Bias in Bios occupation-error classification (Bios-Med)");
   add_classification_options(*cmd, *a);
-  cmd->add_flag("--symmetric", a->symmetric,
-                "Every label's direction from 'has the occupation of <label>', the gold one too (spec Q18 "
-                "variant; outputs *_symmetric)");
+  cmd->add_flag(
+      "--symmetric", a->symmetric,
+      "Every label's direction from 'has the occupation of <label>', the gold one too (docs/METHOD.md Q18 "
+      "variant; outputs *_symmetric)");
   cmd->callback([a] { run(*a); });
 }
 

@@ -163,7 +163,7 @@ nlohmann::json select_layer(const std::vector<std::int64_t>& order, const nlohma
       best_layer = layer;
     }
   }
-  return {{"rule", "harmonic mean of top-1 accuracy and fluency (spec 8.15)"},
+  return {{"rule", "harmonic mean of top-1 accuracy and fluency (docs/METHOD.md 8.15)"},
           {"scores", scores},
           {"best_layer", best_layer}};
 }
@@ -194,7 +194,7 @@ void run(const BiasGenArgs& a) {
       a.max_new_tokens > 0 ? 0 : overlong_rows(tokenizer, rows, a.batch_size, a.max_length);
   if (overlong > 0 && !a.quiet) {
     std::cerr << overlong << " rows are in batches whose prompts reach --max-length " << a.max_length
-              << ": they get one new token (spec Q12)\n";
+              << ": they get one new token (docs/METHOD.md Q12)\n";
   }
 
   nlohmann::json summary = {{"experiment", experiment}, {"setting", setting}};
@@ -250,12 +250,13 @@ void register_eval_bias_gen(CLI::App& app, const std::string& name) {
   auto a = std::make_shared<BiasGenArgs>();
   a->data.dataset = "biosbias";
   auto* cmd = app.add_subcommand(
-      name, "Bias in Bios error correction by generation: unedited baseline and editors (spec 8.9)");
+      name,
+      "Bias in Bios error correction by generation: unedited baseline and editors (docs/METHOD.md 8.9)");
   add_eval_options(*cmd, *a);
   cmd->add_flag("--decontextualized", a->decontextualized,
                 "Prompt without the bio: '<first> has the occupation of' (default: after the bio)");
   cmd->add_option("--max-length", a->max_length,
-                  "Total tokens per row including the left-padded prompt (spec Q12)")
+                  "Total tokens per row including the left-padded prompt (docs/METHOD.md Q12)")
       ->capture_default_str();
   cmd->add_option("--max-new-tokens", a->max_new_tokens,
                   "If positive, new tokens per row whatever the prompts' width (overrides --max-length)")

@@ -339,9 +339,9 @@ void register_eval_entailment(CLI::App& app, const std::string& name) {
       "--baseline", a->baseline,
       "prefix (the context before the co and original prompts), with the unedited LM; no --layers "
       "or --editors-dir");
-  cmd->add_flag(
-      "--faithful-target-span", a->target_first_occurrence,
-      "Score the target's first occurrence in the sequence, as the original (spec Q8), not its suffix");
+  cmd->add_flag("--faithful-target-span", a->target_first_occurrence,
+                "Score the target's first occurrence in the sequence, as the original (docs/METHOD.md Q8), "
+                "not its suffix");
   cmd->callback([a] { run(*a); });
 }
 

@@ -668,9 +668,10 @@ nlohmann::json select_layer(const std::vector<std::int64_t>& layers, const nlohm
       best_layer = layer;
     }
   }
-  return {{"rule", "harmonic mean of paraphrase score, generation consistency and fluency (spec 8.15)"},
-          {"scores", scores},
-          {"best_layer", best_layer}};
+  return {
+      {"rule", "harmonic mean of paraphrase score, generation consistency and fluency (docs/METHOD.md 8.15)"},
+      {"scores", scores},
+      {"best_layer", best_layer}};
 }
 
 void run(const EvalArgs& a) {
@@ -851,7 +852,7 @@ void register_eval_fact_gen(CLI::App& app, const std::string& name) {
                   "prefix (context before the prompt) or replace (another subject with the new object), "
                   "with the unedited LM; no --layers or --editors-dir");
   cmd->add_option("--max-length", a->max_length,
-                  "Generation: total tokens per row including the left-padded prompt (spec Q12)")
+                  "Generation: total tokens per row including the left-padded prompt (docs/METHOD.md Q12)")
       ->capture_default_str();
   cmd->callback([a] { run(*a); });
 }

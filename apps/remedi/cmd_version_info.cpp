@@ -12,13 +12,16 @@
 namespace remedi::cli {
 
 void register_version_info(CLI::App& app) {
-  auto* cmd = app.add_subcommand("version-info", "Print library versions, BLAS kernel and thread counts");
+  auto* cmd = app.add_subcommand("version-info",
+                                 "Print library versions, CUDA devices, BLAS kernels and thread counts");
   cmd->callback([] {
     std::cout << "remedi " << REMEDI_VERSION << "\n"
-              << "libtorch " << TORCH_VERSION << "\n"
+              << "libtorch " << TORCH_VERSION << " (the PyTorch wheel's)\n"
+              << "CUDA " << lm::cuda_description() << "\n"
               << "intra-op threads " << torch::get_num_threads() << "\n"
-              << "OpenBLAS kernel " << lm::blas_core_name() << "\n"
-              << "float32 projections " << (lm::project_uses_dnnl() ? "oneDNN sgemm" : "libtorch BLAS")
+              << "BLAS " << lm::blas_description() << "\n"
+              << "float32 projections "
+              << (lm::project_uses_blas() ? "BLAS sgemm called directly" : "libtorch (torch::linear)")
               << "\n";
   });
 }

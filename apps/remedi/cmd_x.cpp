@@ -379,7 +379,7 @@ void run(const XArgs& a) {
 void register_x(CLI::App& app) {
   auto* x = app.add_subcommand("x", "The paper's experiments with its settings: x list, x run NAME");
   x->require_subcommand(1);
-  auto* list = x->add_subcommand("list", "Every experiment (spec 9.1) and what it runs");
+  auto* list = x->add_subcommand("list", "Every experiment (docs/METHOD.md 9.1) and what it runs");
   list->callback([] {
     for (const Experiment& e : kExperiments) std::cout << e.name << "\t" << e.what << "\n";
   });

@@ -25,6 +25,12 @@ std::string data_dir() {
   return REMEDI_DEFAULT_DATA_DIR;
 }
 
+std::string editors_dir(const std::string& flag) {
+  if (flag.empty() || flag.find('/') != std::string::npos || std::filesystem::is_directory(flag)) return flag;
+  const std::string shipped = data_dir() + "/editors/" + flag;
+  return std::filesystem::is_directory(shipped) ? shipped : flag;
+}
+
 std::string results_dir(const std::string& flag) {
   if (!flag.empty()) return flag;
   if (const char* env = std::getenv("REMEDI_RESULTS"); env != nullptr && *env != '\0') return env;
@@ -46,12 +52,15 @@ void add_eval_options(CLI::App& cmd, EvalOptions& o) {
   cmd.add_option("-n,--experiment-name", o.name, "Experiment folder under the results dir")->required();
   cmd.add_option("-m,--model", o.model, "smollm2, gpt2, gpt2-xl, gptj, neox, or a path")
       ->capture_default_str();
-  cmd.add_option("-e,--editors-dir", o.editors, "Training experiment folder (results/<name>)");
+  cmd.add_option(
+      "-e,--editors-dir", o.editors,
+      "Training experiment folder (results/<name>), or the name of an editor shipped in data/editors");
   cmd.add_option("-t,--editor-type", o.type, "Editor type (identity and null need no files)")
       ->capture_default_str();
   cmd.add_option("-l,--layers", o.layers, "Editor layers (default: every saved one)");
-  cmd.add_option("-f,--dataset-file", o.data.file,
-                 "Input file or folder of the " + o.data.dataset + " data (default: the shared data)");
+  cmd.add_option(
+      "-f,--dataset-file", o.data.file,
+      "Input file or folder of the " + o.data.dataset + " data (default: under $REMEDI_DATA, else data/)");
   cmd.add_option("--rows", o.data.split, "Evaluation rows")->capture_default_str();
   cmd.add_flag("--small", o.small, "Rows [5000, 6000) (the layer sweeps' subset)");
   cmd.add_flag("--attribute-no-entity", o.attribute_no_entity, "Encode the attribute alone");
@@ -150,8 +159,9 @@ std::string control_suffix(const ClassificationOptions& o) {
   return std::string(o.control_task ? "_control_task" : "") + (o.control_model ? "_control_model" : "");
 }
 
-LoadedEditors load_eval_editors(const std::string& editors_dir, const std::string& type,
+LoadedEditors load_eval_editors(const std::string& editors_flag, const std::string& type,
                                 std::vector<std::int64_t> layers, const lm::CausalLM& model) {
+  const std::string editors_dir = cli::editors_dir(editors_flag);
   const bool needs_file = type != "identity" && type != "null";
   if (needs_file && editors_dir.empty())
     throw Error("<argument>", "--editors-dir", "required for editor type " + type);

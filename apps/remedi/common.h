@@ -24,8 +24,13 @@ class CausalLM;
 
 namespace remedi::cli {
 
-// $REMEDI_DATA, else the shared data folder fixed at build time (REMEDI_DEFAULT_DATA_DIR).
+// $REMEDI_DATA, else the repository's data/ folder (REMEDI_DEFAULT_DATA_DIR, fixed at build time).
 std::string data_dir();
+
+// The editors folder an -e flag names: the flag itself when it is an existing folder (or contains a
+// '/'), else <data_dir()>/editors/<flag> when that exists (the editors shipped in data/editors, e.g.
+// "smollm2-counterfact"), else the flag unchanged (loading then names it in its error).
+std::string editors_dir(const std::string& flag);
 
 // `flag` if given, else $REMEDI_RESULTS, else "results" (relative to the working directory).
 std::string results_dir(const std::string& flag);

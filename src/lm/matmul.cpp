@@ -3,36 +3,58 @@
 #include <ATen/Parallel.h>
 #include <torch/torch.h>
 
+#include <algorithm>
+#include <cstdlib>
+#include <limits>
 #include <optional>
+#include <string>
 #include <vector>
-
-#ifdef REMEDI_HAVE_DNNL
-#include <oneapi/dnnl/dnnl.h>
-#endif
 
 #include "util/error.h"
 
+// The Fortran BLAS sgemm (column-major) of the BLAS inside libtorch: the PyPI wheel links MKL
+// statically and exports its BLAS entry points. Weak, so that a libtorch without it still links;
+// project() then uses libtorch's own kernels.
+extern "C" void sgemm_(const char* transa, const char* transb, const int* m, const int* n, const int* k,
+                       const float* alpha, const float* a, const int* lda, const float* b, const int* ldb,
+                       const float* beta, float* c, const int* ldc) __attribute__((weak));
+
 namespace remedi::lm {
 
-#ifdef REMEDI_HAVE_DNNL
 namespace {
 
-// Row-major C (m, n) = op(A) * op(B): op(A) = A (m, k) or A^T (A is (k, m)); op(B) = B^T (B is
-// (n, k)) or B (B is (k, n)).
+// Row-major C (m, n) = op(A) op(B) with leading dimensions lda, ldb (ldc = n); op(A) = A (m, k), or
+// A^T when `transpose_a` (A is (k, m)); op(B) likewise. A row-major matrix is its transpose in
+// column-major order, so this is the column-major product C^T = op(B)^T op(A)^T: the same flags,
+// the operands swapped.
+void sgemm_rows(bool transpose_a, bool transpose_b, std::int64_t m, std::int64_t n, std::int64_t k,
+                const float* a, std::int64_t lda, const float* b, std::int64_t ldb, float* c) {
+  const auto narrow = [](std::int64_t v) {
+    if (v > std::numeric_limits<int>::max())
+      throw Error("<BLAS>", "sgemm", "dimension too large for 32-bit BLAS");
+    return static_cast<int>(v);
+  };
+  const char ta = transpose_a ? 'T' : 'N';
+  const char tb = transpose_b ? 'T' : 'N';
+  const int mm = narrow(m);
+  const int nn = narrow(n);
+  const int kk = narrow(k);
+  const int la = narrow(std::max<std::int64_t>(lda, 1));
+  const int lb = narrow(std::max<std::int64_t>(ldb, 1));
+  const int lc = std::max(nn, 1);
+  const float one = 1.0F;
+  const float zero = 0.0F;
+  sgemm_(&tb, &ta, &nn, &mm, &kk, &one, b, &lb, a, &la, &zero, c, &lc);
+}
+
 void sgemm(bool transpose_a, bool transpose_b, std::int64_t m, std::int64_t n, std::int64_t k, const float* a,
            const float* b, float* c) {
-  const dnnl_dim_t lda = transpose_a ? m : k;
-  const dnnl_dim_t ldb = transpose_b ? k : n;
-  const dnnl_status_t status =
-      dnnl_sgemm(transpose_a ? 'T' : 'N', transpose_b ? 'T' : 'N', m, n, k, 1.0F, a, lda, b, ldb, 0.0F, c, n);
-  if (status != dnnl_success) {
-    throw Error("<oneDNN>", "sgemm", "failed with status " + std::to_string(static_cast<int>(status)));
-  }
+  sgemm_rows(transpose_a, transpose_b, m, n, k, a, transpose_a ? m : k, b, transpose_b ? k : n, c);
 }
 
 // x (..., in) -> (..., out) with W (out, in); backward gives dx = dy W and, when W requires grad
 // (--reference-mode reproduces the original's trainable LM), dW = dy^T x.
-struct DnnlProjection : public torch::autograd::Function<DnnlProjection> {
+struct BlasProjection : public torch::autograd::Function<BlasProjection> {
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
                                const torch::Tensor& weight) {
     const torch::Tensor input = x.contiguous();
@@ -114,14 +136,22 @@ std::vector<std::int64_t> matrix_offsets(const torch::Tensor& t) {
 }
 
 }  // namespace
-#endif
+
+bool project_uses_blas() {
+  // REMEDI_MATMUL=torch selects libtorch's own kernels (to compare the two).
+  static const bool enabled = [] {
+    const char* env = std::getenv("REMEDI_MATMUL");
+    return sgemm_ != nullptr && (env == nullptr || std::string(env) != "torch");
+  }();
+  return enabled;
+}
 
 torch::Tensor batched_matmul(const torch::Tensor& a, const torch::Tensor& b) {
-#ifdef REMEDI_HAVE_DNNL
   const bool needs_grad = torch::GradMode::is_enabled() && (a.requires_grad() || b.requires_grad());
-  if (!needs_grad && a.device().is_cpu() && b.device().is_cpu() && a.scalar_type() == torch::kFloat32 &&
-      b.scalar_type() == torch::kFloat32 && a.dim() >= 3 && a.dim() == b.dim() &&
-      a.sizes().slice(0, a.dim() - 2) == b.sizes().slice(0, b.dim() - 2) && a.size(-1) == b.size(-2)) {
+  if (!needs_grad && project_uses_blas() && a.device().is_cpu() && b.device().is_cpu() &&
+      a.scalar_type() == torch::kFloat32 && b.scalar_type() == torch::kFloat32 && a.dim() >= 3 &&
+      a.dim() == b.dim() && a.sizes().slice(0, a.dim() - 2) == b.sizes().slice(0, b.dim() - 2) &&
+      a.size(-1) == b.size(-2)) {
     const torch::Tensor x = matrix_layout(a) ? a : a.contiguous();
     const torch::Tensor y = matrix_layout(b) ? b : b.contiguous();
     const MatrixLayout la = *matrix_layout(x);
@@ -138,7 +168,7 @@ torch::Tensor batched_matmul(const torch::Tensor& a, const torch::Tensor& b) {
     const float* pb = y.data_ptr<float>();
     float* pc = c.data_ptr<float>();
     if (m > 0 && n > 0) {
-      // Inside the parallel region oneDNN's sgemm runs on the calling thread.
+      // Inside the parallel region MKL's sgemm runs on the calling thread (no nested threads).
       at::parallel_for(0, static_cast<std::int64_t>(offsets_a.size()), 1,
                        [&](std::int64_t begin, std::int64_t end) {
                          for (std::int64_t i = begin; i < end; ++i) {
@@ -148,38 +178,22 @@ torch::Tensor batched_matmul(const torch::Tensor& a, const torch::Tensor& b) {
                              std::fill(out, out + m * n, 0.0F);
                              continue;
                            }
-                           const dnnl_status_t status =
-                               dnnl_sgemm(la.transposed ? 'T' : 'N', lb.transposed ? 'T' : 'N', m, n, k, 1.0F,
-                                          pa + offsets_a[at], la.ld, pb + offsets_b[at], lb.ld, 0.0F, out, n);
-                           if (status != dnnl_success) {
-                             throw Error("<oneDNN>", "sgemm",
-                                         "failed with status " + std::to_string(static_cast<int>(status)));
-                           }
+                           sgemm_rows(la.transposed, lb.transposed, m, n, k, pa + offsets_a[at], la.ld,
+                                      pb + offsets_b[at], lb.ld, out);
                          }
                        });
     }
     return c;
   }
-#endif
   return torch::matmul(a, b);
 }
 
-bool project_uses_dnnl() {
-#ifdef REMEDI_HAVE_DNNL
-  return true;
-#else
-  return false;
-#endif
-}
-
 torch::Tensor project(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias) {
-#ifdef REMEDI_HAVE_DNNL
-  if (x.device().is_cpu() && x.scalar_type() == torch::kFloat32 && weight.scalar_type() == torch::kFloat32 &&
-      weight.is_contiguous()) {
-    torch::Tensor y = DnnlProjection::apply(x, weight);
+  if (project_uses_blas() && x.device().is_cpu() && x.scalar_type() == torch::kFloat32 &&
+      weight.scalar_type() == torch::kFloat32 && weight.is_contiguous()) {
+    torch::Tensor y = BlasProjection::apply(x, weight);
     return bias.defined() ? y + bias : y;
   }
-#endif
   return torch::linear(x, weight, bias.defined() ? bias : torch::Tensor());
 }
 

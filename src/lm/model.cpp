@@ -45,6 +45,25 @@ ModelWeights load_family_weights(const ModelConfig& config, const TensorSource& 
   return {};
 }
 
+// A source whose tensors arrive already on the target device and in the target dtype, one at a time:
+// loading a model in bf16, or onto a GPU, never holds a float32 copy of the whole model on the host
+// (only the tensor being converted).
+class ConvertingSource final : public TensorSource {
+ public:
+  ConvertingSource(const TensorSource& inner, const LoadOptions& options)
+      : inner_(inner), options_(options) {}
+  bool is_gguf() const override { return inner_.is_gguf(); }
+  bool has(const std::string& name) const override { return inner_.has(name); }
+  torch::Tensor get(const std::string& name) const override {
+    return inner_.get(name).to(options_.device, options_.dtype).contiguous();
+  }
+  std::string path() const override { return inner_.path(); }
+
+ private:
+  const TensorSource& inner_;
+  LoadOptions options_;
+};
+
 // Moves every weight to the requested device and dtype, keeping a tied head tied (one tensor).
 void convert_weights(ModelWeights& w, const LoadOptions& options) {
   const bool tied = w.lm_head_weight.defined() && w.lm_head_weight.is_same(w.token_embedding);
@@ -104,15 +123,16 @@ std::unique_ptr<CausalLM> CausalLM::load(const std::string& path, const LoadOpti
   if (is_gguf_path(path)) {
     const io::GgufFile gguf = io::GgufFile::open(path);
     config = config_from_gguf(gguf);
-    weights = load_family_weights(config, *gguf_source(gguf));
+    weights = load_family_weights(config, ConvertingSource(*gguf_source(gguf), options));
   } else {
     const std::filesystem::path folder = std::filesystem::is_directory(path)
                                              ? std::filesystem::path(path)
                                              : std::filesystem::path(path).parent_path();
     config = config_from_hf_json((folder / "config.json").string());
-    weights = load_family_weights(config, *open_safetensors_source(folder.string()));
+    weights =
+        load_family_weights(config, ConvertingSource(*open_safetensors_source(folder.string()), options));
   }
-  convert_weights(weights, options);
+  convert_weights(weights, options);  // what a family computed from the loaded tensors, if anything
   return std::make_unique<CausalLM>(std::move(config), std::move(weights), options, path);
 }
 

@@ -9,8 +9,12 @@ namespace remedi::lm {
 // Call once at start-up, before any tensor work.
 void configure_threads();
 
-// The kernel OpenBLAS chose for this CPU (e.g. "SkylakeX", "Haswell"), or "unknown" when the BLAS
-// in use is not OpenBLAS.
-std::string blas_core_name();
+// The BLAS libtorch was built with and the vectorised CPU kernels it runs on this machine, e.g.
+// "mkl, CPU capability AVX512" (what a benchmark prints beside its numbers).
+std::string blas_description();
+
+// Whether this libtorch has CUDA and how many devices it sees, e.g. "compiled in (CUDA runtime
+// 13.2), 0 devices" or "not compiled in".
+std::string cuda_description();
 
 }  // namespace remedi::lm

@@ -126,7 +126,7 @@ TEST(BiasInBios, LabHcRowsMatchTheSpacyReference) {
   std::map<std::string, Json> reference;  // raw text -> record
   const std::vector<Json> records = test::read_jsonl_fixture(test::fixture("data/biasinbios_spacy.jsonl"));
   std::vector<std::string> files;
-  for (const auto& file : std::filesystem::directory_iterator(test::shared_data("biasinbios-samples"))) {
+  for (const auto& file : std::filesystem::directory_iterator(test::data_path("biasinbios-samples"))) {
     if (file.path().extension() == ".csv") files.push_back(file.path().string());
   }
   std::sort(files.begin(), files.end());
@@ -165,7 +165,7 @@ TEST(BiasInBios, LabHcRowsMatchTheSpacyReference) {
 }
 
 TEST(BiasInBios, LabHcFolderLoadsWithSyntheticNames) {
-  const std::vector<MediationSample> samples = load_biosbias(test::shared_data("biasinbios-samples"));
+  const std::vector<MediationSample> samples = load_biosbias(test::data_path("biasinbios-samples"));
   EXPECT_GT(samples.size(), 1200U);
   EXPECT_EQ(samples[0].id, "Svetlana_Rutherford");
   EXPECT_EQ(samples[0].source["raw"].get<std::string>().substr(0, 44),

@@ -15,8 +15,8 @@ namespace remedi::data {
 namespace {
 
 // All 21,919 cases from the shared EasyEdit split files, converted once for the tests below.
-const std::vector<MediationSample>& shared_counterfact() {
-  static const std::vector<MediationSample> samples = load_counterfact(test::shared_data("counterfact"));
+const std::vector<MediationSample>& all_counterfact() {
+  static const std::vector<MediationSample> samples = load_counterfact(test::data_path("counterfact"));
   return samples;
 }
 
@@ -74,7 +74,7 @@ TEST(CounterFact, AttributeIsAfterLastEntityMentionTrimmed) {
 }
 
 TEST(CounterFact, SharedDataCaseZeroIsTheSpecExample) {
-  const std::vector<MediationSample>& samples = shared_counterfact();
+  const std::vector<MediationSample>& samples = all_counterfact();
   ASSERT_EQ(samples.size(), 21919U);
   for (std::size_t i = 0; i < samples.size(); ++i) ASSERT_EQ(samples[i].id, std::to_string(i));  // ROME order
   const MediationSample& first = samples[0];
@@ -131,7 +131,7 @@ TEST(CounterFact, CleaningLogicMatchesTheReferenceOnSpacySentences) {
   const std::vector<Json> records =
       test::read_jsonl_fixture(test::fixture("data/counterfact_clean_spacy.jsonl"));
   ASSERT_GT(records.size(), 3000U);
-  const std::vector<MediationSample>& samples = shared_counterfact();
+  const std::vector<MediationSample>& samples = all_counterfact();
   for (const Json& record : records) {
     const MediationSample& sample = samples.at(record["case_id"].get<std::size_t>());
     const std::string raw = sample.source["paraphrase_prompts"][0];
@@ -156,7 +156,7 @@ TEST(CounterFact, SegmenterAndCleaningAgreeWithSpacyOnAllCases) {
   }
   std::size_t same_segmentation = 0;
   std::size_t same_prompt = 0;
-  const std::vector<MediationSample>& samples = shared_counterfact();
+  const std::vector<MediationSample>& samples = all_counterfact();
   for (std::size_t i = 0; i < samples.size(); ++i) {
     const MediationSample& sample = samples[i];
     const std::string raw = sample.source["paraphrase_prompts"][0];

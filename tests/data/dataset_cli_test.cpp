@@ -13,7 +13,7 @@ TEST(DatasetCli, ConvertWritesJsonLinesOfTheSelectedRows) {
   const std::string dir = test::temp_dir("dataset-cli");
   const std::string out = dir + "/cf.jsonl";
   const test::CommandResult result =
-      test::run_remedi({"dataset", "convert", "-d", "counterfact", "-f", test::shared_data("counterfact"),
+      test::run_remedi({"dataset", "convert", "-d", "counterfact", "-f", test::data_path("counterfact"),
                         "--split", "train[5000:5010]", "-o", out});
   ASSERT_EQ(result.exit_code, 0) << result.err;
   EXPECT_TRUE(result.err.starts_with("wrote 10 samples to " + out + " ")) << result.err;
@@ -37,7 +37,7 @@ TEST(DatasetCli, ReformatDatasetIsConvertUnderTheOriginalName) {
   const std::string dir = test::temp_dir("reformat-cli");
   const std::string out = dir + "/bios.jsonl";
   const test::CommandResult result = test::run_remedi(
-      {"reformat-dataset", "-d", "biosbias", "-f", test::shared_data("biasinbios-samples"), "-o", out});
+      {"reformat-dataset", "-d", "biosbias", "-f", test::data_path("biasinbios-samples"), "-o", out});
   ASSERT_EQ(result.exit_code, 0) << result.err;
   const std::vector<data::MediationSample> samples = data::read_samples(out);
   ASSERT_EQ(samples.size(), 1234U);  // docs/DATA.md: 1,280 rows, 1,234 samples
@@ -53,7 +53,7 @@ TEST(DatasetCli, ReformatDatasetIsConvertUnderTheOriginalName) {
 
 TEST(DatasetCli, DefaultFilesComeFromRemediData) {
   // No -f: the default input under $REMEDI_DATA (the test binary's environment passes through).
-  setenv("REMEDI_DATA", test::shared_data("").c_str(), 1);
+  setenv("REMEDI_DATA", test::data_path("").c_str(), 1);
   const test::CommandResult result = test::run_remedi({"dataset", "show", "-d", "winoventi", "--limit", "1"});
   unsetenv("REMEDI_DATA");
   ASSERT_EQ(result.exit_code, 0) << result.err;
@@ -83,9 +83,8 @@ TEST(DatasetCli, BadInputExitsTwoWithOneLineAndNoOutputFile) {
   EXPECT_EQ(result.exit_code, 2);
   EXPECT_NE(result.err.find("has no default file"), std::string::npos) << result.err;
 
-  result =
-      test::run_remedi({"dataset", "show", "-d", "winoventi", "-f",
-                        test::shared_data("winoventi/winoventi_bert_large_final.tsv"), "--split", "test"});
+  result = test::run_remedi({"dataset", "show", "-d", "winoventi", "-f",
+                             test::data_path("winoventi/winoventi_bert_large_final.tsv"), "--split", "test"});
   EXPECT_EQ(result.exit_code, 2);
   EXPECT_NE(result.err.find("unknown split \"test\""), std::string::npos) << result.err;
 

@@ -73,7 +73,7 @@ TEST(Sentences, AgreesWithSpacyOnBiasInBiosSamples) {
   // sentence + hard_text), against spaCy en_core_web_sm's segmentation of the same text.
   const std::vector<Json> records = test::read_jsonl_fixture(test::fixture("data/biasinbios_spacy.jsonl"));
   ASSERT_EQ(records.size(), 280U);
-  const std::string folder = test::shared_data("biasinbios-samples");
+  const std::string folder = test::data_path("biasinbios-samples");
   std::size_t row_number = 0;
   std::size_t agree = 0;
   std::size_t compared = 0;

@@ -10,7 +10,7 @@ namespace {
 
 TEST(WinoVenti, ConvertsTheOriginalFile) {
   const std::vector<MediationSample> samples =
-      load_winoventi(test::shared_data("winoventi/winoventi_bert_large_final.tsv"));
+      load_winoventi(test::data_path("winoventi/winoventi_bert_large_final.tsv"));
   ASSERT_EQ(samples.size(), 2632U);  // rows kept by the original's filter (4352 in the file)
   const MediationSample& first = samples[0];
   EXPECT_EQ(first.id, "syrup_edible_malodorous");

@@ -71,10 +71,7 @@ TEST_P(FamilyTest, UnpaddedForwardMatchesTransformersAtRealTokens) {
     EXPECT_LE(test::max_abs_diff_at(result.logits, ref_.at("logits_" + side), mask), kTolerance);
   }
   // an edit inside the blocks, and a mid-model start from an edited block output
-  Intervention edit;
-  edit.layer = ref_.at("edit_layer").item<std::int64_t>();
-  edit.directions = ref_.at("edit_direction");
-  edit.ranges = ref_.at("edit_range");
+  const Intervention edit = test::reference_edit(ref_);
   const torch::Tensor& mask = ref_.at("attention_mask_right");
   ForwardOptions edited;
   edited.unpadded = true;
@@ -114,10 +111,7 @@ TEST_P(FamilyTest, GreedyContinuationMatchesTransformers) {
 TEST_P(FamilyTest, EditedLogitsMatchTransformersHook) {
   torch::NoGradGuard no_grad;
   ForwardOptions options;
-  Intervention edit;
-  edit.layer = ref_.at("edit_layer").item<std::int64_t>();
-  edit.directions = ref_.at("edit_direction");
-  edit.ranges = ref_.at("edit_range");
+  const Intervention edit = test::reference_edit(ref_);
   options.interventions.push_back(edit);
   const torch::Tensor logits = run("right", options).logits;
   const torch::Tensor& mask = ref_.at("attention_mask_right");

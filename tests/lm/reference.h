@@ -9,6 +9,7 @@
 #include <string>
 
 #include "io/safetensors.h"
+#include "lm/model.h"
 
 namespace remedi::test {
 
@@ -33,6 +34,15 @@ inline std::map<std::string, torch::Tensor> load_reference(const std::string& pa
 inline double max_abs_diff_at(const torch::Tensor& a, const torch::Tensor& b, const torch::Tensor& mask) {
   const torch::Tensor keep = mask.to(torch::kBool);
   return (a.index({keep}) - b.index({keep})).abs().max().item<double>();
+}
+
+// The reference's edit (edit_layer, edit_direction, edit_range: what the transformers hook added).
+inline lm::Intervention reference_edit(const std::map<std::string, torch::Tensor>& ref) {
+  lm::Intervention edit;
+  edit.layer = ref.at("edit_layer").item<std::int64_t>();
+  edit.directions = ref.at("edit_direction");
+  edit.ranges = ref.at("edit_range");
+  return edit;
 }
 
 }  // namespace remedi::test

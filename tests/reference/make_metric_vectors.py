@@ -3,7 +3,7 @@
 
     pip install nltk scikit-learn scipy numpy
     python3 tests/reference/make_metric_vectors.py            # writes the tokenizer fixture, prints numbers
-    python3 tests/reference/make_metric_vectors.py --drift    # also measures tokenizer drift on shared data
+    python3 tests/reference/make_metric_vectors.py --drift    # also measures tokenizer drift on data/ (the real bios)
 
 Writes tests/fixtures/eval/word_tokenize_vectors.json: for each text, NLTK's sentence spans (UTF-8
 byte offsets), NLTK word tokens and the REMEDI fluency (weighted n-gram entropy). The sentence splitter
@@ -233,12 +233,12 @@ def print_bootstrap():
 
 
 def measure_drift():
-    """How much sentence splitting moves tokens and fluency on real bios (shared data, not committed).
+    """How much sentence splitting moves tokens and fluency on real bios (data/biasinbios-samples).
 
     The trained English Punkt model is not available offline, so this compares our parameters with
     the two extremes: Punkt without any abbreviation, and no sentence splitting at all."""
     import csv
-    data = ROOT.parent / "shared/data/biasinbios-samples"
+    data = ROOT / "data/biasinbios-samples"
     texts = []
     for path in sorted(data.glob("*.csv")):
         with path.open(newline="") as f:

@@ -15,8 +15,8 @@ namespace remedi::tok {
 namespace {
 
 const Tokenizer& gpt2() {
-  static const Tokenizer tokenizer = Tokenizer::from_vocab_merges(test::shared_data("gpt2-bpe/encoder.json"),
-                                                                  test::shared_data("gpt2-bpe/vocab.bpe"));
+  static const Tokenizer tokenizer = Tokenizer::from_vocab_merges(test::data_path("gpt2-bpe/encoder.json"),
+                                                                  test::data_path("gpt2-bpe/vocab.bpe"));
   return tokenizer;
 }
 
@@ -27,9 +27,9 @@ struct GoldenCase {
 
 std::vector<GoldenCase> golden_cases() {
   const std::string inputs =
-      test::read_file(test::shared_data("gpt2-tokenizer-tests/ggml-vocab-gpt-2.gguf.inp"));
+      test::read_file(test::data_path("gpt2-tokenizer-tests/ggml-vocab-gpt-2.gguf.inp"));
   const std::string outputs =
-      test::read_file(test::shared_data("gpt2-tokenizer-tests/ggml-vocab-gpt-2.gguf.out"));
+      test::read_file(test::data_path("gpt2-tokenizer-tests/ggml-vocab-gpt-2.gguf.out"));
   const std::string separator = "\n__ggml_vocab_test__\n";
   std::vector<GoldenCase> cases;
   for (std::size_t begin = 0; begin < inputs.size();) {
