@@ -49,7 +49,8 @@ void add_common_options(CLI::App* cmd, DatasetArguments& args) {
   cmd->add_option("-d,--dataset", args.name, "Data set: " + names)->required();
   cmd->add_option("-f,--file", args.file,
                   "Input file or folder (default: under $REMEDI_DATA, else " REMEDI_DEFAULT_DATA_DIR ")");
-  cmd->add_option("--split", args.split, "Rows to keep, e.g. train[:5000], train[5000:10000], train[:10%]");
+  require_row_selector(cmd->add_option("--split", args.split,
+                                       "Rows to keep, e.g. train[:5000], train[5000:10000], train[:10%]"));
   cmd->add_option("--cmudict", args.cmudict, "McRae: choose a/an from this CMU dictionary file");
   cmd->add_option("--seed", args.seed, "McRae sampling; synthetic Bias-in-Bios names")->capture_default_str();
 }

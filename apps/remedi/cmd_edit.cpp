@@ -101,6 +101,11 @@ void run(const EditArgs& flags) {
   const tok::Tokenizer tokenizer = tok::Tokenizer::load(path);
   const std::unique_ptr<lm::CausalLM> model =
       lm::CausalLM::load(path, {lm::parse_device(args.device), lm::parse_dtype(args.dtype)});
+  if (args.top > model->config().vocab_size) {
+    throw Error("<argument>", "--top",
+                std::to_string(args.top) + " is more than the model's " +
+                    std::to_string(model->config().vocab_size) + " tokens");
+  }
   std::int64_t layer = args.layer;
   if (layer < 0) {
     const std::vector<std::int64_t> layers = saved_layers(args.editors, args.type);
@@ -187,7 +192,8 @@ void register_edit(CLI::App& app) {
          "Training experiment folder (results/<name>), or the name of an editor shipped in data/editors")
       ->required();
   cmd->add_option("-t,--editor-type", args->type, "Editor type")->capture_default_str();
-  cmd->add_option("-l,--layer", args->layer, "Edit layer (default: the only saved one)");
+  require_non_negative(
+      cmd->add_option("-l,--layer", args->layer, "Edit layer (default: the only saved one)"));
   cmd->add_option("--entity", args->entity, "Entity whose representation is edited")->required();
   cmd->add_option("--context", args->context, "Sentence stating the attribute, e.g. 'X is a dentist'")
       ->required();
@@ -197,8 +203,8 @@ void register_edit(CLI::App& app) {
   cmd->add_option("--max-new-tokens", args->max_new_tokens, "Greedy continuation length")
       ->capture_default_str();
   cmd->add_option("--top", args->top, "How many next tokens to list")->capture_default_str();
-  cmd->add_option("--alpha", args->alpha, "h <- beta h + alpha d")->capture_default_str();
-  cmd->add_option("--beta", args->beta, "h <- beta h + alpha d")->capture_default_str();
+  require_finite(cmd->add_option("--alpha", args->alpha, "h <- beta h + alpha d")->capture_default_str());
+  require_finite(cmd->add_option("--beta", args->beta, "h <- beta h + alpha d")->capture_default_str());
   cmd->add_option("--device", args->device, "cpu | cuda | cuda:N")->capture_default_str();
   cmd->add_option("--dtype", args->dtype, "fp32 | bf16 | fp16")->capture_default_str();
   cmd->add_flag("--json", args->json, "Print one JSON object");

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "commands.h"
+#include "common.h"
 #include "lm/batching.h"
 #include "lm/generate.h"
 #include "lm/model.h"
@@ -42,6 +43,7 @@ nlohmann::json token_json(const tok::Tokenizer& tokenizer, std::int64_t id, floa
 void run(const GenerateArgs& args) {
   if (args.max_new_tokens < 0) throw Error("<argument>", "--max-new-tokens", "must be >= 0");
   if (args.top_k < 0) throw Error("<argument>", "--top-k", "must be >= 0");
+  if (args.logprobs < 0) throw Error("<argument>", "--logprobs", "must be >= 0");
   if (args.temperature <= 0) throw Error("<argument>", "--temperature", "must be > 0");
   const std::string path = lm::resolve_model_path(args.model);
   const lm::LoadOptions load_options{lm::parse_device(args.device), lm::parse_dtype(args.dtype)};
@@ -115,7 +117,8 @@ void register_generate(CLI::App& app) {
                   "Total length budget incl. prompt and padding (overrides)");
   cmd->add_option("--top-k", args->top_k, "Sample among the k most likely tokens (0: greedy)")
       ->capture_default_str();
-  cmd->add_option("--temperature", args->temperature, "Sampling temperature")->capture_default_str();
+  require_finite(
+      cmd->add_option("--temperature", args->temperature, "Sampling temperature")->capture_default_str());
   cmd->add_option("--seed", args->seed, "Seed for sampling")->capture_default_str();
   cmd->add_option("--device", args->device, "cpu | cuda | cuda:N")->capture_default_str();
   cmd->add_option("--dtype", args->dtype, "fp32 | bf16 | fp16")->capture_default_str();

@@ -260,8 +260,9 @@ void register_train(CLI::App& app) {
   cmd->add_option("-d,--dataset", a->data.dataset, "counterfact, biosbias, mcrae, winoventi, samples")
       ->capture_default_str();
   cmd->add_option("-f,--dataset-file", a->data.file, "Input file or folder (default: the data set's)");
-  cmd->add_option("--rows", a->data.split, "Rows of the data set to use (HF split syntax)")
-      ->capture_default_str();
+  require_row_selector(
+      cmd->add_option("--rows", a->data.split, "Rows of the data set to use (HF split syntax)")
+          ->capture_default_str());
   cmd->add_option("--train-size", a->train_size, "Use only the first N selected rows (0: all)")
       ->capture_default_str();
   cmd->add_option("-l,--layers", a->layers, "Edit layers (default: every layer)");

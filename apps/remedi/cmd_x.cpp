@@ -391,10 +391,11 @@ void register_x(CLI::App& app) {
   run_cmd->add_option("--results-dir", a->results, "Results root (default $REMEDI_RESULTS or ./results)");
   run_cmd->add_option("--layer", a->layer, "Edit layer instead of experiments/layers.json's");
   run_cmd->add_option("--entity-layer", a->entity_layer, "Entity (probe) layer instead of the table's");
-  run_cmd->add_option("--train-rows", a->train_rows,
-                      "Training rows (HF split syntax) instead of the table's or [0, 5000)");
-  run_cmd->add_option("--eval-rows", a->eval_rows,
-                      "Evaluation rows instead of the table's, --small's [5000, 6000) or [5000, 10000)");
+  require_row_selector(run_cmd->add_option(
+      "--train-rows", a->train_rows, "Training rows (HF split syntax) instead of the table's or [0, 5000)"));
+  require_row_selector(
+      run_cmd->add_option("--eval-rows", a->eval_rows,
+                          "Evaluation rows instead of the table's, --small's [5000, 6000) or [5000, 10000)"));
   run_cmd->add_option("-f,--dataset-file", a->dataset_file,
                       "Input file or folder of the data set, for every step");
   run_cmd->add_flag("--random", a->random,

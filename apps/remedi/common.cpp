@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
@@ -12,6 +13,7 @@
 #include "data/datasets.h"
 #include "data/derived.h"
 #include "data/splits.h"
+#include "data/text.h"
 #include "lm/model.h"
 #include "remedi/editor.h"
 #include "remedi/editor_file.h"
@@ -23,6 +25,45 @@ namespace remedi::cli {
 std::string data_dir() {
   if (const char* env = std::getenv("REMEDI_DATA"); env != nullptr && *env != '\0') return env;
   return REMEDI_DEFAULT_DATA_DIR;
+}
+
+CLI::Option* require_row_selector(CLI::Option* option) {
+  // A remedi::Error rather than CLI11's message (which adds a second line pointing at --help).
+  const std::string name = option->get_name();
+  return option->check(CLI::Validator(
+      [name](const std::string& value) {
+        if (data::strip_whitespace(value).empty()) {
+          throw Error("<argument>", name,
+                      "is empty: give rows such as train[:100], or leave the option out for every row");
+        }
+        return std::string();
+      },
+      "ROWS"));
+}
+
+CLI::Option* require_finite(CLI::Option* option) {
+  const std::string name = option->get_name();
+  return option->check(CLI::Validator(
+      [name](const std::string& value) {
+        char* end = nullptr;
+        const double number = std::strtod(value.c_str(), &end);
+        if (end != value.c_str() && !std::isfinite(number))
+          throw Error("<argument>", name, "must be a finite number, got " + value);
+        return std::string();  // anything else is CLI11's conversion to check
+      },
+      "FINITE"));
+}
+
+CLI::Option* require_non_negative(CLI::Option* option) {
+  const std::string name = option->get_name();
+  return option->check(CLI::Validator(
+      [name](const std::string& value) {
+        char* end = nullptr;
+        const double number = std::strtod(value.c_str(), &end);
+        if (end != value.c_str() && number < 0) throw Error("<argument>", name, "must be >= 0, got " + value);
+        return std::string();
+      },
+      "NON-NEGATIVE"));
 }
 
 std::string editors_dir(const std::string& flag) {
@@ -61,7 +102,7 @@ void add_eval_options(CLI::App& cmd, EvalOptions& o) {
   cmd.add_option(
       "-f,--dataset-file", o.data.file,
       "Input file or folder of the " + o.data.dataset + " data (default: under $REMEDI_DATA, else data/)");
-  cmd.add_option("--rows", o.data.split, "Evaluation rows")->capture_default_str();
+  require_row_selector(cmd.add_option("--rows", o.data.split, "Evaluation rows")->capture_default_str());
   cmd.add_flag("--small", o.small, "Rows [5000, 6000) (the layer sweeps' subset)");
   cmd.add_flag("--attribute-no-entity", o.attribute_no_entity, "Encode the attribute alone");
   cmd.add_option("--seed", o.data.seed, "Seed of every random choice (sampling, shuffles, replacements)")

@@ -14,7 +14,8 @@
 
 namespace CLI {
 class App;
-}
+class Option;
+}  // namespace CLI
 namespace remedi {
 class Editor;
 }
@@ -23,6 +24,15 @@ class CausalLM;
 }
 
 namespace remedi::cli {
+
+// Refuses an empty row selector (`--rows ''`), which would otherwise mean every row: a row option
+// left out selects every row, one given must select something explicitly. Returns `option`.
+CLI::Option* require_row_selector(CLI::Option* option);
+
+// Refuse "nan", "inf" (require_finite) or a negative number (require_non_negative) given to `option`,
+// with a one-line remedi error naming it. Returns `option`.
+CLI::Option* require_finite(CLI::Option* option);
+CLI::Option* require_non_negative(CLI::Option* option);
 
 // $REMEDI_DATA, else the repository's data/ folder (REMEDI_DEFAULT_DATA_DIR, fixed at build time).
 std::string data_dir();

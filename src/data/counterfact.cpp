@@ -55,6 +55,8 @@ std::string require_string(const Json& object, const char* key, const std::strin
                            const std::string& where) {
   const Json& value = require(object, key, file, where);
   if (!value.is_string()) throw Error(file, where + "." + key, "expected a string, got " + value.dump());
+  // A blank subject, target or prompt would be trained on as if it were text.
+  if (strip_whitespace(value.get<std::string>()).empty()) throw Error(file, where + "." + key, "is empty");
   return value.get<std::string>();
 }
 

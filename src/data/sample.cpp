@@ -3,6 +3,7 @@
 #include <cstddef>
 
 #include "data/files.h"
+#include "data/text.h"
 #include "util/error.h"
 
 namespace remedi::data {
@@ -27,6 +28,8 @@ std::string required_string(const Json& record, const char* key, const std::stri
   const auto found = record.find(key);
   if (found == record.end()) throw Error(file, where + "." + key, "missing");
   if (!found->is_string()) throw Error(file, where + "." + key, "expected a string, got " + found->dump());
+  // Every field of a mediation sample is text the model reads or predicts: blank is an error.
+  if (strip_whitespace(found->get<std::string>()).empty()) throw Error(file, where + "." + key, "is empty");
   return found->get<std::string>();
 }
 

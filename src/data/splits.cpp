@@ -34,7 +34,8 @@ std::optional<std::size_t> resolve_bound(std::string_view whole_spec, std::strin
   const auto magnitude = static_cast<double>(std::stoll(digits));
   if (percent && magnitude > 100) bad_split(whole_spec, "percentage \"" + bound + "\" is over 100%");
   double value = percent ? round_half_even(magnitude * static_cast<double>(row_count) / 100.0) : magnitude;
-  if (negative) value = static_cast<double>(row_count) - value;
+  // Python's -0 is 0: train[:-0] selects nothing and train[-0:] everything, as in a Python slice.
+  if (negative && magnitude > 0) value = static_cast<double>(row_count) - value;
   if (value < 0) return 0;
   return static_cast<std::size_t>(std::min(value, static_cast<double>(row_count)));
 }

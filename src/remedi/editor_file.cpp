@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -140,6 +141,16 @@ std::shared_ptr<Editor> load_editor(const std::string& folder, const lm::CausalL
     throw Error(sidecar_path, "layer",
                 std::to_string(config.layer) + " is outside the model's 0.." + std::to_string(c.n_layer - 1));
   }
+  // <editors dir>/<type>/<layer>/: a sidecar that names another layer than its folder was moved or
+  // edited by hand, and editing at either layer would be a guess.
+  const std::string folder_name =
+      dir.filename().empty() ? dir.parent_path().filename().string() : dir.filename().string();
+  if (!folder_name.empty() &&
+      std::all_of(folder_name.begin(), folder_name.end(), [](char ch) { return ch >= '0' && ch <= '9'; }) &&
+      folder_name.size() < 10 && std::stoll(folder_name) != config.layer) {
+    throw Error(sidecar_path, "layer",
+                std::to_string(config.layer) + " but the editor's folder is " + folder_name);
+  }
   const std::string expected = required<std::string>(sidecar.value("model", nlohmann::json::object()),
                                                      "fingerprint", sidecar_path + " model");
   const std::string actual = model_fingerprint(model);
@@ -166,6 +177,8 @@ std::shared_ptr<Editor> load_editor(const std::string& folder, const lm::CausalL
         throw Error(tensors_path, name, "has the wrong shape for this editor");
       std::vector<float> values(static_cast<std::size_t>(view->numel()));
       io::to_f32(*view, values, tensors_path);
+      if (!std::all_of(values.begin(), values.end(), [](float v) { return std::isfinite(v); }))
+        throw Error(tensors_path, name, "holds NaN or infinite values");
       value.copy_(torch::from_blob(values.data(), value.sizes(), torch::kFloat32));
     }
   }

@@ -12,6 +12,7 @@
 #include "lm/weights.h"
 #include "remedi/editor.h"
 #include "remedi/precompute.h"
+#include "util/atomic_file.h"
 #include "util/error.h"
 #include "util/progress.h"
 
@@ -94,9 +95,13 @@ void save_checkpoint(const std::string& path, const Checkpoint& state,
   archive.write("meta", c10::IValue(meta.dump()));
   const std::filesystem::path target(path);
   if (target.has_parent_path()) std::filesystem::create_directories(target.parent_path());
-  const std::string temp = path + ".tmp";
-  archive.save_to(temp);
-  std::filesystem::rename(temp, target);
+  // Serialised in memory (a few MB), then written through AtomicOutputFile: a full disk or any other
+  // write error becomes a remedi::Error naming the file, and no partial temporary file stays behind.
+  std::ostringstream bytes;
+  archive.save_to(bytes);
+  AtomicOutputFile out(path);
+  out.write(bytes.view());
+  out.commit();
 }
 
 Checkpoint load_checkpoint(const std::string& path, const std::vector<torch::Tensor>& params,

@@ -38,6 +38,16 @@ TEST(GenerateCli, BadArgumentsGiveOneLineAndExitTwo) {
   EXPECT_EQ(result.exit_code, 2);
   EXPECT_NE(result.err.find("--dtype"), std::string::npos) << result.err;
   EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1);
+  // Non-finite sampling temperatures and negative counts are refused before anything runs.
+  const std::string model = test::fixture("lm/llama_gqa/model.gguf");
+  for (const char* temperature : {"nan", "inf", "-inf"}) {
+    test::expect_one_line_error(test::run_remedi({"generate", "--model", model, "--prompt", "x", "--top-k",
+                                                  "5", "--temperature", temperature}),
+                                "--temperature: must be a finite number");
+  }
+  test::expect_one_line_error(
+      test::run_remedi({"generate", "--model", model, "--prompt", "x", "--json", "--logprobs", "-1"}),
+      "--logprobs: must be >= 0");
 }
 
 TEST(GenerateCli, SmolLM2SaysParis) {

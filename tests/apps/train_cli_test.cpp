@@ -223,6 +223,25 @@ TEST_F(TrainCli, BadInputGivesOneLineAndWritesNothing) {
                                           "The mother tongue of Danielle Darrieux is English", "--attribute",
                                           "is English", "--prompt", "Danielle Darrieux speaks"}),
                         "Nobody");
+  // Non-finite or negative numbers and a --top beyond the vocabulary: one line, exit 2.
+  const std::vector<std::string> edit = {"edit",
+                                         "-e",
+                                         editors(),
+                                         "--entity",
+                                         "Danielle Darrieux",
+                                         "--context",
+                                         "The mother tongue of Danielle Darrieux is English",
+                                         "--prompt",
+                                         "Danielle Darrieux speaks"};
+  const auto with = [&edit](std::vector<std::string> extra) {
+    std::vector<std::string> args = edit;
+    args.insert(args.end(), extra.begin(), extra.end());
+    return test::run_remedi(args);
+  };
+  expect_one_line_error(with({"--alpha", "nan"}), "--alpha: must be a finite number");
+  expect_one_line_error(with({"--beta", "inf"}), "--beta: must be a finite number");
+  expect_one_line_error(with({"-l", "-1"}), "--layer: must be >= 0");
+  expect_one_line_error(with({"--top", "1000000"}), "--top: 1000000 is more than the model's");
 }
 
 }  // namespace

@@ -214,6 +214,12 @@ TEST(CounterFact, BadInputNamesFileAndField) {
   record["requested_rewrite"]["target_new"].erase("str");
   EXPECT_EQ(error_of(record), "cf.json: [4].requested_rewrite.target_new.str: missing");
   record = rome_record("A", "{} is", "B", "A is");
+  record["requested_rewrite"]["target_new"]["str"] = "";
+  EXPECT_EQ(error_of(record), "cf.json: [4].requested_rewrite.target_new.str: is empty");
+  record = rome_record("A", "{} is", "B", "A is");
+  record["requested_rewrite"]["subject"] = " ";
+  EXPECT_EQ(error_of(record), "cf.json: [4].requested_rewrite.subject: is empty");
+  record = rome_record("A", "{} is", "B", "A is");
   record["case_id"] = "seven";
   EXPECT_EQ(error_of(record), "cf.json: [4].case_id: expected an integer, got \"seven\"");
   record = rome_record("A", "{} is", "B", "A is");

@@ -71,6 +71,14 @@ TEST(DatasetCli, BadInputExitsTwoWithOneLineAndNoOutputFile) {
   EXPECT_EQ(result.err, "remedi: error: " + dir + "/bad.json: [0].requested_rewrite.subject: missing\n");
   EXPECT_FALSE(std::filesystem::exists(out));
 
+  // An empty row selector is refused, not read as "every row".
+  result = test::run_remedi({"dataset", "show", "-d", "counterfact", "--split", ""});
+  test::expect_one_line_error(result, "<argument>: --split: is empty");
+  result =
+      test::run_remedi({"dataset", "show", "-d", "counterfact", "--split", "train[:-0]", "--limit", "0"});
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(result.out, "");  // Python's [:-0] is empty
+
   result = test::run_remedi({"dataset", "show", "-d", "nosuch", "-f", dir + "/bad.json"});
   EXPECT_EQ(result.exit_code, 2);
   EXPECT_NE(result.err.find("unknown data set \"nosuch\""), std::string::npos) << result.err;

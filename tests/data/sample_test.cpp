@@ -91,6 +91,15 @@ TEST(Samples, BadRecordsNameFileRecordAndLine) {
   EXPECT_EQ(message(good + "\n{\"id\": \"c\""),
             "bad.jsonl: record 1 (line 2): the JSON object is not closed before the end of the file");
   EXPECT_NE(message("{\"id\": tru}").find("record 0 (line 1): invalid JSON"), std::string::npos);
+  // Blank text is refused (it would be trained on); a null target_unmediated is "none given".
+  std::string blank_target = good;
+  blank_target.replace(blank_target.find("\"t\""), 3, "\" \"");
+  EXPECT_EQ(message(blank_target), "bad.jsonl: record 0 (line 1).target_mediated: is empty");
+  EXPECT_EQ(message(good.substr(0, good.size() - 1) + R"(,"target_unmediated":""})"),
+            "bad.jsonl: record 0 (line 1).target_unmediated: is empty");
+  EXPECT_EQ(
+      parse_samples(good.substr(0, good.size() - 1) + R"(,"target_unmediated":null})", "ok.jsonl").size(),
+      1U);
   EXPECT_EQ(parse_samples(" \n\t", "empty.jsonl").size(), 0U);
   EXPECT_THROW(read_samples("/nonexistent/samples.jsonl"), Error);
 }

@@ -39,6 +39,14 @@ TEST(Splits, NegativeBoundsPercentagesAndConcatenation) {
   EXPECT_EQ(select_split(std::vector<int>{10, 11, 12}, "train[1:]"), (std::vector<int>{11, 12}));
 }
 
+TEST(Splits, MinusZeroIsZeroAsInPython) {
+  // Python: list(range(10))[:-0] == [] and list(range(10))[-0:] == all ten rows.
+  EXPECT_TRUE(select_rows("train[:-0]", 10).empty());
+  EXPECT_EQ(select_rows("train[-0:]", 10), range(0, 10));
+  EXPECT_TRUE(select_rows("train[:-0%]", 10).empty());
+  EXPECT_EQ(select_rows("train[-0:-0]", 10), std::vector<std::size_t>{});
+}
+
 TEST(Splits, StepTakesEveryKthRowLikeAPythonSlice) {
   EXPECT_EQ(select_rows("train[1::2]", 7), (std::vector<std::size_t>{1, 3, 5}));
   EXPECT_EQ(select_rows("train[::3]", 7), (std::vector<std::size_t>{0, 3, 6}));

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <cmath>
 #include <filesystem>
 
 #include "io/expect_error.h"
@@ -191,6 +192,24 @@ TEST_F(EditorFileTest, RefusesIncompleteOrMalformedFolders) {
   test::write_file(folder + "/editor.json", "{\"format\": \"remedi-editor\", \"version\": 1, \"type\": 3}");
   test::expect_error_containing([&] { load_editor(folder, *model_); }, folder + "/editor.json", "type",
                                 "wrong type");
+}
+
+TEST_F(EditorFileTest, RefusesALayerOtherThanItsFolderAndNonFiniteWeights) {
+  const std::string folder = editor_folder(dir_, "linear", 1);
+  save_editor(*make_editor(model_config("linear"), 9), folder, *model_);
+  std::filesystem::create_directories(dir_ + "/linear/2");
+  std::filesystem::copy(folder, dir_ + "/linear/2", std::filesystem::copy_options::recursive);
+  test::expect_error_containing([&] { load_editor(dir_ + "/linear/2", *model_); },
+                                dir_ + "/linear/2/editor.json", "layer", "1 but the editor's folder is 2");
+  // NaN weights, as a diverged training run would save them
+  const auto diverged = make_editor(model_config("linear"), 9);
+  {
+    torch::NoGradGuard no_grad;
+    editor_state(*diverged).front().second.fill_(std::nanf(""));
+  }
+  save_editor(*diverged, folder, *model_);
+  test::expect_error_containing([&] { load_editor(folder, *model_); }, folder + "/editor.safetensors",
+                                editor_state(*diverged).front().first, "NaN or infinite");
 }
 
 }  // namespace
