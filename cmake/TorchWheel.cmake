@@ -2,16 +2,17 @@
 # .venv, made by scripts/setup.sh from requirements.txt): the same libtorch that `import torch`
 # loads, so the CLI, the tests, the benchmarks and a Python module share one copy.
 #
-# Defines the interface target remedi::torch (headers as system headers, libtorch, libtorch_cpu,
-# libc10, with an rpath to the wheel's lib folder so nothing needs LD_LIBRARY_PATH) and the
+# Defines the interface target remedi::torch (headers as system headers, libtorch_cpu and libc10,
+# with an rpath to the wheel's lib folder so nothing needs LD_LIBRARY_PATH) and the
 # variables REMEDI_TORCH_PREFIX, REMEDI_TORCH_VERSION and REMEDI_TORCH_CUDA (ON when the wheel has
 # libtorch_cuda.so).
 #
 # Why not find_package(Torch): the wheel's TorchConfig.cmake wants a CUDA toolkit (nvcc, a CUDA
 # language that CMake can enable) whenever the wheel was built with CUDA, as PyPI's Linux wheel is,
-# although nothing here compiles CUDA code. The wheel's libraries find their CUDA libraries (the
-# nvidia-* wheels) through their own rpath, so linking them is all a CUDA build needs: libtorch.so
-# depends on libtorch_cuda.so, whose loading registers the CUDA backend.
+# although nothing here compiles CUDA code. remedi links only the CPU part; the CUDA backend
+# (libtorch_cuda.so, which finds the nvidia-* wheels' libraries through its own rpath) is loaded at
+# run time when a CUDA device is asked for (lm::load_cuda_backend), so CPU runs do not carry the
+# CUDA libraries' ~260 MB of resident memory.
 set(REMEDI_PYTHON "${CMAKE_SOURCE_DIR}/.venv/bin/python" CACHE FILEPATH
     "Python interpreter whose torch package provides libtorch")
 set(REMEDI_TORCH_PREFIX "" CACHE PATH "The torch package folder (…/site-packages/torch); found through REMEDI_PYTHON when empty")
@@ -67,11 +68,8 @@ target_include_directories(remedi_torch SYSTEM INTERFACE "${REMEDI_TORCH_PREFIX}
                                                          "${REMEDI_TORCH_PREFIX}/include/torch/csrc/api/include")
 # PyPI's wheels since torch 2.7 use the C++11 ABI of libstdc++ (manylinux_2_28), as GCC does by default.
 target_compile_definitions(remedi_torch INTERFACE _GLIBCXX_USE_CXX11_ABI=1)
-# --no-as-needed: libtorch.so exports almost nothing that remedi calls, but loading it loads
-# libtorch_cuda.so (CUDA device support); a linker that drops unused libraries must keep it.
-target_link_libraries(remedi_torch INTERFACE
-  "-Wl,--push-state,--no-as-needed" "${_remedi_torch_lib}/libtorch.so" "-Wl,--pop-state"
-  "${_remedi_torch_lib}/libtorch_cpu.so" "${_remedi_torch_lib}/libc10.so")
+target_link_libraries(remedi_torch INTERFACE "${_remedi_torch_lib}/libtorch_cpu.so"
+                                             "${_remedi_torch_lib}/libc10.so" ${CMAKE_DL_LIBS})
 # Installed programs find the wheel's libraries where the build found them.
 set(CMAKE_INSTALL_RPATH "${_remedi_torch_lib}")
 message(STATUS "remedi: libtorch ${REMEDI_TORCH_VERSION} from ${REMEDI_TORCH_PREFIX} (CUDA: ${REMEDI_TORCH_CUDA})")

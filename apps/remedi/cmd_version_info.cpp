@@ -6,7 +6,6 @@
 #include <iostream>
 
 #include "commands.h"
-#include "lm/matmul.h"
 #include "lm/threads.h"
 
 namespace remedi::cli {
@@ -19,10 +18,7 @@ void register_version_info(CLI::App& app) {
               << "libtorch " << TORCH_VERSION << " (the PyTorch wheel's)\n"
               << "CUDA " << lm::cuda_description() << "\n"
               << "intra-op threads " << torch::get_num_threads() << "\n"
-              << "BLAS " << lm::blas_description() << "\n"
-              << "float32 projections "
-              << (lm::project_uses_blas() ? "BLAS sgemm called directly" : "libtorch (torch::linear)")
-              << "\n";
+              << "BLAS " << lm::blas_description() << "\n";
   });
 }
 

@@ -4,8 +4,6 @@
 
 #include <cmath>
 
-#include "lm/matmul.h"
-
 namespace remedi::lm {
 
 namespace F = torch::nn::functional;
@@ -139,7 +137,7 @@ torch::Tensor self_attention(const ModelConfig& config, const torch::Tensor& pac
   const std::int64_t group = n_head / n_kv;
   const torch::Tensor grouped_q = q.reshape({batch, n_kv, group * length, head_dim});
   // Scores and softmax in float32 whatever the compute dtype; masked keys get -inf-like weight.
-  torch::Tensor scores = batched_matmul(grouped_q, k.transpose(-1, -2))
+  torch::Tensor scores = torch::matmul(grouped_q, k.transpose(-1, -2))
                              .view({batch, n_head, length, key_length})
                              .to(torch::kFloat32) /
                          std::sqrt(double(head_dim));
@@ -147,7 +145,7 @@ torch::Tensor self_attention(const ModelConfig& config, const torch::Tensor& pac
   const torch::Tensor probs =
       torch::softmax(scores, -1).to(v.scalar_type()).view({batch, n_kv, group * length, key_length});
   // (B, n_kv, group * T, head_dim) -> (B, heads, T, head_dim) -> (B, T, heads * head_dim)
-  const torch::Tensor out = batched_matmul(probs, v)
+  const torch::Tensor out = torch::matmul(probs, v)
                                 .view({batch, n_head, length, head_dim})
                                 .transpose(1, 2)
                                 .reshape({batch, length, n_head * head_dim});

@@ -5,7 +5,6 @@
 #include <torch/types.h>
 
 #include "lm/config.h"
-#include "lm/matmul.h"
 #include "lm/weights.h"
 
 namespace remedi::lm {
@@ -21,6 +20,13 @@ struct AttentionInputs {
   std::int64_t batch = 0;     // B and T of the padded layout
   std::int64_t length = 0;
 };
+
+// y = x W^T + b for the LM's projections, x (..., in), W (out, in), b (out) or undefined: the one place
+// where a projection's kernel is chosen. libtorch's own (MKL's sgemm on x86-64 wheels) measured faster
+// than calling the BLAS directly (docs/PERFORMANCE.md, "One libtorch").
+inline torch::Tensor project(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias) {
+  return torch::linear(x, weight, bias);
+}
 
 // Padded (B, T, D) <-> unpadded (1, N, D) by AttentionInputs::real_tokens; differentiable. Padding
 // positions come back as zeros.

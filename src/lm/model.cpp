@@ -8,6 +8,7 @@
 #include "io/gguf.h"
 #include "lm/layers.h"
 #include "lm/tensor_sources.h"
+#include "lm/threads.h"
 #include "util/error.h"
 
 namespace remedi::lm {
@@ -279,9 +280,12 @@ std::int64_t CausalLM::weight_bytes_per_token() const {
 torch::Device parse_device(const std::string& text) {
   if (text == "cpu") return torch::kCPU;
   if (text == "cuda" || text.rfind("cuda:", 0) == 0) {
+    std::string why;
+    if (!load_cuda_backend(&why)) {
+      throw Error("<argument>", "--device", "'" + text + "' requested but libtorch's CUDA backend " + why);
+    }
     if (!torch::cuda::is_available()) {
-      throw Error("<argument>", "--device",
-                  "'" + text + "' requested but this libtorch build has no usable CUDA device");
+      throw Error("<argument>", "--device", "'" + text + "' requested but libtorch sees no CUDA device");
     }
     return torch::Device(text);
   }

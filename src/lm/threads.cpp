@@ -4,7 +4,11 @@
 #include <ATen/detail/CUDAHooksInterface.h>
 #include <torch/torch.h>
 
+#include <dlfcn.h>
+#include <link.h>
+
 #include <cstdlib>
+#include <filesystem>
 #include <string>
 #include <thread>
 
@@ -33,7 +37,41 @@ std::string blas_description() {
   return field("BLAS_INFO=", ",\n") + ", CPU capability " + field("CPU capability usage: ", "\n");
 }
 
+bool load_cuda_backend(std::string* why) {
+  struct Outcome {
+    bool loaded = false;
+    std::string why;
+  };
+  static const Outcome outcome = [] {
+    // Where this process's libtorch_cpu.so lives; libtorch_cuda.so is its neighbour in every
+    // libtorch distribution (the wheel's torch/lib, the libtorch zip's lib).
+    void* cpu = dlopen("libtorch_cpu.so", RTLD_NOW | RTLD_NOLOAD);
+    link_map* map = nullptr;
+    if (cpu == nullptr || dlinfo(cpu, RTLD_DI_LINKMAP, &map) != 0 || map == nullptr ||
+        map->l_name == nullptr) {
+      return Outcome{false, "cannot be located (libtorch_cpu.so is not loaded by name)"};
+    }
+    const std::filesystem::path library =
+        std::filesystem::path(map->l_name).parent_path() / "libtorch_cuda.so";
+    dlclose(cpu);
+    if (!std::filesystem::exists(library))
+      return Outcome{false, "is not part of this libtorch (" + library.string() + " does not exist)"};
+    if (dlopen(library.c_str(), RTLD_NOW | RTLD_GLOBAL) == nullptr) {
+      const char* error = dlerror();
+      return Outcome{false,
+                     "could not be loaded: " + std::string(error != nullptr ? error : "unknown error")};
+    }
+    return Outcome{true, ""};
+  }();
+  if (why != nullptr) *why = outcome.why;
+  return outcome.loaded;
+}
+
+bool cuda_available() { return load_cuda_backend() && torch::cuda::is_available(); }
+
 std::string cuda_description() {
+  std::string why;
+  if (!load_cuda_backend(&why)) return "not available: libtorch's CUDA backend " + why;
   const at::CUDAHooksInterface& hooks = at::detail::getCUDAHooks();
   if (!hooks.isBuilt()) return "not compiled in";
   const long version = hooks.versionCUDART();  // e.g. 13020 for 13.2

@@ -9,6 +9,7 @@
 
 #include "lm/generate.h"
 #include "lm/model.h"
+#include "lm/threads.h"
 #include "reference.h"
 #include "test_support.h"
 
@@ -18,8 +19,7 @@ namespace {
 class CudaFamilyTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    if (!torch::cuda::is_available())
-      GTEST_SKIP() << "no CUDA device: run scripts/gpu-check.sh on a GPU machine";
+    if (!cuda_available()) GTEST_SKIP() << "no CUDA device: run scripts/gpu-check.sh on a GPU machine";
     folder_ = test::fixture("lm/" + GetParam());
     ref_ = test::load_reference(folder_ + "/reference.safetensors");
   }
@@ -66,6 +66,16 @@ TEST_P(CudaFamilyTest, Bf16AndFp16StayCloseToFp32) {
         << c10::toString(dtype);
   }
 }
+
+#if defined(__x86_64__)
+// PyPI's x86-64 torch wheel (requirements.txt) is built with CUDA: its backend, linked lazily, must be
+// found beside libtorch_cpu.so and load (CUDA libraries and all) even where no device is present.
+TEST(CudaBackend, LoadsOnDemandBesideLibtorchCpu) {
+  std::string why;
+  EXPECT_TRUE(load_cuda_backend(&why)) << why;
+  EXPECT_EQ(cuda_description().rfind("compiled in (CUDA runtime ", 0), 0U) << cuda_description();
+}
+#endif
 
 INSTANTIATE_TEST_SUITE_P(Families, CudaFamilyTest,
                          ::testing::Values("gpt2", "gptj", "neox_parallel", "neox_sequential", "llama_gqa",
