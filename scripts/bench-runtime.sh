@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every runtime benchmark on the default model, one process each (each reports its peak RSS).
 # Usage: scripts/bench-runtime.sh [--avx512]
-#   --avx512  unsets OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE for these commands only, so that OpenBLAS
-#             may pick its own kernel (the kernel it ran is printed either way).
+#   --avx512  unsets OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE for these commands only (they mattered for
+#             Debian's OpenBLAS; the torch wheel's MKL ignores them). The BLAS and CPU kernels that
+#             ran are printed either way.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh >/dev/null

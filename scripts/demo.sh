@@ -12,7 +12,7 @@
 # The JSON of every step stays in results/ (docs/FORMATS.md). About 5-7 minutes on 2 cores after set-up.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh --demo >/dev/null
+scripts/setup.sh --demo  # build progress shows here (about 10 minutes the first time on 2 cores)
 model=$(scripts/fetch-model.sh)
 remedi=build/remedi
 rm -rf results/demo results/demo_eval results/shipped_eval
