@@ -187,6 +187,26 @@ ForwardResult CausalLM::forward(const Batch& batch, const ForwardOptions& option
   if (options.start_layer > 0) {
     x = options.start_hidden.to(device, options_.dtype);
   } else {
+    // A tokenizer that is not this model's, or a prompt run past the context: a named error rather
+    // than libtorch's "index out of range" from the lookups below.
+    if (ids.numel() > 0) {
+      const std::int64_t lowest = ids.min().item<std::int64_t>();
+      const std::int64_t highest = ids.max().item<std::int64_t>();
+      const std::int64_t rows = weights_.token_embedding.size(0);
+      if (lowest < 0 || highest >= rows) {
+        throw Error(path_, "input_ids",
+                    "token id " + std::to_string(lowest < 0 ? lowest : highest) + " is outside the model's " +
+                        std::to_string(rows) + " embeddings (is the tokenizer this model's?)");
+      }
+      if (weights_.position_embedding.defined()) {
+        const std::int64_t last = positions.max().item<std::int64_t>();
+        if (last >= weights_.position_embedding.size(0)) {
+          throw Error(path_, "positions",
+                      "position " + std::to_string(last) + " is past the model's context of " +
+                          std::to_string(weights_.position_embedding.size(0)) + " tokens");
+        }
+      }
+    }
     x = weights_.token_embedding.index_select(0, ids.reshape(-1)).view({batch_size, length, c.hidden_size});
     if (weights_.position_embedding.defined()) {
       x = x + weights_.position_embedding.index_select(0, positions.reshape(-1))

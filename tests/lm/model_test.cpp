@@ -7,6 +7,7 @@
 
 #include <string>
 
+#include "io/expect_error.h"
 #include "lm/generate.h"
 #include "reference.h"
 #include "test_support.h"
@@ -203,6 +204,39 @@ TEST(GgufModel, Q8_0WeightsAreDequantizedLikeTransformers) {
       model->forward({ref.at("input_ids_right"), ref.at("attention_mask_right")}).logits;
   EXPECT_LE(test::max_abs_diff_at(logits, ref.at("logits_right_q8_0"), ref.at("attention_mask_right")),
             kTolerance);
+}
+
+// Ids the embedding does not have (a tokenizer that is not the model's) and positions past a learned
+// position table (GPT-2's n_positions = 128 here) are named errors, not libtorch index errors.
+TEST(ModelInputs, IdsOutsideTheVocabularyAndPositionsPastTheContextAreRefused) {
+  torch::NoGradGuard no_grad;
+  const std::string folder = test::fixture("lm/gpt2");
+  const auto model = CausalLM::load(folder);
+  const std::int64_t vocab = model->config().vocab_size;
+  test::expect_error_containing(
+      [&] {
+        model->forward({torch::tensor({{std::int64_t{1}, vocab}}), torch::Tensor()});
+      },
+      folder, "input_ids", "token id " + std::to_string(vocab) + " is outside");
+  test::expect_error_containing(
+      [&] {
+        model->forward({torch::tensor({{std::int64_t{1}, std::int64_t{-3}}}), torch::Tensor()});
+      },
+      folder, "input_ids", "token id -3 is outside");
+  EXPECT_NO_THROW(model->forward({torch::ones({1, 128}, torch::kInt64), torch::Tensor()}));
+  test::expect_error_containing(
+      [&] {
+        model->forward({torch::ones({1, 129}, torch::kInt64), torch::Tensor()});
+      },
+      folder, "positions", "position 128 is past the model's context of 128 tokens");
+  // Generation that runs past the context stops with the same error.
+  GenerateOptions options;
+  options.max_new_tokens = 10;
+  test::expect_error_containing(
+      [&] {
+        generate(*model, {torch::ones({1, 125}, torch::kInt64), torch::Tensor()}, options);
+      },
+      folder, "positions", "past the model's context");
 }
 
 }  // namespace
