@@ -8,7 +8,9 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
+#include <optional>
 
 #include "data/datasets.h"
 #include "data/derived.h"
@@ -27,43 +29,53 @@ std::string data_dir() {
   return REMEDI_DEFAULT_DATA_DIR;
 }
 
-CLI::Option* require_row_selector(CLI::Option* option) {
-  // A remedi::Error rather than CLI11's message (which adds a second line pointing at --help).
+namespace {
+
+// Adds to `option` a check that throws remedi::Error("<argument>", <option name>, reason) when
+// `reason_for` gives a non-empty reason for the text given: one line and exit 2, where CLI11's own
+// message adds a second line pointing at --help. Text the check lets through is CLI11's to convert.
+CLI::Option* refuse_when(CLI::Option* option, const std::string& tag,
+                         std::function<std::string(const std::string&)> reason_for) {
   const std::string name = option->get_name();
   return option->check(CLI::Validator(
-      [name](const std::string& value) {
-        if (data::strip_whitespace(value).empty()) {
-          throw Error("<argument>", name,
-                      "is empty: give rows such as train[:100], or leave the option out for every row");
-        }
+      [name, reason_for = std::move(reason_for)](const std::string& value) {
+        const std::string reason = reason_for(value);
+        if (!reason.empty()) throw Error("<argument>", name, reason);
         return std::string();
       },
-      "ROWS"));
+      tag));
+}
+
+// The number at the start of `text`, if it starts with one.
+std::optional<double> leading_number(const std::string& text) {
+  char* end = nullptr;
+  const double number = std::strtod(text.c_str(), &end);
+  if (end == text.c_str()) return std::nullopt;
+  return number;
+}
+
+}  // namespace
+
+CLI::Option* require_row_selector(CLI::Option* option) {
+  return refuse_when(option, "ROWS", [](const std::string& value) {
+    return data::strip_whitespace(value).empty()
+               ? std::string("is empty: give rows such as train[:100], or leave the option out for every row")
+               : std::string();
+  });
 }
 
 CLI::Option* require_finite(CLI::Option* option) {
-  const std::string name = option->get_name();
-  return option->check(CLI::Validator(
-      [name](const std::string& value) {
-        char* end = nullptr;
-        const double number = std::strtod(value.c_str(), &end);
-        if (end != value.c_str() && !std::isfinite(number))
-          throw Error("<argument>", name, "must be a finite number, got " + value);
-        return std::string();  // anything else is CLI11's conversion to check
-      },
-      "FINITE"));
+  return refuse_when(option, "FINITE", [](const std::string& value) {
+    const std::optional<double> number = leading_number(value);
+    return number && !std::isfinite(*number) ? "must be a finite number, got " + value : std::string();
+  });
 }
 
 CLI::Option* require_non_negative(CLI::Option* option) {
-  const std::string name = option->get_name();
-  return option->check(CLI::Validator(
-      [name](const std::string& value) {
-        char* end = nullptr;
-        const double number = std::strtod(value.c_str(), &end);
-        if (end != value.c_str() && number < 0) throw Error("<argument>", name, "must be >= 0, got " + value);
-        return std::string();
-      },
-      "NON-NEGATIVE"));
+  return refuse_when(option, "NON-NEGATIVE", [](const std::string& value) {
+    const std::optional<double> number = leading_number(value);
+    return number && *number < 0 ? "must be >= 0, got " + value : std::string();
+  });
 }
 
 std::string editors_dir(const std::string& flag) {

@@ -190,8 +190,9 @@ ForwardResult CausalLM::forward(const Batch& batch, const ForwardOptions& option
     // A tokenizer that is not this model's, or a prompt run past the context: a named error rather
     // than libtorch's "index out of range" from the lookups below.
     if (ids.numel() > 0) {
-      const std::int64_t lowest = ids.min().item<std::int64_t>();
-      const std::int64_t highest = ids.max().item<std::int64_t>();
+      const auto [min_id, max_id] = torch::aminmax(ids);  // one pass over the ids
+      const std::int64_t lowest = min_id.item<std::int64_t>();
+      const std::int64_t highest = max_id.item<std::int64_t>();
       const std::int64_t rows = weights_.token_embedding.size(0);
       if (lowest < 0 || highest >= rows) {
         throw Error(path_, "input_ids",

@@ -47,13 +47,12 @@ bool load_cuda_backend(std::string* why) {
     // libtorch distribution (the wheel's torch/lib, the libtorch zip's lib).
     void* cpu = dlopen("libtorch_cpu.so", RTLD_NOW | RTLD_NOLOAD);
     link_map* map = nullptr;
-    if (cpu == nullptr || dlinfo(cpu, RTLD_DI_LINKMAP, &map) != 0 || map == nullptr ||
-        map->l_name == nullptr) {
-      return Outcome{false, "cannot be located (libtorch_cpu.so is not loaded by name)"};
-    }
-    const std::filesystem::path library =
-        std::filesystem::path(map->l_name).parent_path() / "libtorch_cuda.so";
-    dlclose(cpu);
+    const bool located =
+        cpu != nullptr && dlinfo(cpu, RTLD_DI_LINKMAP, &map) == 0 && map != nullptr && map->l_name != nullptr;
+    const std::string cpu_path = located ? map->l_name : "";
+    if (cpu != nullptr) dlclose(cpu);  // drops the reference the lookup took; the library stays
+    if (!located) return Outcome{false, "cannot be located (libtorch_cpu.so is not loaded by name)"};
+    const std::filesystem::path library = std::filesystem::path(cpu_path).parent_path() / "libtorch_cuda.so";
     if (!std::filesystem::exists(library))
       return Outcome{false, "is not part of this libtorch (" + library.string() + " does not exist)"};
     if (dlopen(library.c_str(), RTLD_NOW | RTLD_GLOBAL) == nullptr) {
