@@ -64,12 +64,16 @@ endif()
 
 add_library(remedi_torch INTERFACE)
 add_library(remedi::torch ALIAS remedi_torch)
-target_include_directories(remedi_torch SYSTEM INTERFACE "${REMEDI_TORCH_PREFIX}/include"
-                                                         "${REMEDI_TORCH_PREFIX}/include/torch/csrc/api/include")
+# Build-tree paths only: the installed package (cmake/remedi-config.cmake.in) sets them again on its
+# imported remedi::torch from the wheel folder recorded at install time.
+set_target_properties(remedi_torch PROPERTIES EXPORT_NAME torch)
+target_include_directories(remedi_torch SYSTEM INTERFACE
+  $<BUILD_INTERFACE:${REMEDI_TORCH_PREFIX}/include>
+  $<BUILD_INTERFACE:${REMEDI_TORCH_PREFIX}/include/torch/csrc/api/include>)
 # PyPI's wheels since torch 2.7 use the C++11 ABI of libstdc++ (manylinux_2_28), as GCC does by default.
 target_compile_definitions(remedi_torch INTERFACE _GLIBCXX_USE_CXX11_ABI=1)
-target_link_libraries(remedi_torch INTERFACE "${_remedi_torch_lib}/libtorch_cpu.so"
-                                             "${_remedi_torch_lib}/libc10.so" ${CMAKE_DL_LIBS})
+target_link_libraries(remedi_torch INTERFACE $<BUILD_INTERFACE:${_remedi_torch_lib}/libtorch_cpu.so>
+                                             $<BUILD_INTERFACE:${_remedi_torch_lib}/libc10.so> ${CMAKE_DL_LIBS})
 # Installed programs find the wheel's libraries where the build found them.
 set(CMAKE_INSTALL_RPATH "${_remedi_torch_lib}")
 message(STATUS "remedi: libtorch ${REMEDI_TORCH_VERSION} from ${REMEDI_TORCH_PREFIX} (CUDA: ${REMEDI_TORCH_CUDA})")

@@ -94,6 +94,10 @@ std::vector<Json> records_in_file(const std::string& path) {
 
 }  // namespace
 
+std::string attribute_after_entity(const std::string& context, const std::string& entity) {
+  return strip_chars(text_after_last(context, entity), ",-;: ");
+}
+
 std::string strip_paraphrase_junk(const std::string& entity, const std::string& paraphrase) {
   // 1. Only the last line.
   std::string prompt = strip_whitespace(text_after_last(paraphrase, "\n"));
@@ -166,7 +170,7 @@ MediationSample convert_counterfact_record(const Json& record, const std::string
   sample.entity = subject;
   sample.context =
       rewrite_template.substr(0, slot) + subject + rewrite_template.substr(slot + 2) + " " + target_new;
-  sample.attribute = strip_chars(text_after_last(sample.context, subject), ",-;: ");
+  sample.attribute = attribute_after_entity(sample.context, subject);
   sample.prompt = clean_paraphrase_prompt(subject, paraphrases[0].get<std::string>());
   sample.target_mediated = target_new;
   sample.target_unmediated = target_true;

@@ -15,6 +15,11 @@
 
 namespace remedi::data {
 
+// The attribute a context states about `entity` (METHOD §3.2): the text after the entity's last
+// mention, trimmed of ",-;: " ("Dolomiten is written in Russian" -> "is written in Russian"); the whole
+// context, trimmed, when the entity is not in it.
+std::string attribute_after_entity(const std::string& context, const std::string& entity);
+
 // Steps 1-3 of the cleaning: the last line, trimmed; a "Category:" title replaced by the entity;
 // the text after the last generator artifact (" (b. ", "(tr. ", "(min. ").
 std::string strip_paraphrase_junk(const std::string& entity, const std::string& paraphrase);

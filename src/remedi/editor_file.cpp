@@ -186,6 +186,20 @@ std::shared_ptr<Editor> load_editor(const std::string& folder, const lm::CausalL
   return editor;
 }
 
+std::shared_ptr<Editor> load_editor(const std::string& editors_dir, const std::string& type,
+                                    std::int64_t layer, const lm::CausalLM& model) {
+  if (layer < 0) {
+    const std::vector<std::int64_t> layers = saved_layers(editors_dir, type);
+    if (layers.size() != 1) {
+      throw Error(editors_dir, "--layer",
+                  layers.empty() ? "no saved " + type + " editor here"
+                                 : "several layers saved here; choose one with -l");
+    }
+    layer = layers.front();
+  }
+  return load_editor(editor_folder(editors_dir, type, layer), model);
+}
+
 std::vector<std::int64_t> saved_layers(const std::string& editors_dir, const std::string& type) {
   std::vector<std::int64_t> layers;
   const std::filesystem::path dir = std::filesystem::path(editors_dir) / type;

@@ -43,6 +43,12 @@ void save_editor(const Editor& editor, const std::string& folder, const lm::Caus
 // has the wrong shape, or the editor was trained for another model (fingerprint mismatch).
 std::shared_ptr<Editor> load_editor(const std::string& folder, const lm::CausalLM& model);
 
+// The editor of `type` at `layer` under `editors_dir` (<editors_dir>/<type>/<layer>); `layer` < 0: the
+// only layer saved there. Throws remedi::Error naming the folder and --layer when there is no saved
+// editor, or several layers and none chosen.
+std::shared_ptr<Editor> load_editor(const std::string& editors_dir, const std::string& type,
+                                    std::int64_t layer, const lm::CausalLM& model);
+
 // Layers with a saved editor of `type` under `editors_dir` (numeric sub-folders holding editor.json),
 // sorted.
 std::vector<std::int64_t> saved_layers(const std::string& editors_dir, const std::string& type);

@@ -1,0 +1,156 @@
+#include "remedi/edit.h"
+
+#include <torch/torch.h>
+
+#include <map>
+#include <tuple>
+
+#include "data/counterfact.h"
+#include "remedi/editor.h"
+#include "remedi/precompute.h"
+#include "tok/spans.h"
+#include "util/error.h"
+
+namespace remedi {
+
+std::string default_attribute(const std::string& entity, const std::string& context) {
+  if (entity.empty() || context.find(entity) == std::string::npos) return context;
+  const std::string rest = data::attribute_after_entity(context, entity);
+  return rest.empty() ? context : rest;
+}
+
+PreparedEdits prepare_edits(const lm::LoadedModel& model, const std::vector<EditRequest>& requests,
+                            const std::vector<std::string>& row_names) {
+  torch::NoGradGuard no_grad;
+  // The field an error names: "<row name><field>" ("--prompt" for the CLI's one request).
+  const auto field = [&](std::size_t row, const std::string& what) {
+    return (row < row_names.size() ? row_names[row] : "request " + std::to_string(row) + " ") + what;
+  };
+  const lm::CausalLM& lm = model.lm();
+  PreparedEdits out;
+  std::vector<std::string> prompts;
+  for (std::size_t row = 0; row < requests.size(); ++row) {
+    const EditRequest& request = requests[row];
+    prompts.push_back(request.prompt);
+    out.attributes.push_back(request.attribute.empty() ? default_attribute(request.entity, request.context)
+                                                       : request.attribute);
+    if (request.editor && request.context.find(out.attributes.back()) == std::string::npos) {
+      throw Error("<argument>", field(row, "attribute"),
+                  "'" + out.attributes.back() + "' is not part of the context");
+    }
+  }
+  out.prompts = lm::encode_batch(model.tok(), prompts, lm::PaddingSide::Left);
+  const std::int64_t context_length = lm.config().max_positions;
+  for (std::size_t row = 0; row < requests.size(); ++row) {
+    if (context_length > 0 && out.prompts.lengths[row] > context_length) {
+      throw Error("<argument>", field(row, "prompt"),
+                  "is " + std::to_string(out.prompts.lengths[row]) +
+                      " tokens, more than the model's context of " + std::to_string(context_length));
+    }
+  }
+
+  const auto rows = static_cast<std::int64_t>(requests.size());
+  out.directions = torch::zeros({rows, lm.config().hidden_size}, torch::TensorOptions().device(lm.device()));
+  // Rows that share an editor share its precompute and forward pass.
+  std::map<const Editor*, std::vector<std::size_t>> by_editor;
+  for (std::size_t row = 0; row < requests.size(); ++row) {
+    if (requests[row].editor) by_editor[requests[row].editor.get()].push_back(row);
+  }
+  for (const auto& [editor_ptr, members] : by_editor) {
+    Editor& editor = *requests[members.front()].editor;
+    std::vector<data::MediationSample> samples;
+    for (const std::size_t row : members) {
+      data::MediationSample sample;
+      sample.id = field(row, "");
+      sample.entity = requests[row].entity;
+      sample.context = requests[row].context;
+      sample.attribute = out.attributes[row];
+      sample.prompt = requests[row].prompt;
+      samples.push_back(std::move(sample));
+    }
+    PrecomputeOptions precompute;
+    precompute.layer = editor.config().layer;
+    const EditorInputs inputs = precompute_editor_inputs(lm, model.tok(), samples, precompute);
+    const torch::Tensor directions =
+        editor.forward(inputs.entity(editor.config().input_last_entity_token).to(lm.device()),
+                       inputs.attribute_average.to(lm.device()));  // (members, H)
+    const torch::Tensor index =
+        torch::tensor(std::vector<std::int64_t>(members.begin(), members.end()),
+                      torch::TensorOptions().dtype(torch::kInt64).device(lm.device()));
+    out.directions.index_copy_(0, index, directions.to(torch::kFloat32));
+  }
+
+  // One intervention per (layer, alpha, beta); a row outside a group has an empty range in it.
+  std::map<std::tuple<std::int64_t, double, double>, torch::Tensor> ranges;
+  for (std::size_t row = 0; row < requests.size(); ++row) {
+    const EditRequest& request = requests[row];
+    if (!request.editor) continue;
+    tok::TokenRange range;
+    try {
+      if (request.prompt.find(request.entity) == std::string::npos || request.entity.empty())
+        throw Error("<argument>", "prompt", "does not contain the entity '" + request.entity + "'");
+      range = tok::token_range(out.prompts.encodings[row].offsets, request.prompt, request.entity,
+                               request.entity_occurrence);
+    } catch (const Error& e) {
+      throw Error("<argument>", field(row, "prompt"), e.reason());
+    }
+    if (request.editor->config().edit_last_entity_token) range = tok::last_token(range);
+    torch::Tensor& group = ranges[{request.editor->config().layer, request.alpha, request.beta}];
+    if (!group.defined()) group = torch::zeros({rows, 2}, torch::kInt64);
+    const auto r = static_cast<std::int64_t>(row);
+    group[r][0] = out.prompts.column(row, range.begin);
+    group[r][1] = out.prompts.column(row, range.end);
+  }
+  for (const auto& [key, group] : ranges) {
+    const auto& [layer, alpha, beta] = key;
+    out.interventions.push_back({layer, out.directions, group.to(lm.device()), alpha, beta});
+  }
+  return out;
+}
+
+std::vector<std::vector<TokenProbability>> top_next_tokens(const lm::LoadedModel& model,
+                                                           const PreparedEdits& edits, std::int64_t k,
+                                                           bool edited) {
+  torch::NoGradGuard no_grad;
+  if (k < 1 || k > model.lm().config().vocab_size) {
+    throw Error("<argument>", "top",
+                std::to_string(k) + " is not between 1 and the model's " +
+                    std::to_string(model.lm().config().vocab_size) + " tokens");
+  }
+  lm::ForwardOptions forward;
+  forward.logits = lm::LogitsAt::Last;
+  if (edited) forward.interventions = edits.interventions;
+  const torch::Tensor probs =
+      torch::softmax(model.lm().forward(edits.prompts.batch, forward).logits, -1).cpu();
+  const auto [values, ids] = probs.topk(k);
+  std::vector<std::vector<TokenProbability>> out(static_cast<std::size_t>(probs.size(0)));
+  for (std::int64_t row = 0; row < probs.size(0); ++row) {
+    for (std::int64_t j = 0; j < k; ++j) {
+      out[static_cast<std::size_t>(row)].push_back(
+          {ids[row][j].item<std::int64_t>(), values[row][j].item<double>()});
+    }
+  }
+  return out;
+}
+
+std::vector<std::vector<std::int64_t>> generate_tokens(const lm::LoadedModel& model,
+                                                       const PreparedEdits& edits,
+                                                       lm::GenerateOptions options, bool edited) {
+  torch::NoGradGuard no_grad;
+  options.interventions = edited ? edits.interventions : std::vector<lm::Intervention>{};
+  const lm::GenerateResult result = lm::generate(model.lm(), edits.prompts.batch, options);
+  const torch::Tensor tokens = result.tokens.cpu().contiguous();
+  std::vector<std::vector<std::int64_t>> out;
+  for (std::int64_t row = 0; row < tokens.size(0); ++row) {
+    const std::int64_t* ids = tokens[row].data_ptr<std::int64_t>();
+    std::vector<std::int64_t> row_ids;
+    for (std::int64_t t = 0; t < tokens.size(1); ++t) {
+      row_ids.push_back(ids[t]);
+      if (options.eos_id >= 0 && ids[t] == options.eos_id) break;  // what follows is padding
+    }
+    out.push_back(std::move(row_ids));
+  }
+  return out;
+}
+
+}  // namespace remedi
