@@ -29,11 +29,12 @@ int main(int argc, char** argv) {
 
     const auto before = top_next_tokens(model, edits, 5, /*edited=*/false).front();
     const auto after = top_next_tokens(model, edits, 5, /*edited=*/true).front();
-    std::printf("%s ...\n%-24s %-24s\n", request.prompt.c_str(), "before", "after");
+    // Tokens quoted, so that spaces and newlines show.
+    const auto quoted = [&](std::int64_t id) { return "\"" + model.tok().decode({id}) + "\""; };
+    std::printf("%s ...\n%-28s %-28s\n", request.prompt.c_str(), "before", "after");
     for (std::size_t k = 0; k < before.size(); ++k) {
-      std::printf("%-16s %6.2f%% %-16s %6.2f%%\n", model.tok().decode({before[k].id}).c_str(),
-                  100 * before[k].probability, model.tok().decode({after[k].id}).c_str(),
-                  100 * after[k].probability);
+      std::printf("%-20s %6.2f%% %-20s %6.2f%%\n", quoted(before[k].id).c_str(), 100 * before[k].probability,
+                  quoted(after[k].id).c_str(), 100 * after[k].probability);
     }
     return 0;
   } catch (const std::exception& e) {
