@@ -49,11 +49,11 @@ case "${1:-}" in
     step fact_cls_control eval fact-cls -n fc -m "$model" -e $editor -l 6 --rows "train[5000:5016]" -q \
       --entity-layers 6 --control-task --similarity cosine
     step fact_mediation eval fact-mediation -n fm -m "$model" --rows "train[5000:5008]" -q
-    step bias_gen eval bias-gen -n bg -m "$model" -e "$out/results/bias" -l 4 --rows "train[64:72]" -q \
+    step bias_gen eval bias-gen -n bg -m "$model" -e "$out/results/bias" -l 4 --rows "train[980:988]" -q \
       --max-new-tokens 6
     step bias_gen_decontextual eval bias-gen -n bg -m "$model" -e "$out/results/bias" -l 4 \
-      --rows "train[64:72]" -q --max-new-tokens 6 --decontextualized
-    step bias_cls eval bias-cls -n bc -m "$model" -e "$out/results/bias" -l 4 --rows "train[64:80]" -q \
+      --rows "train[980:988]" -q --max-new-tokens 6 --decontextualized
+    step bias_cls eval bias-cls -n bc -m "$model" -e "$out/results/bias" -l 4 --rows "train[970:1000]" -q \
       --entity-layers 4 8
     step entailment eval entailment -n en -m "$model" -e $editor -l 6 -f tests/fixtures/data/mcrae_synthetic.tsv \
       --rows "train[:8]" -q
