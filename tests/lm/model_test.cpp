@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <string>
 
 #include "io/expect_error.h"
@@ -96,7 +97,10 @@ TEST_P(FamilyTest, LeftAndRightPaddingAgree) {
   last.logits = LogitsAt::Last;
   const torch::Tensor right = run("right", last).logits;
   const torch::Tensor left = run("left", last).logits;
-  EXPECT_LE((right - left).abs().max().item<double>(), kTolerance);
+  // Relative to the logits' size: the two batches reduce in different orders, and a CI machine once
+  // measured 2.6e-4 on GPT-2's logits of size 14 (5e-6 here). A padding bug moves logits by O(1).
+  const double scale = std::max(1.0, right.abs().max().item<double>());
+  EXPECT_LE((right - left).abs().max().item<double>(), kTolerance * scale) << "logits up to " << scale;
 }
 
 TEST_P(FamilyTest, GreedyContinuationMatchesTransformers) {
