@@ -7,8 +7,8 @@
 #   scripts/compare-outputs.sh diff OUT_A OUT_B              # exit 1 and list what differs
 #
 # Typical use: run it with the binary built before a refactor and with the one after, then diff.
-# Timing fields (seconds, samples per second) and the time stamp in args-*.json names are the only
-# things the diff ignores. About 10 minutes per run on 2 cores.
+# The diff ignores only where and when a run happened: timing fields (seconds, samples per second),
+# time stamps (args-*.json names, dates in the report), the output folder and the checkout's path. About 10 minutes per run on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python=.venv/bin/python
@@ -20,6 +20,7 @@ case "${1:-}" in
     remedi=$(realpath "${3:-build/remedi}")
     model=$(scripts/fetch-model.sh)
     rm -rf "$out" && mkdir -p "$out/stdout"
+    pwd >"$out/source-dir"  # the checkout the binary reads data/ from; the diff blanks it out
     export REMEDI_RESULTS="$out/results"
     step() {  # $1: name of the captured stdout; the rest: the remedi command line
       local name=$1; shift
@@ -85,23 +86,35 @@ def files(root):
             found.setdefault(key, []).append(path)
     return found
 
-def content(paths):
+def roots(run):
+    # Paths that name the run rather than what it computed: its output folder and its checkout.
+    found = [os.path.realpath(run)]
+    marker = os.path.join(run, "source-dir")
+    if os.path.exists(marker):
+        with open(marker) as f:
+            found.append(f.read().strip())
+    return found
+
+STAMP = re.compile(r"\d{8}-\d{6}|\d{4}-\d\d-\d\d[ T]\d\d:\d\d(:\d\d)?( UTC)?")
+
+def content(paths, run):
     out = []
     for path in sorted(paths):
         with open(path, "rb") as f:
-            data = f.read()
-        if path.endswith(".json"):
-            try:
-                out.append(json.dumps(normalise(json.loads(data)), sort_keys=True))
-                continue
-            except ValueError:
-                pass
+            text = f.read().decode("utf-8", "replace")
+        for root in roots(run):
+            text = text.replace(root, "<root>")
+        text = STAMP.sub("<stamp>", text)
+        try:
+            out.append(json.dumps(normalise(json.loads(text)), sort_keys=True))
+            continue
+        except ValueError:
+            pass
         if path.endswith(".html") or path.endswith(".txt"):
-            # The report and stdout print timings and the run's folders; drop the digits of durations.
-            text = data.decode("utf-8", "replace").replace(os.path.dirname(path), "<dir>")
             out.append(re.sub(r"\d+(\.\d+)? ?(s|ms|seconds)\b", "<t>", text))
             continue
-        out.append(hashlib.sha256(data).hexdigest())
+        with open(path, "rb") as f:
+            out.append(hashlib.sha256(f.read()).hexdigest())
     return out
 
 a, b = files(sys.argv[1]), files(sys.argv[2])
@@ -110,7 +123,7 @@ for key in sorted(set(a) | set(b)):
     if key not in a or key not in b:
         print(f"only in {'B' if key in b else 'A'}: {key}")
         bad += 1
-    elif content(a[key]) != content(b[key]):
+    elif key != "source-dir" and content(a[key], sys.argv[1]) != content(b[key], sys.argv[2]):
         print(f"differs: {key}")
         bad += 1
 print(f"compare-outputs: {len(set(a) | set(b))} files, {bad} differ")

@@ -10,6 +10,7 @@
 #include "data/datasets.h"
 #include "data/derived.h"
 #include "data/splits.h"
+#include "eval/results_layout.h"
 #include "lm/model.h"
 #include "remedi/editor.h"
 #include "remedi/editor_file.h"
@@ -118,7 +119,7 @@ std::vector<std::int64_t> entity_layers_for(const ClassificationOptions& o, std:
 }
 
 std::string control_suffix(const ClassificationOptions& o) {
-  return std::string(o.control_task ? "_control_task" : "") + (o.control_model ? "_control_model" : "");
+  return eval::control_suffix(o.control_task, o.control_model);
 }
 
 LoadedEditors load_eval_editors(const std::string& editors_flag, const std::string& type,

@@ -85,10 +85,11 @@ PreparedEdits prepare_edits(const lm::LoadedModel& model, const std::vector<Edit
   for (std::size_t row = 0; row < requests.size(); ++row) {
     const EditRequest& request = requests[row];
     if (!request.editor) continue;
+    if (request.entity.empty() || request.prompt.find(request.entity) == std::string::npos) {
+      throw Error("<argument>", field(row, "prompt"), "does not contain the entity '" + request.entity + "'");
+    }
     tok::TokenRange range;
     try {
-      if (request.prompt.find(request.entity) == std::string::npos || request.entity.empty())
-        throw Error("<argument>", "prompt", "does not contain the entity '" + request.entity + "'");
       range = tok::token_range(out.prompts.encodings[row].offsets, request.prompt, request.entity,
                                request.entity_occurrence);
     } catch (const Error& e) {

@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "eval/results_layout.h"
 #include "report/svg.h"
 #include "util/error.h"
 
@@ -134,16 +135,15 @@ struct ClsResult {
   ClsTask decontextual;
 };
 
-// fact_cls_layer_<l>[_control_task][_control_model]_metrics.json: the four possible suffixes.
-constexpr std::array<const char*, 4> kVariantSuffixes{"", "_control_task", "_control_model",
-                                                      "_control_task_control_model"};
+// The fact-cls variants, in the order of eval::kFactClsVariantSuffixes.
 constexpr std::array<const char*, 4> kVariantNames{"trained", "control task", "control model",
                                                    "control task + model"};
 
 struct LayerResults {
   fs::path folder;
   EditingResults editing;
-  std::array<std::map<std::int64_t, ClsResult>, kVariantSuffixes.size()> cls;  // variant → entity layer
+  std::array<std::map<std::int64_t, ClsResult>, eval::kFactClsVariantSuffixes.size()>
+      cls;  // variant → entity layer
   bool has_generation_records = false;
   bool has_essence_records = false;
 
@@ -236,24 +236,6 @@ ClsTask read_cls_task(const Node& task) {
           read_interval(intervals.at("mcc"))};
 }
 
-// fact_cls_layer_<l><suffix>_metrics.json → (entity layer, variant); other names → nothing.
-std::optional<std::pair<std::int64_t, std::size_t>> parse_cls_name(std::string_view name) {
-  constexpr std::string_view kPrefix = "fact_cls_layer_";
-  constexpr std::string_view kSuffix = "_metrics.json";
-  if (!name.starts_with(kPrefix) || !name.ends_with(kSuffix) ||
-      name.size() <= kPrefix.size() + kSuffix.size())
-    return std::nullopt;
-  const std::string_view middle = name.substr(kPrefix.size(), name.size() - kPrefix.size() - kSuffix.size());
-  const std::size_t digits = std::min(middle.find_first_not_of("0123456789"), middle.size());
-  const std::optional<std::int64_t> layer = parse_layer(middle.substr(0, digits));
-  if (!layer) return std::nullopt;
-  const std::string_view rest = middle.substr(digits);
-  for (std::size_t v = 0; v < kVariantSuffixes.size(); ++v) {
-    if (rest == kVariantSuffixes[v]) return std::make_pair(*layer, v);
-  }
-  return std::nullopt;
-}
-
 LayerResults load_layer(const fs::path& folder) {
   LayerResults r;
   r.folder = folder;
@@ -262,7 +244,7 @@ LayerResults load_layer(const fs::path& folder) {
   r.has_essence_records = fs::is_regular_file(folder / "essence.json");
   for (const fs::directory_entry& entry : fs::directory_iterator(folder)) {
     if (!entry.is_regular_file()) continue;
-    const auto parsed = parse_cls_name(entry.path().filename().string());
+    const auto parsed = eval::parse_fact_cls_metrics_name(entry.path().filename().string());
     if (!parsed) continue;
     const json doc = read_json(entry.path());
     const std::string file = entry.path().string();
