@@ -4,7 +4,7 @@
 // Patterns are compiled with UTF and UCP, so `\w`, `\d`, `\b` and case-insensitive matching are
 // Unicode-aware as in Python 3's `re` on `str` (PCRE2's `\s` is narrower than Python's; patterns
 // that must mimic Python's `\s` spell the class out, see word_tokenize.cpp). Subjects must be valid
-// UTF-8 (see sanitize_utf8 in utf8.h).
+// UTF-8 (see decode_utf8_lossy in util/utf8.h).
 #pragma once
 
 #include <cstddef>

@@ -3,8 +3,8 @@
 
 #include <pcre2.h>
 
-#include "tok/utf8.h"
 #include "util/error.h"
+#include "util/utf8.h"
 
 namespace remedi::tok {
 
