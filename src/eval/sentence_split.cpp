@@ -6,7 +6,7 @@
 #include <unordered_set>
 
 #include "data/text.h"
-#include "eval/regex.h"
+#include "util/regex.h"
 #include "util/utf8.h"
 
 namespace remedi::eval {

@@ -11,8 +11,8 @@
 #include <stdexcept>
 #include <utility>
 
-#include "eval/regex.h"
 #include "util/error.h"
+#include "util/regex.h"
 #include "util/utf8.h"
 
 namespace remedi::eval {

@@ -4,8 +4,8 @@
 #include <utility>
 
 #include "data/text.h"
-#include "eval/regex.h"
 #include "eval/sentence_split.h"
+#include "util/regex.h"
 #include "util/utf8.h"
 
 namespace remedi::eval {
