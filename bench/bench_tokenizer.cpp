@@ -6,7 +6,6 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <sstream>
 #include <string>
@@ -14,6 +13,7 @@
 
 #include "tok/tokenizer.h"
 #include "util/error.h"
+#include "util/read_file.h"
 
 namespace {
 
@@ -31,14 +31,6 @@ std::string data_dir() {
   if (const char* env = std::getenv("REMEDI_DATA")) return env;
   // This file is <checkout>/bench/bench_tokenizer.cpp; the data sets live in <checkout>/data.
   return (std::filesystem::path(__FILE__).parent_path().parent_path() / "data").string();
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw remedi::Error(path, "", "cannot open");
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
 }
 
 struct Pass {
@@ -72,7 +64,7 @@ int main(int argc, char** argv) {
                data_dir() + "/biasinbios-samples/accountant_complete.csv"};
     }
     std::string text;
-    for (const std::string& file : files) text += read_file(file);
+    for (const std::string& file : files) text += remedi::read_text_file(file);
     std::vector<std::string> lines;
     std::istringstream stream(text);
     for (std::string line; std::getline(stream, line);) lines.push_back(line + "\n");

@@ -5,13 +5,13 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <utility>
 
 #include "util/error.h"
+#include "util/read_file.h"
 #include "util/regex.h"
 #include "util/utf8.h"
 
@@ -163,14 +163,7 @@ SparseVector TfidfVectorizer::transform(std::string_view document) const {
 }
 
 std::unordered_map<std::string, std::size_t> load_tfidf_vocabulary(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(path, "", "cannot open");
-  nlohmann::json json;
-  try {
-    json = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::parse_error& e) {
-    throw Error(path, "", std::string("invalid JSON: ") + e.what());
-  }
+  const nlohmann::json json = read_json_file(path);
   if (!json.is_object()) throw Error(path, "", "expected an object mapping terms to columns");
   std::unordered_map<std::string, std::size_t> vocabulary;
   for (const auto& [term, column] : json.items()) {
