@@ -13,13 +13,10 @@
 
 #include "tok/tokenizer.h"
 #include "util/error.h"
+#include "util/progress.h"
 #include "util/read_file.h"
 
 namespace {
-
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
 
 std::string default_model() {
   const char* home = std::getenv("REMEDI_HOME");
@@ -42,7 +39,7 @@ Pass encode_lines(const remedi::tok::Tokenizer& tokenizer, const std::vector<std
   Pass pass;
   const auto start = std::chrono::steady_clock::now();
   for (const std::string& line : lines) pass.tokens += tokenizer.encode(line).ids.size();
-  pass.seconds = seconds_since(start);
+  pass.seconds = remedi::seconds_since(start);
   return pass;
 }
 
@@ -71,7 +68,7 @@ int main(int argc, char** argv) {
 
     auto start = std::chrono::steady_clock::now();
     const remedi::tok::Tokenizer tokenizer = remedi::tok::Tokenizer::load(model);
-    std::cout << "model " << model << ": loaded in " << seconds_since(start) << " s, vocab "
+    std::cout << "model " << model << ": loaded in " << remedi::seconds_since(start) << " s, vocab "
               << tokenizer.vocab_size() << "\ntext " << text.size() << " bytes, " << lines.size()
               << " lines\n";
     report("lines, cold cache", encode_lines(tokenizer, lines), text.size());
