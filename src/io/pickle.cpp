@@ -1,4 +1,4 @@
-#include "data/pickle.h"
+#include "io/pickle.h"
 
 #include <algorithm>
 #include <array>
@@ -13,7 +13,7 @@
 #include "util/error.h"
 #include "util/mapped_file.h"
 
-namespace remedi::data {
+namespace remedi::io {
 
 namespace {
 
@@ -117,7 +117,7 @@ class Reader {
 
   // Runs to STOP (or until the visitor asks to stop) and returns the top-level object.
   NodePtr run();
-  Json to_json(const NodePtr& node, int depth = 0) const;
+  PickleValue to_json(const NodePtr& node, int depth = 0) const;
 
  private:
   [[noreturn]] void fail(const std::string& reason) const {
@@ -523,7 +523,7 @@ void Reader::torch_opcode(std::uint8_t opcode) {
   }
 }
 
-Json Reader::to_json(const NodePtr& node, int depth) const {
+PickleValue Reader::to_json(const NodePtr& node, int depth) const {
   if (depth > kMaxDepth)
     throw Error(file_, "", "objects nested deeper than " + std::to_string(kMaxDepth) + " levels");
   switch (node->kind) {
@@ -538,19 +538,19 @@ Json Reader::to_json(const NodePtr& node, int depth) const {
     case Node::Kind::kString:
       return node->text;
     case Node::Kind::kBytes: {
-      Json values = Json::array();
+      PickleValue values = PickleValue::array();
       for (const char c : node->text) values.push_back(static_cast<unsigned char>(c));
       return values;
     }
     case Node::Kind::kList:
     case Node::Kind::kTuple:
     case Node::Kind::kSet: {
-      Json values = Json::array();
+      PickleValue values = PickleValue::array();
       for (const NodePtr& item : node->items) values.push_back(to_json(item, depth + 1));
       return values;
     }
     case Node::Kind::kDict: {
-      Json object = Json::object();
+      PickleValue object = PickleValue::object();
       for (const auto& [key, value] : node->entries) {
         std::string name;
         if (key->kind == Node::Kind::kString) {
@@ -594,9 +594,10 @@ void read_pickle_list_file(const std::string& path, const PickleListVisitor& vis
   read_pickle_list(file.bytes(), path, visit);
 }
 
-Json read_pickle(std::span<const std::byte> bytes, const std::string& file, const PickleOptions& options) {
+PickleValue read_pickle(std::span<const std::byte> bytes, const std::string& file,
+                        const PickleOptions& options) {
   Reader reader(bytes, file, nullptr, options);
   return reader.to_json(reader.run());
 }
 
-}  // namespace remedi::data
+}  // namespace remedi::io
