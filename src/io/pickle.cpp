@@ -114,6 +114,9 @@ class Reader {
   Reader(std::span<const std::byte> bytes, std::string file, const PickleListVisitor* visit,
          PickleOptions options = {})
       : bytes_(bytes), file_(std::move(file)), visit_(visit), options_(options) {}
+  ~Reader();
+  Reader(const Reader&) = delete;
+  Reader& operator=(const Reader&) = delete;
 
   // Runs to STOP (or until the visitor asks to stop) and returns the top-level object.
   NodePtr run();
@@ -179,6 +182,7 @@ class Reader {
   std::vector<std::int64_t> int_tuple(const NodePtr& node, const char* what);
   void append_items(const NodePtr& target, std::vector<NodePtr> items);
   void set_items(const NodePtr& target, std::vector<NodePtr> items);
+  void track_filled(const NodePtr& container);
   void memo_put(std::uint64_t index) { memo_[index] = top(); }
   void memo_get(std::uint64_t index) {
     const auto found = memo_.find(index);
@@ -197,7 +201,30 @@ class Reader {
   std::unordered_map<std::uint64_t, NodePtr> memo_;
   NodePtr root_;
   bool stopped_by_visitor_ = false;
+  // The containers that received items after they were made. Through the memo a pickle can make
+  // one hold itself (Python's `l.append(l)`), a cycle that shared ownership alone never frees: the
+  // destructor empties the ones still alive. Expired entries are dropped as the list grows, so a
+  // streamed BIOS.pkl does not keep one entry per record.
+  std::vector<std::weak_ptr<Node>> filled_;
+  std::size_t compact_at_ = 64;
 };
+
+Reader::~Reader() {
+  for (const std::weak_ptr<Node>& weak : filled_) {
+    if (const NodePtr container = weak.lock()) {
+      container->items.clear();
+      container->entries.clear();
+    }
+  }
+}
+
+void Reader::track_filled(const NodePtr& container) {
+  if (!filled_.empty() && filled_.back().lock() == container) return;  // runs of APPEND to one list
+  filled_.push_back(container);
+  if (filled_.size() < compact_at_) return;
+  std::erase_if(filled_, [](const std::weak_ptr<Node>& weak) { return weak.expired(); });
+  compact_at_ = std::max<std::size_t>(64, 2 * filled_.size());
+}
 
 void Reader::push_long(std::uint64_t length) {
   if (length > 8) fail("integer wider than 64 bits");
@@ -222,12 +249,14 @@ void Reader::append_items(const NodePtr& target, std::vector<NodePtr> items) {
     }
     return;
   }
+  track_filled(target);
   for (NodePtr& item : items) target->items.push_back(std::move(item));
 }
 
 void Reader::set_items(const NodePtr& target, std::vector<NodePtr> items) {
   if (target->kind != Node::Kind::kDict) fail("SETITEM on something not a dict");
   if (items.size() % 2 != 0) fail("SETITEMS with an odd number of keys and values");
+  track_filled(target);
   for (std::size_t i = 0; i < items.size(); i += 2) target->entries.emplace_back(items[i], items[i + 1]);
 }
 
