@@ -6,7 +6,6 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <sstream>
 #include <string>
@@ -14,12 +13,10 @@
 
 #include "tok/tokenizer.h"
 #include "util/error.h"
+#include "util/progress.h"
+#include "util/read_file.h"
 
 namespace {
-
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
 
 std::string default_model() {
   const char* home = std::getenv("REMEDI_HOME");
@@ -33,14 +30,6 @@ std::string data_dir() {
   return (std::filesystem::path(__FILE__).parent_path().parent_path() / "data").string();
 }
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw remedi::Error(path, "", "cannot open");
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
-
 struct Pass {
   std::size_t tokens = 0;
   double seconds = 0;
@@ -50,7 +39,7 @@ Pass encode_lines(const remedi::tok::Tokenizer& tokenizer, const std::vector<std
   Pass pass;
   const auto start = std::chrono::steady_clock::now();
   for (const std::string& line : lines) pass.tokens += tokenizer.encode(line).ids.size();
-  pass.seconds = seconds_since(start);
+  pass.seconds = remedi::seconds_since(start);
   return pass;
 }
 
@@ -72,14 +61,14 @@ int main(int argc, char** argv) {
                data_dir() + "/biasinbios-samples/accountant_complete.csv"};
     }
     std::string text;
-    for (const std::string& file : files) text += read_file(file);
+    for (const std::string& file : files) text += remedi::read_text_file(file);
     std::vector<std::string> lines;
     std::istringstream stream(text);
     for (std::string line; std::getline(stream, line);) lines.push_back(line + "\n");
 
     auto start = std::chrono::steady_clock::now();
     const remedi::tok::Tokenizer tokenizer = remedi::tok::Tokenizer::load(model);
-    std::cout << "model " << model << ": loaded in " << seconds_since(start) << " s, vocab "
+    std::cout << "model " << model << ": loaded in " << remedi::seconds_since(start) << " s, vocab "
               << tokenizer.vocab_size() << "\ntext " << text.size() << " bytes, " << lines.size()
               << " lines\n";
     report("lines, cold cache", encode_lines(tokenizer, lines), text.size());

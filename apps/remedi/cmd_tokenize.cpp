@@ -14,7 +14,7 @@
 
 #include "commands.h"
 #include "tok/tokenizer.h"
-#include "tok/utf8.h"
+#include "util/utf8.h"
 
 namespace remedi::cli {
 
@@ -31,7 +31,7 @@ struct TokenizeArgs {
 std::string escaped(const std::string& bytes) {
   std::string out;
   for (std::size_t pos = 0; pos < bytes.size();) {
-    const tok::DecodedCodePoint decoded = tok::decode_utf8_at(bytes, pos);
+    const DecodedCodePoint decoded = decode_utf8_at(bytes, pos);
     const char32_t c = decoded.code_point;
     if (!decoded.valid || c < 0x20 || c == 0x7F || (c >= 0x80 && c < 0xA0)) {
       if (decoded.valid && c == '\n') {

@@ -5,9 +5,9 @@
 #include <iterator>
 #include <sstream>
 
-#include "data/files.h"
 #include "data/text.h"
 #include "util/error.h"
+#include "util/read_file.h"
 
 namespace remedi::data {
 

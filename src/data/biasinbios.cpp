@@ -5,8 +5,8 @@
 #include <iterator>
 
 #include "data/articles.h"
-#include "data/pickle.h"
 #include "data/text.h"
+#include "io/pickle.h"
 #include "util/error.h"
 
 namespace remedi::data {
@@ -195,7 +195,7 @@ std::vector<MediationSample> load_biosbias(const std::string& path, const BiosOp
 
   const std::string extension = fs::path(path).extension().string();
   if (extension == ".pkl" || extension == ".pickle") {
-    read_pickle_list_file(path, [&](const Json& entry) {
+    io::read_pickle_list_file(path, [&](const Json& entry) {
       return convert(entry, path, "entry " + std::to_string(entries_seen));
     });
     return samples;

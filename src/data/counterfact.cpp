@@ -4,10 +4,10 @@
 #include <filesystem>
 #include <optional>
 
-#include "data/files.h"
 #include "data/sentences.h"
 #include "data/text.h"
 #include "util/error.h"
+#include "util/read_file.h"
 
 namespace remedi::data {
 
@@ -67,20 +67,12 @@ std::int64_t require_case_id(const Json& record, const std::string& file, const 
   return value.get<std::int64_t>();
 }
 
-Json parse_json_file(const std::string& path) {
-  try {
-    return Json::parse(read_text_file(path));
-  } catch (const Json::parse_error& e) {
-    throw Error(path, "", std::string("invalid JSON: ") + e.what());
-  }
-}
-
 bool is_easyedit_record(const Json& record) {
   return record.is_object() && record.contains("rephrase_prompt");
 }
 
 std::vector<Json> records_in_file(const std::string& path) {
-  Json document = parse_json_file(path);
+  Json document = read_json_file<Json>(path);
   if (!document.is_array()) throw Error(path, "", "expected a JSON array of CounterFact records");
   std::vector<Json> records;
   records.reserve(document.size());

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 
-#include "data/files.h"
 #include "util/error.h"
+#include "util/read_file.h"
 
 namespace remedi::data {
 

@@ -2,9 +2,10 @@
 
 #include <cstddef>
 
-#include "data/files.h"
 #include "data/text.h"
+#include "util/atomic_file.h"
 #include "util/error.h"
+#include "util/read_file.h"
 
 namespace remedi::data {
 
@@ -127,7 +128,10 @@ std::string samples_to_jsonl(const std::vector<MediationSample>& samples) {
 }
 
 void write_samples(const std::string& path, const std::vector<MediationSample>& samples) {
-  write_file_atomically(path, samples_to_jsonl(samples));
+  const std::string text = samples_to_jsonl(samples);  // a sample that cannot be encoded stops here
+  AtomicOutputFile out(path);
+  out.write(text);
+  out.commit();
 }
 
 }  // namespace remedi::data

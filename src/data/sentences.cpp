@@ -6,6 +6,7 @@
 #include <iterator>
 
 #include "data/text.h"
+#include "util/utf8.h"
 
 namespace remedi::data {
 
@@ -89,15 +90,8 @@ struct Scanner {
   std::size_t pos = 0;
 
   bool done() const { return pos >= text.size(); }
-  char32_t peek() const {
-    std::size_t length = 0;
-    return decode_utf8(text, pos, length);
-  }
-  void advance() {
-    std::size_t length = 0;
-    decode_utf8(text, pos, length);
-    pos += length;
-  }
+  char32_t peek() const { return decode_utf8_at(text, pos).code_point; }
+  void advance() { pos += decode_utf8_at(text, pos).length; }
 };
 
 // A blank line at `pos`: a line break, optional spaces or tabs, and another line break. Returns the

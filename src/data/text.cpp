@@ -3,45 +3,19 @@
 #include <algorithm>
 #include <cctype>
 
-namespace remedi::data {
+#include "util/utf8.h"
 
-char32_t decode_utf8(std::string_view text, std::size_t pos, std::size_t& length) {
-  const auto lead = static_cast<unsigned char>(text[pos]);
-  std::size_t expected = 1;
-  char32_t value = lead;
-  if (lead >= 0xF0 && lead <= 0xF4) {
-    expected = 4;
-    value = lead & 0x07U;
-  } else if (lead >= 0xE0) {
-    expected = lead <= 0xEF ? 3 : 1;
-    value = lead & 0x0FU;
-  } else if (lead >= 0xC2) {
-    expected = 2;
-    value = lead & 0x1FU;
-  }
-  if (expected == 1 || pos + expected > text.size()) {
-    length = 1;
-    return lead;
-  }
-  for (std::size_t i = 1; i < expected; ++i) {
-    const auto next = static_cast<unsigned char>(text[pos + i]);
-    if ((next & 0xC0U) != 0x80U) {
-      length = 1;
-      return lead;
-    }
-    value = (value << 6U) | (next & 0x3FU);
-  }
-  length = expected;
-  return value;
-}
+namespace remedi::data {
 
 namespace {
 
 std::vector<char32_t> code_points(std::string_view text) {
   std::vector<char32_t> points;
-  std::size_t length = 0;
-  for (std::size_t pos = 0; pos < text.size(); pos += length)
-    points.push_back(decode_utf8(text, pos, length));
+  for (std::size_t pos = 0; pos < text.size();) {
+    const DecodedCodePoint decoded = decode_utf8_at(text, pos);
+    points.push_back(decoded.code_point);
+    pos += decoded.length;
+  }
   return points;
 }
 
@@ -49,8 +23,11 @@ std::vector<char32_t> code_points(std::string_view text) {
 template <typename Predicate>
 std::size_t leading_run(std::string_view text, Predicate strip) {
   std::size_t pos = 0;
-  std::size_t length = 0;
-  while (pos < text.size() && strip(decode_utf8(text, pos, length))) pos += length;
+  while (pos < text.size()) {
+    const DecodedCodePoint decoded = decode_utf8_at(text, pos);
+    if (!strip(decoded.code_point)) break;
+    pos += decoded.length;
+  }
   return pos;
 }
 
@@ -58,20 +35,15 @@ std::size_t leading_run(std::string_view text, Predicate strip) {
 template <typename Predicate>
 std::size_t trailing_run(std::string_view text, Predicate strip) {
   std::size_t end = 0;  // end of the last code point that is kept
-  std::size_t length = 0;
-  for (std::size_t pos = 0; pos < text.size(); pos += length) {
-    if (!strip(decode_utf8(text, pos, length))) end = pos + length;
+  for (std::size_t pos = 0; pos < text.size();) {
+    const DecodedCodePoint decoded = decode_utf8_at(text, pos);
+    pos += decoded.length;
+    if (!strip(decoded.code_point)) end = pos;
   }
   return end;
 }
 
 }  // namespace
-
-bool is_python_space(char32_t c) {
-  return (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x20) || c == 0x85 || c == 0xA0 || c == 0x1680 ||
-         (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F ||
-         c == 0x3000;
-}
 
 std::string lstrip_chars(std::string_view text, std::string_view chars) {
   const std::vector<char32_t> set = code_points(chars);
@@ -95,17 +67,22 @@ std::string strip_whitespace(std::string_view text) {
   return std::string(kept.substr(leading_run(kept, is_python_space)));
 }
 
+std::string rstrip_whitespace(std::string_view text) {
+  return std::string(text.substr(0, trailing_run(text, is_python_space)));
+}
+
 std::vector<std::string> split_whitespace(std::string_view text) {
   std::vector<std::string> words;
   std::string current;
-  std::size_t length = 0;
-  for (std::size_t pos = 0; pos < text.size(); pos += length) {
-    if (is_python_space(decode_utf8(text, pos, length))) {
+  for (std::size_t pos = 0; pos < text.size();) {
+    const DecodedCodePoint decoded = decode_utf8_at(text, pos);
+    if (is_python_space(decoded.code_point)) {
       if (!current.empty()) words.push_back(std::move(current));
       current.clear();
     } else {
-      current.append(text.substr(pos, length));
+      current.append(text.substr(pos, decoded.length));
     }
+    pos += decoded.length;
   }
   if (!current.empty()) words.push_back(std::move(current));
   return words;
@@ -132,11 +109,11 @@ std::string text_after_last(std::string_view text, std::string_view separator) {
 std::string replace_all(std::string_view text, std::string_view from, std::string_view to) {
   std::string result;
   if (from.empty()) {
-    std::size_t length = 0;
-    for (std::size_t pos = 0; pos < text.size(); pos += length) {
+    for (std::size_t pos = 0; pos < text.size();) {
+      const int length = decode_utf8_at(text, pos).length;
       result.append(to);
-      decode_utf8(text, pos, length);
       result.append(text.substr(pos, length));
+      pos += length;
     }
     result.append(to);
     return result;

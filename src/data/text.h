@@ -1,7 +1,8 @@
 // String operations with the exact semantics of the Python `str` methods the original converters
 // use. The converted data sets must match the original's, including its edge cases: an empty
 // search string in replace()/count(), Unicode whitespace in strip()/split(), splitting on the last
-// occurrence. Strings are UTF-8; where Python counts code points, so do these functions.
+// occurrence. Strings are UTF-8; where Python counts code points, so do these functions (an invalid
+// byte counts as one code point that is not whitespace: util/utf8.h's decode_utf8_at).
 #pragma once
 
 #include <cstddef>
@@ -16,11 +17,10 @@ std::string strip_chars(std::string_view text, std::string_view chars);
 std::string lstrip_chars(std::string_view text, std::string_view chars);
 std::string rstrip_chars(std::string_view text, std::string_view chars);
 
-// str.strip() with no argument: removes Unicode whitespace (str.isspace) from both ends.
+// str.strip() / str.rstrip() with no argument: remove whitespace (str.isspace, util/utf8.h's
+// is_python_space) from both ends / the end.
 std::string strip_whitespace(std::string_view text);
-
-// True for the code points Python's str.isspace() accepts.
-bool is_python_space(char32_t code_point);
+std::string rstrip_whitespace(std::string_view text);
 
 // str.split() with no argument: splits on runs of Unicode whitespace, drops empty pieces.
 std::vector<std::string> split_whitespace(std::string_view text);
@@ -41,9 +41,5 @@ std::size_t count_occurrences(std::string_view text, std::string_view needle);
 // str.capitalize() and str.upper() for ASCII text (the honorifics they are used on are ASCII).
 std::string capitalize_ascii(std::string_view text);
 std::string upper_ascii(std::string_view text);
-
-// Decodes one UTF-8 code point at `text[pos]`, storing its byte length in `length`. Invalid
-// bytes decode as themselves (one byte each) so that no input can make the scanners stall.
-char32_t decode_utf8(std::string_view text, std::size_t pos, std::size_t& length);
 
 }  // namespace remedi::data

@@ -5,8 +5,9 @@
 #include <string>
 #include <unordered_set>
 
-#include "eval/regex.h"
-#include "eval/utf8.h"
+#include "data/text.h"
+#include "util/regex.h"
+#include "util/utf8.h"
 
 namespace remedi::eval {
 
@@ -227,7 +228,7 @@ std::vector<SentenceSpan> split_sentences(std::string_view text) {
     raw.push_back({last_break, m.groups[0].end});
     last_break = m.groups[2].is_set() ? m.groups[2].begin : m.groups[0].end;
   }
-  raw.push_back({last_break, std::max(last_break, python_rstrip_length(text))});
+  raw.push_back({last_break, std::max(last_break, data::rstrip_whitespace(text).size())});
 
   // Closing quotes and brackets that open the next piece belong to the sentence they close.
   std::vector<SentenceSpan> sentences;
@@ -241,7 +242,8 @@ std::vector<SentenceSpan> split_sentences(std::string_view text) {
     const std::string_view next = text.substr(raw[i + 1].begin, raw[i + 1].end - raw[i + 1].begin);
     const std::size_t closing = patterns().realignment.match_length_at(next, 0);
     if (closing != RegexMatch::kUnset) {
-      sentences.push_back({current.begin, raw[i + 1].begin + python_rstrip_length(next.substr(0, closing))});
+      sentences.push_back(
+          {current.begin, raw[i + 1].begin + data::rstrip_whitespace(next.substr(0, closing)).size()});
       realign = closing;
     } else {
       realign = 0;

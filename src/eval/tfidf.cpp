@@ -5,15 +5,15 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <utility>
 
-#include "eval/regex.h"
-#include "eval/utf8.h"
 #include "util/error.h"
+#include "util/read_file.h"
+#include "util/regex.h"
+#include "util/utf8.h"
 
 namespace remedi::eval {
 
@@ -59,20 +59,20 @@ double cosine_similarity(const SparseVector& a, const SparseVector& b, double ep
 std::string unicode_lower(std::string_view text) {
   // glibc's built-in C.UTF-8 locale carries the Unicode simple lower-case mapping.
   static const locale_t utf8_locale = newlocale(LC_CTYPE_MASK, "C.UTF-8", static_cast<locale_t>(nullptr));
-  const std::string clean = sanitize_utf8(text);
+  const std::string clean = decode_utf8_lossy(text);
   std::string out;
   out.reserve(clean.size());
   std::size_t pos = 0;
   while (pos < clean.size()) {
-    std::size_t length = 0;
-    char32_t c = decode_utf8(clean, pos, length);
+    const DecodedCodePoint decoded = decode_utf8_at(clean, pos);
+    char32_t c = decoded.code_point;
     if (c >= U'A' && c <= U'Z') {
       c += U'a' - U'A';
     } else if (c >= 0x80 && utf8_locale != static_cast<locale_t>(nullptr)) {
       c = static_cast<char32_t>(towlower_l(static_cast<wint_t>(c), utf8_locale));
     }
     append_utf8(out, c);
-    pos += length;
+    pos += decoded.length;
   }
   return out;
 }
@@ -163,14 +163,7 @@ SparseVector TfidfVectorizer::transform(std::string_view document) const {
 }
 
 std::unordered_map<std::string, std::size_t> load_tfidf_vocabulary(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(path, "", "cannot open");
-  nlohmann::json json;
-  try {
-    json = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::parse_error& e) {
-    throw Error(path, "", std::string("invalid JSON: ") + e.what());
-  }
+  const nlohmann::json json = read_json_file(path);
   if (!json.is_object()) throw Error(path, "", "expected an object mapping terms to columns");
   std::unordered_map<std::string, std::size_t> vocabulary;
   for (const auto& [term, column] : json.items()) {

@@ -3,9 +3,10 @@
 #include <string>
 #include <utility>
 
-#include "eval/regex.h"
+#include "data/text.h"
 #include "eval/sentence_split.h"
-#include "eval/utf8.h"
+#include "util/regex.h"
+#include "util/utf8.h"
 
 namespace remedi::eval {
 
@@ -105,15 +106,15 @@ const TreebankRules& treebank_rules() {
 
 std::vector<std::string> treebank_word_tokenize(std::string_view sentence) {
   const TreebankRules& rules = treebank_rules();
-  std::string text = sanitize_utf8(sentence);
+  std::string text = decode_utf8_lossy(sentence);
   for (const Rule& r : rules.before_padding) text = r.pattern.replace_all(text, r.replacement);
   text = " " + text + " ";
   for (const Rule& r : rules.after_padding) text = r.pattern.replace_all(text, r.replacement);
-  return split_on_python_space(text);
+  return data::split_whitespace(text);
 }
 
 std::vector<std::string> word_tokenize(std::string_view text) {
-  const std::string clean = sanitize_utf8(text);
+  const std::string clean = decode_utf8_lossy(text);
   std::vector<std::string> tokens;
   for (const SentenceSpan& span : split_sentences(clean)) {
     for (std::string& token :

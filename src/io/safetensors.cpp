@@ -10,6 +10,7 @@
 
 #include "util/atomic_file.h"
 #include "util/error.h"
+#include "util/read_file.h"
 
 namespace remedi::io {
 
@@ -212,15 +213,7 @@ SafetensorsCheckpoint SafetensorsCheckpoint::open(const std::string& path) {
   // weight_map: tensor name -> shard file name, relative to the index's folder.
   std::map<std::string, std::string> expected_shard;
   if (!index_path.empty()) {
-    const MappedFile index_file(index_path);
-    const auto index_bytes = index_file.bytes();
-    json index;
-    try {
-      index = json::parse(
-          std::string_view(reinterpret_cast<const char*>(index_bytes.data()), index_bytes.size()));
-    } catch (const json::exception& e) {
-      throw Error(index_path, "", std::string("malformed JSON: ") + e.what());
-    }
+    const json index = read_json_file(index_path);
     if (!index.is_object() || !index.contains("weight_map") || !index["weight_map"].is_object()) {
       throw Error(index_path, "weight_map", "missing or not an object");
     }

@@ -8,7 +8,7 @@
 
 #include "io/gguf.h"
 #include "util/error.h"
-#include "util/mapped_file.h"
+#include "util/read_file.h"
 
 namespace remedi::lm {
 
@@ -416,13 +416,7 @@ std::string_view family_name(Family family) {
 ModelConfig config_from_hf_json(const std::string& path) {
   const std::string file =
       std::filesystem::is_directory(path) ? (std::filesystem::path(path) / "config.json").string() : path;
-  const MappedFile mapped(file);
-  json object;
-  try {
-    object = json::parse(std::string_view(reinterpret_cast<const char*>(mapped.data()), mapped.size()));
-  } catch (const json::exception& e) {
-    throw Error(file, "", std::string("malformed JSON: ") + e.what());
-  }
+  const json object = read_json_file(file);
   if (!object.is_object()) throw Error(file, "", "must be a JSON object");
   const JsonConfig json_config(object, file);
   const json* model_type = json_config.find("model_type");

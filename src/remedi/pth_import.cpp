@@ -6,7 +6,7 @@
 #include <cstring>
 #include <span>
 
-#include "data/pickle.h"
+#include "io/pickle.h"
 #include "lm/model.h"
 #include "util/error.h"
 
@@ -43,9 +43,9 @@ std::map<std::string, torch::Tensor> read_torch_state_dict(const std::string& pa
   };
   const auto [pickle_data, pickle_size] = record("data.pkl");
   const std::span<const std::byte> pickle(static_cast<const std::byte*>(pickle_data.get()), pickle_size);
-  data::PickleOptions options;
+  io::PickleOptions options;
   options.torch_tensors = true;
-  const data::Json state = data::read_pickle(pickle, path + ":data.pkl", options);
+  const io::PickleValue state = io::read_pickle(pickle, path + ":data.pkl", options);
   if (!state.is_object()) throw Error(path, "data.pkl", "is not a dict of tensors");
   std::map<std::string, torch::Tensor> tensors;
   for (const auto& [key, value] : state.items()) {

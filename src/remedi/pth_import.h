@@ -1,7 +1,7 @@
 // Import of editors saved by the original REMEDI (METHOD §6.5): <editors_dir>/<type>/<layer>/weights.pth,
 // a torch.save'd state dict (zip archive: <name>/data.pkl + <name>/data/<key>). libtorch 1.13's own
 // torch::pickle_load cannot read it (it fails on the OrderedDict's `_metadata`), so data.pkl goes
-// through our data-only pickle reader in its torch mode (data/pickle.h): nothing is executed.
+// through our data-only pickle reader in its torch mode (io/pickle.h): nothing is executed.
 #pragma once
 
 #include <cstdint>

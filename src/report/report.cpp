@@ -9,7 +9,6 @@
 #include <cstdint>
 #include <cstdio>
 #include <ctime>
-#include <fstream>
 #include <limits>
 #include <map>
 #include <optional>
@@ -20,6 +19,7 @@
 #include "eval/results_layout.h"
 #include "report/svg.h"
 #include "util/error.h"
+#include "util/read_file.h"
 
 namespace remedi::report {
 
@@ -33,16 +33,6 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 // ---------------------------------------------------------------------------------------------
 // Reading: every value the page shows comes through Node, so a missing or mistyped field is one
 // remedi::Error naming the file and the dotted path of the field.
-
-json read_json(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(path.string(), "", "cannot be read");
-  try {
-    return json::parse(in);
-  } catch (const json::parse_error& e) {
-    throw Error(path.string(), "", "not valid JSON (at byte " + std::to_string(e.byte) + ")");
-  }
-}
 
 struct Node {
   const json& value;
@@ -193,7 +183,7 @@ EditingResults load_editing(const fs::path& folder) {
   const auto open = [&](const std::string& benchmark) -> std::optional<json> {
     const fs::path path = folder / (benchmark + "_metrics.json");
     if (!fs::is_regular_file(path)) return std::nullopt;
-    return read_json(path);
+    return read_json_file(path.string());
   };
   for (const Column column : {kEfficacy, kParaphrase, kNeighborhood}) {
     const std::string benchmark = kColumnNames[column];
@@ -246,7 +236,7 @@ LayerResults load_layer(const fs::path& folder) {
     if (!entry.is_regular_file()) continue;
     const auto parsed = eval::parse_fact_cls_metrics_name(entry.path().filename().string());
     if (!parsed) continue;
-    const json doc = read_json(entry.path());
+    const json doc = read_json_file(entry.path().string());
     const std::string file = entry.path().string();
     const Node root{doc, file, ""};
     r.cls[parsed->second][parsed->first] = {read_cls_task(root.at("contextual")),
@@ -266,7 +256,7 @@ TypeResults load_type(const fs::path& folder) {
   }
   const fs::path selection = folder / "layer_selection.json";
   if (!t.layers.empty() && fs::is_regular_file(selection)) {
-    const json doc = read_json(selection);
+    const json doc = read_json_file(selection.string());
     const std::string file = selection.string();
     const Node root{doc, file, ""};
     t.selected_layer = root.at("best_layer").integer();
@@ -302,7 +292,7 @@ Experiment load_experiment(const fs::path& folder, std::string name) {
   for (const fs::directory_entry& entry : fs::directory_iterator(folder)) {
     const std::string file = entry.path().filename().string();
     if (entry.is_regular_file() && file.starts_with("args-") && file.ends_with(".json"))
-      e.runs.push_back({file, read_json(entry.path())});
+      e.runs.push_back({file, read_json_file(entry.path().string())});
   }
   std::sort(e.runs.begin(), e.runs.end(), [](const Run& a, const Run& b) { return a.file < b.file; });
   return e;
@@ -661,7 +651,7 @@ std::string first_text(const Node& record, const std::string& key) {
 }
 
 std::string render_example_file(const fs::path& path, const std::string& heading, std::size_t limit) {
-  const json doc = read_json(path);
+  const json doc = read_json_file(path.string());
   const std::string file = path.string();
   const Node root{doc, file, ""};
   const json& records = root.array();

@@ -7,7 +7,7 @@
 #include <cstdio>
 #include <limits>
 
-#include "eval/utf8.h"
+#include "util/utf8.h"
 
 namespace remedi::report {
 
@@ -76,7 +76,7 @@ struct Range {
 }  // namespace
 
 std::string escape_html(std::string_view text) {
-  const std::string valid = eval::sanitize_utf8(text);
+  const std::string valid = decode_utf8_lossy(text);
   std::string out;
   out.reserve(valid.size());
   for (const char c : valid) {

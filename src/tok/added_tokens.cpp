@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "tok/utf8.h"
+#include "util/utf8.h"
 
 namespace remedi::tok {
 

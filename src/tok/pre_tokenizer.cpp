@@ -20,6 +20,12 @@ const char* const kLlama3Pattern =
 // HF Digits splits on Rust's char::is_numeric, i.e. general categories Nd, Nl and No.
 const char* const kNumericPattern = R"(\p{N})";
 
+// The tokenizer splits raw bytes: invalid UTF-8 is allowed there and never matches.
+Regex split_regex(std::string_view pattern, bool literal, const std::string& source,
+                  const std::string& field) {
+  return Regex(pattern, source, field, {.literal = literal, .invalid_utf8_never_matches = true});
+}
+
 struct Span {
   std::size_t begin;
   std::size_t end;
@@ -97,7 +103,8 @@ bool bool_field(const nlohmann::json& node, const char* key, bool fallback, cons
 
 PreTokenizer PreTokenizer::gpt2() {
   PreTokenizer pre;
-  pre.add_split(Regex(kGpt2Pattern, false, "<built-in>", "gpt2 pattern"), SplitBehavior::Isolated, false);
+  pre.add_split(split_regex(kGpt2Pattern, false, "<built-in>", "gpt2 pattern"), SplitBehavior::Isolated,
+                false);
   return pre;
 }
 
@@ -105,12 +112,13 @@ PreTokenizer PreTokenizer::from_gguf_name(const std::string& name, const std::st
   PreTokenizer pre;
   if (name == "default" || name == "gpt-2" || name == "gpt2") return gpt2();
   if (name == "smollm") {
-    pre.add_split(Regex(kNumericPattern, false, source, "digits"), SplitBehavior::Isolated, false);
-    pre.add_split(Regex(kGpt2Pattern, false, source, "gpt2 pattern"), SplitBehavior::Isolated, false);
+    pre.add_split(split_regex(kNumericPattern, false, source, "digits"), SplitBehavior::Isolated, false);
+    pre.add_split(split_regex(kGpt2Pattern, false, source, "gpt2 pattern"), SplitBehavior::Isolated, false);
     return pre;
   }
   if (name == "llama-bpe" || name == "llama3" || name == "llama-v3") {
-    pre.add_split(Regex(kLlama3Pattern, false, source, "llama3 pattern"), SplitBehavior::Isolated, false);
+    pre.add_split(split_regex(kLlama3Pattern, false, source, "llama3 pattern"), SplitBehavior::Isolated,
+                  false);
     return pre;
   }
   throw Error(
@@ -156,12 +164,12 @@ void PreTokenizer::parse_node(const nlohmann::json& node, const std::string& sou
     // trim_offsets on the pre-tokenizer has no effect in HF (only the post-processor trims).
     bool_field(node, "trim_offsets", true, source, field);
     if (bool_field(node, "use_regex", true, source, field)) {
-      add_split(Regex(kGpt2Pattern, false, source, field), SplitBehavior::Isolated, false);
+      add_split(split_regex(kGpt2Pattern, false, source, field), SplitBehavior::Isolated, false);
     }
     byte_level_seen = true;
   } else if (type == "Digits") {
     const bool individual = bool_field(node, "individual_digits", false, source, field);
-    add_split(Regex(kNumericPattern, false, source, field),
+    add_split(split_regex(kNumericPattern, false, source, field),
               individual ? SplitBehavior::Isolated : SplitBehavior::Contiguous, false);
   } else if (type == "Split") {
     const auto pattern = node.find("pattern");
@@ -174,7 +182,7 @@ void PreTokenizer::parse_node(const nlohmann::json& node, const std::string& sou
     }
     const auto behavior = node.find("behavior");
     if (behavior == node.end()) throw Error(source, field + ".behavior", "missing");
-    add_split(Regex(pattern->begin().value().get<std::string>(), literal, source, field + ".pattern"),
+    add_split(split_regex(pattern->begin().value().get<std::string>(), literal, source, field + ".pattern"),
               parse_behavior(*behavior, source, field + ".behavior"),
               bool_field(node, "invert", false, source, field));
   } else {
@@ -193,7 +201,7 @@ void PreTokenizer::split(std::string_view text, std::size_t begin, std::size_t e
     next.clear();
     for (const Piece& piece : current) {
       matches.clear();
-      step.regex.find_all(text.substr(piece.begin, piece.end - piece.begin), matches);
+      step.regex.find_all_spans(text.substr(piece.begin, piece.end - piece.begin), matches);
       // Tile the piece with alternating gaps and matches, as HF's find_matches does.
       spans.clear();
       std::size_t cursor = piece.begin;

@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-#include "tok/regex.h"
+#include "util/regex.h"
 
 namespace remedi::tok {
 

@@ -2,8 +2,8 @@
 
 #include <string>
 
-#include "tok/utf8.h"
 #include "util/error.h"
+#include "util/utf8.h"
 
 namespace remedi::tok {
 
@@ -70,6 +70,12 @@ TokenRange last_token(TokenRange range) { return {range.end - 1, range.end}; }
 
 TokenRange negative_range(TokenRange range, std::int64_t length) {
   return {range.begin - length, range.end - length};
+}
+
+std::int64_t utf8_length(std::string_view text) {
+  std::int64_t count = 0;
+  for (std::size_t pos = 0; pos < text.size(); pos += decode_utf8_at(text, pos).length) ++count;
+  return count;
 }
 
 }  // namespace remedi::tok

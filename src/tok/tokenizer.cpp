@@ -7,8 +7,8 @@
 #include "io/gguf.h"
 #include "tok/byte_alphabet.h"
 #include "tok/tokenizer_impl.h"
-#include "tok/utf8.h"
 #include "util/error.h"
+#include "util/utf8.h"
 
 namespace remedi::tok {
 

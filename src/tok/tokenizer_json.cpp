@@ -2,33 +2,17 @@
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 
 #include "tok/tokenizer_impl.h"
 #include "util/error.h"
+#include "util/read_file.h"
 
 namespace remedi::tok {
 
 namespace {
 
 using nlohmann::json;
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(path, "", "cannot open");
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
-
-json parse_json(const std::string& path) {
-  try {
-    return json::parse(read_text(path));
-  } catch (const json::exception& e) {
-    throw Error(path, "", std::string("not valid JSON: ") + e.what());
-  }
-}
 
 Vocab parse_vocab(const json& node, const std::string& path, const std::string& field) {
   if (!node.is_object()) throw Error(path, field, "expected an object of token -> id");
@@ -199,7 +183,7 @@ SpecialIds find_special_ids(const std::filesystem::path& folder, const Tokenizer
   for (const char* file : {"tokenizer_config.json", "special_tokens_map.json"}) {
     const auto path = folder / file;
     if (!std::filesystem::exists(path)) continue;
-    const json config = parse_json(path.string());
+    const json config = read_json_file(path.string());
     if (!config.is_object()) throw Error(path.string(), "", "expected a JSON object");
     if (ids.bos < 0) ids.bos = id_of(special_token_name(config, "bos_token"));
     if (ids.eos < 0) ids.eos = id_of(special_token_name(config, "eos_token"));
@@ -215,7 +199,7 @@ SpecialIds find_special_ids(const std::filesystem::path& folder, const Tokenizer
 
 Tokenizer Tokenizer::from_hf_json(const std::string& tokenizer_json_path) {
   const std::string& path = tokenizer_json_path;
-  const json root = parse_json(path);
+  const json root = read_json_file(path);
   if (!root.is_object()) throw Error(path, "", "expected a JSON object");
   TokenizerParts parts;
   parts.source = path;
@@ -242,8 +226,8 @@ Tokenizer Tokenizer::from_vocab_merges(const std::string& vocab_json_path,
   TokenizerParts parts;
   parts.source = merges_txt_path;
   parts.merges_field = "merges";  // 0-based index of the merge (lines minus the #version header)
-  parts.vocab = parse_vocab(parse_json(vocab_json_path), vocab_json_path, "");
-  std::istringstream lines(read_text(merges_txt_path));
+  parts.vocab = parse_vocab(read_json_file(vocab_json_path), vocab_json_path, "");
+  std::istringstream lines(read_text_file(merges_txt_path));
   std::string line;
   for (std::size_t number = 1; std::getline(lines, line); ++number) {
     if (!line.empty() && line.back() == '\r') line.pop_back();

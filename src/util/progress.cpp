@@ -20,6 +20,10 @@ ProgressBar::ProgressBar(std::string label, std::int64_t total, bool enabled)
 
 ProgressBar::~ProgressBar() { finish(); }
 
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
 std::string ProgressBar::format_duration(double seconds) {
   const std::int64_t total = std::llround(std::max(0.0, seconds));
   const std::int64_t hours = total / 3600;

@@ -41,4 +41,7 @@ class ProgressBar {
   std::int64_t last_drawn_done_ = -1;
 };
 
+// Wall-clock seconds from `start` to now (for timings and rates).
+double seconds_since(std::chrono::steady_clock::time_point start);
+
 }  // namespace remedi

@@ -4,7 +4,6 @@
 
 #include <filesystem>
 
-#include "data/files.h"
 #include "test_support.h"
 #include "util/error.h"
 

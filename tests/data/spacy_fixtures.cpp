@@ -4,6 +4,7 @@
 
 #include "data/text.h"
 #include "test_support.h"
+#include "util/utf8.h"
 
 namespace remedi::test {
 
@@ -20,11 +21,8 @@ std::vector<data::Json> read_jsonl_fixture(const std::string& path) {
 std::vector<std::string> spans_to_sentences(const std::string& text, const data::Json& spans) {
   // Byte offset of every code point, plus the end.
   std::vector<std::size_t> offsets;
-  std::size_t length = 0;
-  for (std::size_t pos = 0; pos < text.size(); pos += length) {
+  for (std::size_t pos = 0; pos < text.size(); pos += remedi::decode_utf8_at(text, pos).length)
     offsets.push_back(pos);
-    data::decode_utf8(text, pos, length);
-  }
   offsets.push_back(text.size());
   std::vector<std::string> sentences;
   for (const data::Json& span : spans) {

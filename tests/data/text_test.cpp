@@ -44,14 +44,13 @@ TEST(PythonString, CapitalizeAndUpper) {
   EXPECT_EQ(upper_ascii("rev."), "REV.");
 }
 
-TEST(PythonString, DecodesUtf8AndSurvivesInvalidBytes) {
-  std::size_t length = 0;
-  EXPECT_EQ(decode_utf8("\u2026", 0, length), 0x2026U);
-  EXPECT_EQ(length, 3U);
-  EXPECT_EQ(decode_utf8("\xff", 0, length), 0xFFU);
-  EXPECT_EQ(length, 1U);
-  EXPECT_EQ(decode_utf8("\xe2\x80", 0, length), 0xE2U);  // truncated sequence
-  EXPECT_EQ(length, 1U);
+TEST(PythonString, InvalidBytesAreOneCodePointThatIsNotWhitespace) {
+  // A lone \x85 or \xA0 byte is not NEL or NBSP: only the decoded code points are whitespace
+  // (\x62 = "b").
+  EXPECT_EQ(split_whitespace("a\x85\x62 \xA0"), (std::vector<std::string>{"a\x85\x62", "\xA0"}));
+  EXPECT_EQ(strip_whitespace(" \xFF\xE2\x80 "), "\xFF\xE2\x80");
+  EXPECT_EQ(count_occurrences("a\xFF\xE2\x80", ""), 5U);  // 4 code points + 1
+  EXPECT_EQ(replace_all("\xE2\x80", "", "|"), "|\xE2|\x80|");
 }
 
 }  // namespace

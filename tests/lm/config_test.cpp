@@ -144,7 +144,7 @@ TEST_F(HfConfigErrors, BrokenJson) {
     ADD_FAILURE() << "expected an error";
   } catch (const Error& e) {
     EXPECT_EQ(e.file(), path);
-    EXPECT_EQ(e.reason().rfind("malformed JSON: ", 0), 0U) << e.reason();
+    EXPECT_EQ(e.reason().rfind("not valid JSON: ", 0), 0U) << e.reason();
   }
   test::expect_error([&] { config_from_hf_json(dir_ + "/absent"); }, dir_ + "/absent", "",
                      "cannot open: No such file or directory");

@@ -1,4 +1,4 @@
-"""Writes the pickle fixtures of tests/data/pickle_test.cpp: a BIOS.pkl-shaped list pickled with
+"""Writes the pickle fixtures of tests/io/pickle_test.cpp: a BIOS.pkl-shaped list pickled with
 protocols 2-5 (tests/fixtures/data/bios_protocol{2,3,4,5}.pkl), a file mixing every supported type
 (mixed.pkl) and its expected JSON (mixed.json), and a pickle that would build an object
 (global.pkl), which the reader must refuse."""

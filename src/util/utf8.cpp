@@ -1,8 +1,6 @@
-#include "tok/utf8.h"
+#include "util/utf8.h"
 
-#include "tok/tokenizer.h"
-
-namespace remedi::tok {
+namespace remedi {
 
 namespace {
 
@@ -10,7 +8,7 @@ bool is_continuation(unsigned char byte) { return (byte & 0xC0U) == 0x80U; }
 
 // For a lead byte: the sequence length and the allowed range of the second byte (the first
 // continuation byte is where overlongs, surrogates and > U+10FFFF are excluded). Length 0: not a
-// lead byte.
+// lead byte (continuation bytes, C0, C1 and F5..FF, which include the old 5- and 6-byte leads).
 struct LeadByte {
   int length = 0;
   unsigned char second_min = 0x80;
@@ -29,16 +27,16 @@ LeadByte classify_lead(unsigned char byte) {
   return {};
 }
 
-// Number of bytes from `pos` that form a well-formed prefix of a sequence (at least 1), and whether
-// that prefix is a complete code point.
+// The number of bytes from `pos` that form a well-formed prefix of a sequence (at least 1), and
+// whether that prefix is a whole code point. An incomplete prefix is a maximal ill-formed
+// subsequence: Python replaces it by one U+FFFD.
 struct Prefix {
   int length = 1;
   bool complete = false;
 };
 
 Prefix well_formed_prefix(std::string_view text, std::size_t pos) {
-  const auto lead = static_cast<unsigned char>(text[pos]);
-  const LeadByte info = classify_lead(lead);
+  const LeadByte info = classify_lead(static_cast<unsigned char>(text[pos]));
   if (info.length == 0) return {1, false};
   if (info.length == 1) return {1, true};
   int length = 1;
@@ -57,7 +55,7 @@ Prefix well_formed_prefix(std::string_view text, std::size_t pos) {
 DecodedCodePoint decode_utf8_at(std::string_view text, std::size_t pos) {
   const auto lead = static_cast<unsigned char>(text[pos]);
   const Prefix prefix = well_formed_prefix(text, pos);
-  if (!prefix.complete) return {lead, 1, false};
+  if (!prefix.complete) return {U'\uFFFD', 1, false};
   if (prefix.length == 1) return {lead, 1, true};
   char32_t value = lead & (0x7FU >> prefix.length);
   for (int k = 1; k < prefix.length; ++k) {
@@ -84,20 +82,6 @@ void append_utf8(std::string& out, char32_t code_point) {
   }
 }
 
-std::vector<std::int64_t> code_point_index_of_bytes(std::string_view text) {
-  std::vector<std::int64_t> index(text.size() + 1);
-  std::int64_t code_point = 0;
-  std::size_t pos = 0;
-  while (pos < text.size()) {
-    const int length = decode_utf8_at(text, pos).length;
-    for (int k = 0; k < length; ++k) index[pos + k] = code_point;
-    pos += length;
-    ++code_point;
-  }
-  index[text.size()] = code_point;
-  return index;
-}
-
 std::string decode_utf8_lossy(std::string_view bytes) {
   std::string out;
   out.reserve(bytes.size());
@@ -114,16 +98,26 @@ std::string decode_utf8_lossy(std::string_view bytes) {
   return out;
 }
 
-bool is_white_space(char32_t c) {
-  return (c >= 0x09 && c <= 0x0D) || c == 0x20 || c == 0x85 || c == 0xA0 || c == 0x1680 ||
+std::vector<std::int64_t> code_point_index_of_bytes(std::string_view text) {
+  std::vector<std::int64_t> index(text.size() + 1);
+  std::int64_t code_point = 0;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    const int length = decode_utf8_at(text, pos).length;
+    for (int k = 0; k < length; ++k) index[pos + k] = code_point;
+    pos += length;
+    ++code_point;
+  }
+  index[text.size()] = code_point;
+  return index;
+}
+
+bool is_python_space(char32_t c) {
+  return (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x20) || c == 0x85 || c == 0xA0 || c == 0x1680 ||
          (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F ||
          c == 0x3000;
 }
 
-std::int64_t utf8_length(std::string_view text) {
-  std::int64_t count = 0;
-  for (std::size_t pos = 0; pos < text.size(); pos += decode_utf8_at(text, pos).length) ++count;
-  return count;
-}
+bool is_white_space(char32_t c) { return is_python_space(c) && !(c >= 0x1C && c <= 0x1F); }
 
-}  // namespace remedi::tok
+}  // namespace remedi

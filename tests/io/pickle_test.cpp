@@ -1,4 +1,4 @@
-#include "data/pickle.h"
+#include "io/pickle.h"
 
 #include <gtest/gtest.h>
 
@@ -6,7 +6,7 @@
 #include "util/error.h"
 #include "util/mapped_file.h"
 
-namespace remedi::data {
+namespace remedi::io {
 namespace {
 
 using namespace std::string_view_literals;
@@ -29,16 +29,16 @@ std::string error_of(std::string_view pickle) {
 TEST(Pickle, ReadsBiosListsOfEveryProtocol) {
   // Written by tests/reference/make_pickles.py with pickle.dumps(bios, protocol=N).
   for (const int protocol : {2, 3, 4, 5}) {
-    std::vector<Json> items;
+    std::vector<PickleValue> items;
     read_pickle_list_file(test::fixture("data/bios_protocol" + std::to_string(protocol) + ".pkl"),
-                          [&](Json item) {
+                          [&](PickleValue item) {
                             items.push_back(std::move(item));
                             return true;
                           });
     ASSERT_EQ(items.size(), 2U) << "protocol " << protocol;
-    EXPECT_EQ(items[0]["name"], Json::array({"Mary", "Ann", "Smith"}));
+    EXPECT_EQ(items[0]["name"], PickleValue::array({"Mary", "Ann", "Smith"}));
     EXPECT_EQ(items[0]["start_pos"], 38);
-    EXPECT_EQ(items[1]["name"], Json::array({"Jos\u00e9", "", "P\u00e9rez"}));
+    EXPECT_EQ(items[1]["name"], PickleValue::array({"Jos\u00e9", "", "P\u00e9rez"}));
     EXPECT_EQ(items[1]["title"], "software_engineer");  // the same str object: a memo GET
     EXPECT_EQ(items[1]["raw"].get<std::string>().substr(0, 24), "Jos\u00e9 P\u00e9rez is a nurse.");
   }
@@ -46,7 +46,7 @@ TEST(Pickle, ReadsBiosListsOfEveryProtocol) {
 
 TEST(Pickle, StopsWhenTheVisitorSaysSo) {
   int calls = 0;
-  read_pickle_list_file(test::fixture("data/bios_protocol4.pkl"), [&](const Json&) {
+  read_pickle_list_file(test::fixture("data/bios_protocol4.pkl"), [&](const PickleValue&) {
     ++calls;
     return false;
   });
@@ -55,17 +55,17 @@ TEST(Pickle, StopsWhenTheVisitorSaysSo) {
 
 TEST(Pickle, EverySupportedTypeMatchesPython) {
   const MappedFile file(test::fixture("data/mixed.pkl"));
-  const Json value = read_pickle(file.bytes(), file.path());
-  const Json expected = Json::parse(test::read_file(test::fixture("data/mixed.json")));
+  const PickleValue value = read_pickle(file.bytes(), file.path());
+  const PickleValue expected = PickleValue::parse(test::read_file(test::fixture("data/mixed.json")));
   EXPECT_EQ(value, expected);
   EXPECT_EQ(value["long"], 1099511627776LL);
   EXPECT_EQ(value["negative_long"], -1099511627776LL);
 }
 
 TEST(Pickle, RefusesCodeAndMalformedStreams) {
-  std::vector<Json> items;
+  std::vector<PickleValue> items;
   try {
-    read_pickle_list_file(test::fixture("data/global.pkl"), [&](Json item) {
+    read_pickle_list_file(test::fixture("data/global.pkl"), [&](PickleValue item) {
       items.push_back(std::move(item));
       return true;
     });
@@ -92,12 +92,15 @@ TEST(Pickle, RefusesCodeAndMalformedStreams) {
             "x.pkl: byte 3: truncated: the data ends inside an opcode");
   EXPECT_EQ(error_of("\x80\x04}(]Nu."sv), "x.pkl: a dict key is not a str, int or bool");
   EXPECT_EQ(error_of("\x80\x04\x93."sv).substr(0, 36), "x.pkl: byte 2: unsupported opcode 0x");
-  // A list that contains itself cannot become JSON.
+  // A list or dict that contains itself cannot become JSON. (The reader frees it all the same:
+  // fuzz_pickle's LeakSanitizer found the cycle leaking, docs/FUZZING.md.)
   EXPECT_EQ(error_of("\x80\x04]\x94h\x00"
                      "a."sv),
             "x.pkl: objects nested deeper than 200 levels");
+  EXPECT_EQ(error_of("\x80\x04}\x94(\x8c\x01\x61h\x00u."sv), "x.pkl: objects nested deeper than 200 levels");
   std::vector<std::byte> dict = bytes_of("\x80\x04}\x94."sv);
-  EXPECT_THROW(read_pickle_list(dict, "d.pkl", [](const Json&) { return true; }), Error);  // not a list
+  EXPECT_THROW(read_pickle_list(dict, "d.pkl", [](const PickleValue&) { return true; }),
+               Error);  // not a list
 }
 
 TEST(Pickle, EveryTruncationOrByteFlipIsAnErrorNotACrash) {
@@ -118,4 +121,4 @@ TEST(Pickle, EveryTruncationOrByteFlipIsAnErrorNotACrash) {
 }
 
 }  // namespace
-}  // namespace remedi::data
+}  // namespace remedi::io

@@ -1,6 +1,7 @@
 // A reader for the data subset of Python's pickle format (protocols 2-5): None, bools, ints
 // (including LONG1/LONG4 up to 64 bits), floats, str, bytes, lists, tuples, dicts and sets, with the
-// memo. It exists for Bias in Bios, whose only distribution is `BIOS.pkl` (a pickled list of dicts).
+// memo. It exists for Bias in Bios, whose only distribution is `BIOS.pkl` (a pickled list of dicts),
+// and for the original's torch.save state dicts. Its input is untrusted (fuzz/fuzz_pickle.cpp).
 // Opcodes that build arbitrary objects (GLOBAL, STACK_GLOBAL, REDUCE, BUILD, INST, OBJ, NEWOBJ,
 // PERSID, EXT*) are rejected, so reading a file can never run code (PickleOptions::torch_tensors
 // admits a fixed list of torch globals, interpreted here, never called). Protocols 0 and 1 (text
@@ -10,17 +11,20 @@
 // become strings; other keys are an error), bytes -> arrays of byte values.
 #pragma once
 
+#include <nlohmann/json.hpp>
+
 #include <cstddef>
 #include <functional>
 #include <span>
 #include <string>
 
-#include "data/sample.h"
+namespace remedi::io {
 
-namespace remedi::data {
+// Dicts keep their pickled key order.
+using PickleValue = nlohmann::ordered_json;
 
 // Called for each item of the top-level list as soon as it is complete; return false to stop reading.
-using PickleListVisitor = std::function<bool(Json item)>;
+using PickleListVisitor = std::function<bool(PickleValue item)>;
 
 // Reads a pickle whose top-level object is a list, streaming its items to `visit` (the list itself
 // is never held whole). Throws remedi::Error(file, "byte N", ...) on malformed or unsupported data.
@@ -39,7 +43,7 @@ struct PickleOptions {
 };
 
 // The whole pickle as one JSON value (any top-level type).
-Json read_pickle(std::span<const std::byte> bytes, const std::string& file,
-                 const PickleOptions& options = {});
+PickleValue read_pickle(std::span<const std::byte> bytes, const std::string& file,
+                        const PickleOptions& options = {});
 
-}  // namespace remedi::data
+}  // namespace remedi::io

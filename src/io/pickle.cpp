@@ -1,4 +1,4 @@
-#include "data/pickle.h"
+#include "io/pickle.h"
 
 #include <algorithm>
 #include <array>
@@ -13,7 +13,7 @@
 #include "util/error.h"
 #include "util/mapped_file.h"
 
-namespace remedi::data {
+namespace remedi::io {
 
 namespace {
 
@@ -114,10 +114,13 @@ class Reader {
   Reader(std::span<const std::byte> bytes, std::string file, const PickleListVisitor* visit,
          PickleOptions options = {})
       : bytes_(bytes), file_(std::move(file)), visit_(visit), options_(options) {}
+  ~Reader();
+  Reader(const Reader&) = delete;
+  Reader& operator=(const Reader&) = delete;
 
   // Runs to STOP (or until the visitor asks to stop) and returns the top-level object.
   NodePtr run();
-  Json to_json(const NodePtr& node, int depth = 0) const;
+  PickleValue to_json(const NodePtr& node, int depth = 0) const;
 
  private:
   [[noreturn]] void fail(const std::string& reason) const {
@@ -179,6 +182,7 @@ class Reader {
   std::vector<std::int64_t> int_tuple(const NodePtr& node, const char* what);
   void append_items(const NodePtr& target, std::vector<NodePtr> items);
   void set_items(const NodePtr& target, std::vector<NodePtr> items);
+  void track_filled(const NodePtr& container);
   void memo_put(std::uint64_t index) { memo_[index] = top(); }
   void memo_get(std::uint64_t index) {
     const auto found = memo_.find(index);
@@ -197,7 +201,30 @@ class Reader {
   std::unordered_map<std::uint64_t, NodePtr> memo_;
   NodePtr root_;
   bool stopped_by_visitor_ = false;
+  // The containers that received items after they were made. Through the memo a pickle can make
+  // one hold itself (Python's `l.append(l)`), a cycle that shared ownership alone never frees: the
+  // destructor empties the ones still alive. Expired entries are dropped as the list grows, so a
+  // streamed BIOS.pkl does not keep one entry per record.
+  std::vector<std::weak_ptr<Node>> filled_;
+  std::size_t compact_at_ = 64;
 };
+
+Reader::~Reader() {
+  for (const std::weak_ptr<Node>& weak : filled_) {
+    if (const NodePtr container = weak.lock()) {
+      container->items.clear();
+      container->entries.clear();
+    }
+  }
+}
+
+void Reader::track_filled(const NodePtr& container) {
+  if (!filled_.empty() && filled_.back().lock() == container) return;  // runs of APPEND to one list
+  filled_.push_back(container);
+  if (filled_.size() < compact_at_) return;
+  std::erase_if(filled_, [](const std::weak_ptr<Node>& weak) { return weak.expired(); });
+  compact_at_ = std::max<std::size_t>(64, 2 * filled_.size());
+}
 
 void Reader::push_long(std::uint64_t length) {
   if (length > 8) fail("integer wider than 64 bits");
@@ -222,12 +249,14 @@ void Reader::append_items(const NodePtr& target, std::vector<NodePtr> items) {
     }
     return;
   }
+  track_filled(target);
   for (NodePtr& item : items) target->items.push_back(std::move(item));
 }
 
 void Reader::set_items(const NodePtr& target, std::vector<NodePtr> items) {
   if (target->kind != Node::Kind::kDict) fail("SETITEM on something not a dict");
   if (items.size() % 2 != 0) fail("SETITEMS with an odd number of keys and values");
+  track_filled(target);
   for (std::size_t i = 0; i < items.size(); i += 2) target->entries.emplace_back(items[i], items[i + 1]);
 }
 
@@ -523,7 +552,7 @@ void Reader::torch_opcode(std::uint8_t opcode) {
   }
 }
 
-Json Reader::to_json(const NodePtr& node, int depth) const {
+PickleValue Reader::to_json(const NodePtr& node, int depth) const {
   if (depth > kMaxDepth)
     throw Error(file_, "", "objects nested deeper than " + std::to_string(kMaxDepth) + " levels");
   switch (node->kind) {
@@ -538,19 +567,19 @@ Json Reader::to_json(const NodePtr& node, int depth) const {
     case Node::Kind::kString:
       return node->text;
     case Node::Kind::kBytes: {
-      Json values = Json::array();
+      PickleValue values = PickleValue::array();
       for (const char c : node->text) values.push_back(static_cast<unsigned char>(c));
       return values;
     }
     case Node::Kind::kList:
     case Node::Kind::kTuple:
     case Node::Kind::kSet: {
-      Json values = Json::array();
+      PickleValue values = PickleValue::array();
       for (const NodePtr& item : node->items) values.push_back(to_json(item, depth + 1));
       return values;
     }
     case Node::Kind::kDict: {
-      Json object = Json::object();
+      PickleValue object = PickleValue::object();
       for (const auto& [key, value] : node->entries) {
         std::string name;
         if (key->kind == Node::Kind::kString) {
@@ -594,9 +623,10 @@ void read_pickle_list_file(const std::string& path, const PickleListVisitor& vis
   read_pickle_list(file.bytes(), path, visit);
 }
 
-Json read_pickle(std::span<const std::byte> bytes, const std::string& file, const PickleOptions& options) {
+PickleValue read_pickle(std::span<const std::byte> bytes, const std::string& file,
+                        const PickleOptions& options) {
   Reader reader(bytes, file, nullptr, options);
   return reader.to_json(reader.run());
 }
 
-}  // namespace remedi::data
+}  // namespace remedi::io
