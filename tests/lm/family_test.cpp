@@ -18,7 +18,7 @@
 namespace remedi::lm {
 namespace {
 
-TEST(Families, NamesAndTablesAreConsistent) {
+TEST(FamilyDescriptions, NamesAndTablesAreConsistent) {
   std::set<std::string_view> names, model_types, architectures;
   for (const FamilyDescription* family : families()) {
     SCOPED_TRACE(std::string(family->name));
