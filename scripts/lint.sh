@@ -11,7 +11,7 @@ clang-format --dry-run -Werror "${files[@]}"
 # 12's libstdc++ in C++20 mode (errors inside ATen; seen with libtorch 1.13, not retried with the
 # wheel's 2.15), and each such unit takes ~30 s. The libtorch units are held to GCC's -Wall -Wextra
 # -Werror and to cppcheck instead.
-mapfile -t units < <(git ls-files 'src/util/*.cpp' 'src/io/*.cpp' 'src/tok/*.cpp' 'src/data/*.cpp' 'src/eval/*.cpp' 'src/lm/config.cpp')
+mapfile -t units < <(git ls-files 'src/util/*.cpp' 'src/io/*.cpp' 'src/tok/*.cpp' 'src/data/*.cpp' 'src/eval/*.cpp' 'src/lm/config.cpp' 'src/lm/families/*.cpp')
 log=$(mktemp)
 if ! printf '%s\n' "${units[@]}" | xargs -P "$(nproc)" -n 4 \
     clang-tidy -p build --quiet --extra-arg=-Wno-unknown-warning-option >"$log" 2>&1; then

@@ -19,6 +19,11 @@ torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& weight, doub
   return weight * normed.to(x.scalar_type());
 }
 
+torch::Tensor norm(Norm kind, const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
+                   double eps) {
+  return kind == Norm::Rms ? rms_norm(x, weight, eps) : layer_norm(x, weight, bias, eps);
+}
+
 torch::Tensor activation(const torch::Tensor& x, Activation kind) {
   switch (kind) {
     case Activation::GeluNew:  // tanh approximation (HF "gelu_new")
@@ -150,6 +155,38 @@ torch::Tensor self_attention(const ModelConfig& config, const torch::Tensor& pac
                                 .transpose(1, 2)
                                 .reshape({batch, length, n_head * head_dim});
   return unpadded ? unpad(out, inputs) : out;
+}
+
+torch::Tensor transformer_block(const BlockRecipe& recipe, const ModelConfig& config, const LayerWeights& w,
+                                const torch::Tensor& x, const AttentionInputs& inputs, LayerCache cache) {
+  const auto normed = [&](const torch::Tensor& input, const torch::Tensor& weight,
+                          const torch::Tensor& bias) {
+    return norm(recipe.norm, input, weight, bias, config.norm_eps);
+  };
+  const auto mlp = [&](const torch::Tensor& input) {
+    if (recipe.mlp == Mlp::Plain) {
+      const torch::Tensor up = project(input, w.up_weight, w.up_bias);
+      return project(activation(up, config.activation), w.down_weight, w.down_bias);
+    }
+    // gate and up in one GEMM (B, T, 2 * inner)
+    const torch::Tensor gate_up = project(input, w.gate_up_weight, w.gate_up_bias);
+    const std::int64_t inner = config.intermediate_size;
+    const torch::Tensor gated =
+        activation(gate_up.narrow(-1, 0, inner), config.activation) * gate_up.narrow(-1, inner, inner);
+    return project(gated, w.down_weight, w.down_bias);
+  };
+  const torch::Tensor attention_input = normed(x, w.norm1_weight, w.norm1_bias);  // (B, T, H)
+  const torch::Tensor qkv = project(attention_input, w.qkv_weight, w.qkv_bias);
+  const torch::Tensor attention =
+      project(self_attention(config, qkv, inputs, cache), w.out_weight, w.out_bias);
+  if (config.use_parallel_residual) {
+    // Both branches read x: the MLP through its own norm (NeoX) or through the attention's (GPT-J).
+    const torch::Tensor mlp_input =
+        w.norm2_weight.defined() ? normed(x, w.norm2_weight, w.norm2_bias) : attention_input;
+    return x + attention + mlp(mlp_input);
+  }
+  const torch::Tensor h = x + attention;
+  return h + mlp(normed(h, w.norm2_weight, w.norm2_bias));
 }
 
 }  // namespace remedi::lm

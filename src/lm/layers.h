@@ -1,10 +1,11 @@
-// Building blocks shared by the four families: norms, activations, rotary embeddings and causal
-// self-attention with an optional KV cache. Internal to src/lm.
+// The transformer block of every family and its parts: norms, activations, rotary embeddings and
+// causal self-attention with an optional KV cache. Internal to src/lm.
 #pragma once
 
 #include <torch/types.h>
 
 #include "lm/config.h"
+#include "lm/family.h"
 #include "lm/weights.h"
 
 namespace remedi::lm {
@@ -58,14 +59,12 @@ void rotary_tables(const ModelConfig& config, const torch::Tensor& positions, At
 torch::Tensor self_attention(const ModelConfig& config, const torch::Tensor& qkv,
                              const AttentionInputs& inputs, LayerCache cache);
 
-// The four block forwards, x (B, T, H) -> (B, T, H).
-torch::Tensor gpt2_block(const ModelConfig& config, const LayerWeights& w, const torch::Tensor& x,
-                         const AttentionInputs& inputs, LayerCache cache);
-torch::Tensor gptj_block(const ModelConfig& config, const LayerWeights& w, const torch::Tensor& x,
-                         const AttentionInputs& inputs, LayerCache cache);
-torch::Tensor neox_block(const ModelConfig& config, const LayerWeights& w, const torch::Tensor& x,
-                         const AttentionInputs& inputs, LayerCache cache);
-torch::Tensor llama_block(const ModelConfig& config, const LayerWeights& w, const torch::Tensor& x,
-                          const AttentionInputs& inputs, LayerCache cache);
+// The norm of `kind`; RMSNorm ignores `bias`.
+torch::Tensor norm(Norm kind, const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
+                   double eps);
+
+// One block of any family, x (B, T, H) -> (B, T, H), as `recipe` (lm/family.h) and the config say.
+torch::Tensor transformer_block(const BlockRecipe& recipe, const ModelConfig& config, const LayerWeights& w,
+                                const torch::Tensor& x, const AttentionInputs& inputs, LayerCache cache);
 
 }  // namespace remedi::lm

@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "io/gguf.h"
+#include "lm/family.h"
 #include "lm/layers.h"
 #include "lm/tensor_sources.h"
 #include "lm/threads.h"
@@ -14,37 +15,6 @@
 namespace remedi::lm {
 
 namespace {
-
-using BlockForward = torch::Tensor (*)(const ModelConfig&, const LayerWeights&, const torch::Tensor&,
-                                       const AttentionInputs&, LayerCache);
-
-BlockForward block_forward(Family family) {
-  switch (family) {
-    case Family::GPT2:
-      return gpt2_block;
-    case Family::GPTJ:
-      return gptj_block;
-    case Family::NeoX:
-      return neox_block;
-    case Family::Llama:
-      return llama_block;
-  }
-  return gpt2_block;
-}
-
-ModelWeights load_family_weights(const ModelConfig& config, const TensorSource& source) {
-  switch (config.family) {
-    case Family::GPT2:
-      return load_gpt2_weights(config, source);
-    case Family::GPTJ:
-      return load_gptj_weights(config, source);
-    case Family::NeoX:
-      return load_neox_weights(config, source);
-    case Family::Llama:
-      return load_llama_weights(config, source);
-  }
-  return {};
-}
 
 // A source whose tensors arrive already on the target device and in the target dtype, one at a time:
 // loading a model in bf16, or onto a GPU, never holds a float32 copy of the whole model on the host
@@ -124,21 +94,26 @@ std::unique_ptr<CausalLM> CausalLM::load(const std::string& path, const LoadOpti
   if (is_gguf_path(path)) {
     const io::GgufFile gguf = io::GgufFile::open(path);
     config = config_from_gguf(gguf);
-    weights = load_family_weights(config, ConvertingSource(*gguf_source(gguf), options));
+    weights = load_weights(family_description(config.family), config,
+                           ConvertingSource(*gguf_source(gguf), options));
   } else {
     const std::filesystem::path folder = std::filesystem::is_directory(path)
                                              ? std::filesystem::path(path)
                                              : std::filesystem::path(path).parent_path();
     config = config_from_hf_json((folder / "config.json").string());
-    weights =
-        load_family_weights(config, ConvertingSource(*open_safetensors_source(folder.string()), options));
+    weights = load_weights(family_description(config.family), config,
+                           ConvertingSource(*open_safetensors_source(folder.string()), options));
   }
   convert_weights(weights, options);  // what a family computed from the loaded tensors, if anything
   return std::make_unique<CausalLM>(std::move(config), std::move(weights), options, path);
 }
 
 CausalLM::CausalLM(ModelConfig config, ModelWeights weights, LoadOptions options, std::string path)
-    : config_(std::move(config)), weights_(std::move(weights)), options_(options), path_(std::move(path)) {}
+    : config_(std::move(config)),
+      family_(&family_description(config_.family)),
+      weights_(std::move(weights)),
+      options_(options),
+      path_(std::move(path)) {}
 
 ForwardResult CausalLM::forward(const Batch& batch, const ForwardOptions& options) const {
   const ModelConfig& c = config_;
@@ -228,7 +203,6 @@ ForwardResult CausalLM::forward(const Batch& batch, const ForwardOptions& option
   }
 
   ForwardResult result;
-  const BlockForward block = block_forward(c.family);
   for (std::int64_t l = options.start_layer; l <= last_layer; ++l) {
     LayerCache layer_cache;
     if (cache != nullptr) {
@@ -236,7 +210,8 @@ ForwardResult CausalLM::forward(const Batch& batch, const ForwardOptions& option
       layer_cache.values = &cache->values[static_cast<std::size_t>(l)];
       layer_cache.past = past;
     }
-    x = block(c, weights_.layers[static_cast<std::size_t>(l)], x, inputs, layer_cache);
+    x = transformer_block(family_->block, c, weights_.layers[static_cast<std::size_t>(l)], x, inputs,
+                          layer_cache);
     for (const Intervention& edit : options.interventions) {
       if (edit.layer != l) continue;
       x = options.unpadded ? unpad(apply_intervention(pad(x, inputs), edit), inputs)
@@ -274,10 +249,8 @@ ForwardResult CausalLM::forward(const Batch& batch, const ForwardOptions& option
 }
 
 torch::Tensor CausalLM::logits(const torch::Tensor& last_block_output) const {
-  const torch::Tensor normed = config_.family == Family::Llama
-                                   ? rms_norm(last_block_output, weights_.final_norm_weight, config_.norm_eps)
-                                   : layer_norm(last_block_output, weights_.final_norm_weight,
-                                                weights_.final_norm_bias, config_.norm_eps);
+  const torch::Tensor normed = norm(family_->block.norm, last_block_output, weights_.final_norm_weight,
+                                    weights_.final_norm_bias, config_.norm_eps);
   return project(normed, weights_.lm_head_weight, weights_.lm_head_bias).to(torch::kFloat32);
 }
 

@@ -1,4 +1,4 @@
-// The causal LM runtime: one model class for GPT-2, GPT-J, GPT-NeoX and Llama, and one forward
+// The causal LM runtime: one model class for every family (lm/family.h), and one forward
 // that serves inference, precompute, training and generation (see DESIGN.md, "Core interfaces").
 //
 // Conventions
@@ -24,6 +24,8 @@
 #include "lm/weights.h"
 
 namespace remedi::lm {
+
+struct FamilyDescription;
 
 struct Batch {
   torch::Tensor input_ids;       // (B, T) int64
@@ -103,6 +105,7 @@ class CausalLM {
 
  private:
   ModelConfig config_;
+  const FamilyDescription* family_;  // of config_.family
   ModelWeights weights_;
   LoadOptions options_;
   std::string path_;

@@ -1,11 +1,12 @@
 // The weights of a causal LM in one layout shared by every family, whatever the file said.
 //
-// Each family's file (gpt2.cpp, gptj.cpp, neox.cpp, llama.cpp) holds the table that maps its HF and
-// GGUF tensor names onto these slots, and its block's forward. Matrices are stored [out, in] (as
+// Each family's tensor table (src/lm/families/<name>.cpp, see lm/family.h) maps its HF and GGUF
+// tensor names onto these slots; load_weights reads them. Matrices are stored [out, in] (as
 // torch.nn.Linear) and fused where one GEMM can do the work of several:
 //   qkv_weight [(n_head + 2 * n_kv_head) * head_dim, hidden]: rows are q (all heads), then k, then v
-//   gate_up_weight [2 * intermediate, hidden]: gate rows then up rows (Llama's SwiGLU)
-// Absent optional tensors (biases, the second norm of GPT-J) are undefined tensors.
+//   gate_up_weight [2 * intermediate, hidden]: gate rows then up rows (gated MLPs: Llama's SwiGLU)
+// and their biases likewise. Absent optional tensors (biases, the second norm of GPT-J) are
+// undefined tensors.
 #pragma once
 
 #include <torch/types.h>
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "lm/config.h"
+#include "lm/family.h"
 
 namespace remedi::lm {
 
@@ -22,21 +24,35 @@ struct LayerWeights {
   torch::Tensor norm1_weight, norm1_bias;  // before attention (and before the MLP when parallel)
   torch::Tensor norm2_weight, norm2_bias;  // before the MLP (undefined for GPT-J)
   torch::Tensor qkv_weight, qkv_bias;
-  torch::Tensor out_weight, out_bias;    // attention output projection
-  torch::Tensor up_weight, up_bias;      // MLP in (GPT-2/GPT-J/NeoX); undefined for Llama
-  torch::Tensor gate_up_weight;          // Llama only
-  torch::Tensor down_weight, down_bias;  // MLP out
+  torch::Tensor out_weight, out_bias;          // attention output projection
+  torch::Tensor up_weight, up_bias;            // plain MLP in (GPT-2, GPT-J, NeoX)
+  torch::Tensor gate_up_weight, gate_up_bias;  // gated MLP in (Llama)
+  torch::Tensor down_weight, down_bias;        // MLP out
 
-  // Every slot, for code that treats all weights alike (dtype conversion, byte counts).
-  std::array<torch::Tensor*, 13> all() {
-    return {&norm1_weight, &norm1_bias, &norm2_weight, &norm2_bias,     &qkv_weight,  &qkv_bias, &out_weight,
-            &out_bias,     &up_weight,  &up_bias,      &gate_up_weight, &down_weight, &down_bias};
-  }
-  std::array<const torch::Tensor*, 13> all() const {
-    return {&norm1_weight, &norm1_bias, &norm2_weight, &norm2_bias,     &qkv_weight,  &qkv_bias, &out_weight,
-            &out_bias,     &up_weight,  &up_bias,      &gate_up_weight, &down_weight, &down_bias};
-  }
+  // Every slot, in Slot order (lm/family.h), for code that treats all weights alike (dtype
+  // conversion, byte counts, the loader).
+  std::array<torch::Tensor*, kLayerSlotCount> all();
+  std::array<const torch::Tensor*, kLayerSlotCount> all() const;
 };
+
+// The members of LayerWeights in Slot order, from Slot::Norm1Weight on.
+inline constexpr std::array<torch::Tensor LayerWeights::*, kLayerSlotCount> kLayerSlots{
+    &LayerWeights::norm1_weight, &LayerWeights::norm1_bias,     &LayerWeights::norm2_weight,
+    &LayerWeights::norm2_bias,   &LayerWeights::qkv_weight,     &LayerWeights::qkv_bias,
+    &LayerWeights::out_weight,   &LayerWeights::out_bias,       &LayerWeights::up_weight,
+    &LayerWeights::up_bias,      &LayerWeights::gate_up_weight, &LayerWeights::gate_up_bias,
+    &LayerWeights::down_weight,  &LayerWeights::down_bias};
+
+inline std::array<torch::Tensor*, kLayerSlotCount> LayerWeights::all() {
+  std::array<torch::Tensor*, kLayerSlotCount> slots{};
+  for (std::size_t i = 0; i < kLayerSlotCount; ++i) slots[i] = &(this->*kLayerSlots[i]);
+  return slots;
+}
+inline std::array<const torch::Tensor*, kLayerSlotCount> LayerWeights::all() const {
+  std::array<const torch::Tensor*, kLayerSlotCount> slots{};
+  for (std::size_t i = 0; i < kLayerSlotCount; ++i) slots[i] = &(this->*kLayerSlots[i]);
+  return slots;
+}
 
 struct ModelWeights {
   torch::Tensor token_embedding;     // [vocab, hidden]
@@ -58,6 +74,11 @@ struct ModelWeights {
   }
 };
 
+// The members of ModelWeights in Slot order, up to Slot::LmHeadBias.
+inline constexpr std::array<torch::Tensor ModelWeights::*, kModelSlotCount> kModelSlots{
+    &ModelWeights::token_embedding, &ModelWeights::position_embedding, &ModelWeights::final_norm_weight,
+    &ModelWeights::final_norm_bias, &ModelWeights::lm_head_weight,     &ModelWeights::lm_head_bias};
+
 struct LoadOptions {
   torch::Device device = torch::kCPU;
   torch::ScalarType dtype = torch::kFloat32;
@@ -75,17 +96,10 @@ class TensorSource {
   virtual std::string path() const = 0;
 };
 
-// Per-family mapping of file tensors onto ModelWeights (defined in each family's file).
-ModelWeights load_gpt2_weights(const ModelConfig& config, const TensorSource& source);
-ModelWeights load_gptj_weights(const ModelConfig& config, const TensorSource& source);
-ModelWeights load_neox_weights(const ModelConfig& config, const TensorSource& source);
-ModelWeights load_llama_weights(const ModelConfig& config, const TensorSource& source);
-
-// Checks the shape of a loaded tensor; throws remedi::Error(source.path(), name, ...) on mismatch.
-torch::Tensor expect_shape(const TensorSource& source, const std::string& name, torch::Tensor tensor,
-                           std::vector<std::int64_t> shape);
-// source.get(name) with its shape checked.
-torch::Tensor load_checked(const TensorSource& source, const std::string& name,
-                           std::vector<std::int64_t> shape);
+// The tensors of `family`'s table that this config and this file format have, checked against the
+// config's shapes (remedi::Error(source.path(), name, ...) on a mismatch) and converted to the
+// slots' layout. A head that is not loaded is the token embedding (tied).
+ModelWeights load_weights(const FamilyDescription& family, const ModelConfig& config,
+                          const TensorSource& source);
 
 }  // namespace remedi::lm
