@@ -41,6 +41,7 @@
 #include "eval/layer_selection.h"  // IWYU pragma: export
 #include "eval/metrics.h"          // IWYU pragma: export
 #include "eval/results_layout.h"   // IWYU pragma: export
+#include "evaluate/fact_gen.h"     // IWYU pragma: export
 #include "evaluate/setup.h"        // IWYU pragma: export
 #include "lm/batching.h"           // IWYU pragma: export
 #include "lm/generate.h"           // IWYU pragma: export

@@ -4,6 +4,8 @@
 #include <charconv>
 #include <filesystem>
 
+#include "util/hash.h"
+
 namespace remedi::eval {
 
 std::string records_file(const std::string& folder, const std::string& stem) {
@@ -16,6 +18,11 @@ std::string metrics_file(const std::string& folder, const std::string& stem) {
 
 std::string layer_selection_file(const std::string& folder) {
   return (std::filesystem::path(folder) / "layer_selection.json").string();
+}
+
+std::string keyed_cache_file(const std::string& folder, const std::string& stem, const std::string& key) {
+  return (std::filesystem::path(folder) / (stem + "-" + hex64(fnv1a_field(kFnvOffset, key)) + ".json"))
+      .string();
 }
 
 std::string control_suffix(bool control_task, bool control_model) {

@@ -7,6 +7,7 @@
 //       fact_cls_layer_<l><variant>.json, ..._metrics.json    fact-cls at entity layer l
 //   <results>/<experiment>/<type>/layer_selection.json        the layer rule's choice (METHOD §8.15)
 //   <results>/<experiment>/<baseline>/                        the prefix and replace baselines
+//   <results>/<experiment>/<stem>-<key hash>.json             a cache keyed by what it was computed from
 // Bias in Bios adds a <setting> folder (contextual, decontextual) above <type>.
 #pragma once
 
@@ -25,6 +26,10 @@ std::string records_file(const std::string& folder, const std::string& stem);
 std::string metrics_file(const std::string& folder, const std::string& stem);
 // <folder>/layer_selection.json.
 std::string layer_selection_file(const std::string& folder);
+// <folder>/<stem>-<16 hex digits of the FNV-1a hash of key>.json: a cache file (e.g. fact-gen's
+// generation_references) whose name says what it was computed from, so that runs with other rows or
+// settings in one experiment do not overwrite each other's.
+std::string keyed_cache_file(const std::string& folder, const std::string& stem, const std::string& key);
 
 // The fact-cls variants and the suffixes of their file names.
 constexpr std::array<const char*, 4> kFactClsVariantSuffixes{"", "_control_task", "_control_model",

@@ -8,12 +8,10 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
-#include <map>
 #include <string>
 #include <vector>
 
-#include "eval/fluency.h"
-#include "eval/tfidf.h"
+#include "evaluate/fact_gen_checks.h"
 #include "test_support.h"
 
 namespace remedi {
@@ -33,38 +31,7 @@ TEST(EvalFactGenGenerationCli, FluencyAndConsistencyFollowFromTheWrittenTexts) {
   const std::string refs_file = results + "/gen/" + metrics["references_file"].get<std::string>();
   const auto refs = read_json(refs_file);
   EXPECT_EQ(metrics["samples"], 2);
-  ASSERT_EQ(records.size(), metrics["prompts"].get<std::size_t>());
-  // The TF-IDF vectorizer is fitted on the distinct reference texts.
-  std::vector<std::string> corpus;
-  for (const auto& [name, subject] : refs["subjects"].items()) {
-    EXPECT_TRUE(subject["text"].get<std::string>().starts_with(subject["prompt"].get<std::string>()));
-    corpus.push_back(subject["text"]);
-  }
-  ASSERT_FALSE(corpus.empty());
-  const eval::TfidfVectorizer vectorizer = eval::TfidfVectorizer::fit(corpus);
-  for (const std::string side : {"after_", "before_"}) {
-    std::map<std::string, std::vector<std::string>> by_sample;
-    std::vector<std::string> order;
-    for (const auto& record : records) {
-      const std::string id = record["id"];
-      if (by_sample.count(id) == 0) order.push_back(id);
-      const std::string text = record[side + "generations"][0];
-      EXPECT_TRUE(text.starts_with(record["prompt"].get<std::string>())) << text;
-      by_sample[id].push_back(text);
-    }
-    double fluency = 0;
-    double consistency = 0;
-    for (const std::string& id : order) {
-      fluency += eval::mean_weighted_ngram_entropy(by_sample[id]);
-      std::vector<std::string> references;
-      for (const auto& name : refs["samples"][id])
-        references.push_back(refs["subjects"][name.get<std::string>()]["text"]);
-      if (!references.empty()) consistency += eval::tfidf_similarity(vectorizer, by_sample[id], references);
-    }
-    const auto& m = side == "after_" ? metrics : metrics["unedited"];
-    EXPECT_NEAR(m["fluency"]["mean"].get<double>(), fluency / 2.0, 1e-9) << side;
-    EXPECT_NEAR(m["consistency"]["mean"].get<double>(), consistency / 2.0, 1e-9) << side;
-  }
+  test::expect_generation_metrics(records, metrics, refs, 2);
   // Rows 5000-5001: the rewrite prompt and the paraphrase prompt of each case (EasyEdit layout).
   EXPECT_EQ(records[0]["prompt"], "Joachim Barrande was employed in");
 
@@ -116,29 +83,8 @@ TEST(EvalFactGenGenerationCli, EssenceFollowsFromTheWrittenTexts) {
   const auto metrics = read_json(results + "/ess/identity/3/essence_metrics.json");
   const auto refs = read_json(results + "/ess/" + metrics["references_file"].get<std::string>());
   ASSERT_EQ(records.size(), 3U);
-  ASSERT_EQ(refs["references"].size(), 3U);
   const auto references = refs["references"].get<std::vector<std::string>>();
-  const eval::TfidfVectorizer vectorizer = eval::TfidfVectorizer::fit(references);
-  double essence = 0;
-  double fluency = 0;
-  double reference_fluency = 0;
-  for (std::size_t i = 0; i < records.size(); ++i) {
-    const std::string entity = records[i]["entity"];
-    EXPECT_EQ(records[i]["prompt"],
-              "The following is an excerpt from a Wikipedia article:\n\n" + entity + " is");
-    const std::string before = records[i]["before_generations"][0];
-    const std::string after = records[i]["after_generations"][0];
-    EXPECT_EQ(before, references[i]);
-    EXPECT_TRUE(before.starts_with(entity + " is")) << before;
-    EXPECT_TRUE(after.starts_with(entity + " is")) << after;
-    essence += eval::tfidf_similarity(vectorizer, {after}, {before});
-    fluency += eval::weighted_ngram_entropy(after);
-    reference_fluency += eval::weighted_ngram_entropy(before);
-  }
-  EXPECT_NEAR(metrics["essence"]["mean"].get<double>(), essence / 3.0, 1e-9);
-  EXPECT_NEAR(metrics["fluency_generation"]["mean"].get<double>(), fluency / 3.0, 1e-9);
-  EXPECT_EQ(metrics["fluency_generaton"], metrics["fluency_generation"]);  // the original's spelling
-  EXPECT_NEAR(metrics["fluency_references"]["mean"].get<double>(), reference_fluency / 3.0, 1e-9);
+  test::expect_essence_metrics(records, metrics, references);
 
   // Prefix baseline: the context sits between the Wikipedia prefix and "<entity> is" and is cut from
   // the text; the same references (same key) are reused.
@@ -180,8 +126,8 @@ TEST(EvalFactGenGenerationCli, EssenceFollowsFromTheWrittenTexts) {
   std::filesystem::remove_all(results);
 }
 
-// METHOD §8.15: with paraphrase and generation over several layers, the run picks the layer of the
-// best harmonic mean of paraphrase score, consistency and fluency.
+// METHOD §8.15: with paraphrase and generation over several layers, the run writes and prints the layer
+// rule's choice (the rule itself: tests/evaluate/fact_gen_test.cpp).
 TEST(EvalFactGenGenerationCli, SelectsTheLayerByTheHarmonicMean) {
   if (test::default_model_path().empty()) GTEST_SKIP() << "default model not fetched";
   const std::string results = test::temp_dir("fact_gen_selection");
@@ -190,23 +136,11 @@ TEST(EvalFactGenGenerationCli, SelectsTheLayerByTheHarmonicMean) {
                                    "train[5000:5002]", "--max-length", "20", "-q"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto selection = read_json(results + "/sweep/identity/layer_selection.json");
-  double best = -1;
-  int best_layer = -1;
-  for (const int layer : {2, 5}) {
-    const std::string folder = results + "/sweep/identity/" + std::to_string(layer) + "/";
-    const double p = read_json(folder + "paraphrase_metrics.json")["score"]["mean"];
-    const auto g = read_json(folder + "generation_metrics.json");
-    const double c = g["consistency"]["mean"];
-    const double f = g["fluency"]["mean"];
-    const double h = p == 0 || c == 0 || f == 0 ? 0.0 : 3.0 / (1 / p + 1 / c + 1 / f);
-    EXPECT_NEAR(selection["scores"][std::to_string(layer)].get<double>(), h, 1e-12) << layer;
-    if (h > best) {
-      best = h;
-      best_layer = layer;
-    }
-  }
-  EXPECT_EQ(selection["best_layer"], best_layer);
-  EXPECT_EQ(nlohmann::json::parse(r.out)["layer_selection"]["best_layer"], best_layer);
+  EXPECT_EQ(nlohmann::json::parse(r.out)["layer_selection"], selection);
+  // The file's scores are the rule's (checked on the metrics in tests/evaluate); the best is the highest.
+  const double two = selection["scores"]["2"];
+  const double five = selection["scores"]["5"];
+  EXPECT_EQ(selection["best_layer"], five > two ? 5 : 2);
   std::filesystem::remove_all(results);
 }
 
