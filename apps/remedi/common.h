@@ -4,6 +4,7 @@
 #pragma once
 
 #include "evaluate/setup.h"
+#include "lm/loaded_model.h"
 
 namespace CLI {
 class App;
@@ -31,6 +32,11 @@ using evaluate::results_dir;
 using evaluate::SampleSource;
 using evaluate::write_args_file;
 using evaluate::write_json;
+
+// The model an evaluation's -m, --device and --dtype name (lm::load_model).
+inline lm::LoadedModel load_eval_model(const EvalOptions& options) {
+  return lm::load_model(options.model, {lm::parse_device(options.device), lm::parse_dtype(options.dtype)});
+}
 
 // Refuses an empty row selector (`--rows ''`), which would otherwise mean every row: a row option
 // left out selects every row, one given must select something explicitly. Returns `option`.

@@ -54,3 +54,11 @@
 #include "remedi/trainer.h"        // IWYU pragma: export
 #include "tok/tokenizer.h"         // IWYU pragma: export
 #include "util/error.h"            // IWYU pragma: export
+
+// The evaluations, one function each (evaluate/<name>.h).
+#include "evaluate/bias_cls.h"        // IWYU pragma: export
+#include "evaluate/bias_gen.h"        // IWYU pragma: export
+#include "evaluate/directions.h"      // IWYU pragma: export
+#include "evaluate/entailment.h"      // IWYU pragma: export
+#include "evaluate/fact_cls.h"        // IWYU pragma: export
+#include "evaluate/fact_mediation.h"  // IWYU pragma: export

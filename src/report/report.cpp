@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "eval/layer_selection.h"
 #include "eval/results_layout.h"
 #include "report/svg.h"
 #include "util/error.h"
@@ -126,8 +127,8 @@ struct ClsResult {
 };
 
 // The fact-cls variants, in the order of eval::kFactClsVariantSuffixes.
-constexpr std::array<const char*, 4> kVariantNames{"trained", "control task", "control model",
-                                                   "control task + model"};
+constexpr std::array<const char*, eval::kFactClsVariantSuffixes.size()> kVariantNames{
+    "trained", "control task", "control model", "control task + model"};
 
 struct LayerResults {
   fs::path folder;
@@ -181,7 +182,7 @@ std::optional<std::int64_t> parse_layer(std::string_view text) {
 EditingResults load_editing(const fs::path& folder) {
   EditingResults r;
   const auto open = [&](const std::string& benchmark) -> std::optional<json> {
-    const fs::path path = folder / (benchmark + "_metrics.json");
+    const fs::path path = eval::metrics_file(folder.string(), benchmark);
     if (!fs::is_regular_file(path)) return std::nullopt;
     return read_json_file(path.string());
   };
@@ -189,13 +190,13 @@ EditingResults load_editing(const fs::path& folder) {
     const std::string benchmark = kColumnNames[column];
     const std::optional<json> doc = open(benchmark);
     if (!doc) continue;
-    const std::string file = (folder / (benchmark + "_metrics.json")).string();
+    const std::string file = eval::metrics_file(folder.string(), benchmark);
     const Node root{*doc, file, ""};
     r.edited[column] = read_stat(root.at("score"));
     if (root.has("unedited")) r.unedited[column] = read_stat(root.at("unedited").at("score"));
   }
   if (const std::optional<json> doc = open("generation")) {
-    const std::string file = (folder / "generation_metrics.json").string();
+    const std::string file = eval::metrics_file(folder.string(), "generation");
     const Node root{*doc, file, ""};
     r.edited[kFluency] = read_stat(root.at("fluency"));
     r.edited[kConsistency] = read_stat(root.at("consistency"));
@@ -205,7 +206,7 @@ EditingResults load_editing(const fs::path& folder) {
     }
   }
   if (const std::optional<json> doc = open("essence")) {
-    const std::string file = (folder / "essence_metrics.json").string();
+    const std::string file = eval::metrics_file(folder.string(), "essence");
     const Node root{*doc, file, ""};
     r.edited[kEssence] = read_stat(root.at("essence"));
     // The first essence files spelt the key "fluency_generaton"; both are read.
@@ -230,8 +231,8 @@ LayerResults load_layer(const fs::path& folder) {
   LayerResults r;
   r.folder = folder;
   r.editing = load_editing(folder);
-  r.has_generation_records = fs::is_regular_file(folder / "generation.json");
-  r.has_essence_records = fs::is_regular_file(folder / "essence.json");
+  r.has_generation_records = fs::is_regular_file(eval::records_file(folder.string(), "generation"));
+  r.has_essence_records = fs::is_regular_file(eval::records_file(folder.string(), "essence"));
   for (const fs::directory_entry& entry : fs::directory_iterator(folder)) {
     if (!entry.is_regular_file()) continue;
     const auto parsed = eval::parse_fact_cls_metrics_name(entry.path().filename().string());
@@ -254,7 +255,7 @@ TypeResults load_type(const fs::path& folder) {
     LayerResults results = load_layer(entry.path());
     if (!results.empty()) t.layers.emplace(*layer, std::move(results));
   }
-  const fs::path selection = folder / "layer_selection.json";
+  const fs::path selection = eval::layer_selection_file(folder.string());
   if (!t.layers.empty() && fs::is_regular_file(selection)) {
     const json doc = read_json_file(selection.string());
     const std::string file = selection.string();
@@ -581,11 +582,13 @@ std::string render_cls(const Experiment& e) {
       "<th>best entity layer</th><th>task</th><th>accuracy</th><th>F1</th><th>MCC</th></tr></thead>\n"
       "<tbody>\n";
   for (const ClsRow& row : rows) {
-    // The same rule as eval fact-cls's best_entity_layer: strictly better F1 wins, so ties keep the lower.
-    auto best = row.by_entity_layer->begin();
-    for (auto it = row.by_entity_layer->begin(); it != row.by_entity_layer->end(); ++it) {
-      if (it->second.contextual.f1.mean > best->second.contextual.f1.mean) best = it;
-    }
+    // eval fact-cls's best_entity_layer (METHOD §8.15): the best contextual F1, the lowest entity layer
+    // on a tie (ascending candidates); the lowest layer when no F1 is defined.
+    std::vector<eval::LayerCandidate> candidates;
+    for (const auto& [entity_layer, result] : *row.by_entity_layer)
+      candidates.push_back({entity_layer, {result.contextual.f1.mean}});
+    const auto best = row.by_entity_layer->find(
+        eval::select_layer(candidates).best_layer.value_or(candidates.front().layer));
     const ClsResult& r = best->second;
     // One row per task; the editor's cells span both, so the table stays narrow enough for a page.
     out += "<tr><td rowspan=\"2\">" + escape_html(row.type) + "</td><td rowspan=\"2\">" +
@@ -706,9 +709,11 @@ std::string render_examples(const Experiment& e, std::size_t limit) {
     const std::string where = escape_html(type) + ", layer " + std::to_string(chosen_layer) +
                               (results.selected_layer == chosen_layer ? " (selected)" : "");
     if (chosen->has_generation_records)
-      out += render_example_file(chosen->folder / "generation.json", "Generation, " + where, limit);
+      out += render_example_file(eval::records_file(chosen->folder.string(), "generation"),
+                                 "Generation, " + where, limit);
     if (chosen->has_essence_records)
-      out += render_example_file(chosen->folder / "essence.json", "Essence, " + where, limit);
+      out += render_example_file(eval::records_file(chosen->folder.string(), "essence"), "Essence, " + where,
+                                 limit);
   }
   if (out.empty()) return "";
   return "<h3>Generation examples</h3>\n" + out;
