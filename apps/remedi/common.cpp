@@ -2,24 +2,13 @@
 
 #include <CLI/CLI.hpp>
 
-#include <chrono>
 #include <cmath>
 #include <cstdlib>
-#include <ctime>
-#include <filesystem>
-#include <fstream>
 #include <functional>
-#include <iostream>
 #include <optional>
+#include <string>
 
-#include "data/datasets.h"
-#include "data/derived.h"
-#include "data/splits.h"
 #include "data/text.h"
-#include "lm/model.h"
-#include "remedi/editor.h"
-#include "remedi/editor_file.h"
-#include "util/atomic_file.h"
 #include "util/error.h"
 
 namespace remedi::cli {

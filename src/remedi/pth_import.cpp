@@ -3,11 +3,15 @@
 #include <caffe2/serialize/inline_container.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cstring>
+#include <filesystem>
 #include <span>
+#include <tuple>
 
 #include "io/pickle.h"
 #include "lm/model.h"
+#include "remedi/editor_file.h"
 #include "util/error.h"
 
 namespace remedi {
@@ -103,6 +107,44 @@ std::shared_ptr<Editor> import_pth_editor(const std::string& pth, const std::str
   if (!tensors.empty()) throw Error(pth, tensors.begin()->first, "is not a tensor of a " + type + " editor");
   editor->to(model.device());
   return editor;
+}
+
+std::vector<PthEditorFile> find_pth_editors(const std::string& folder) {
+  namespace fs = std::filesystem;
+  if (!fs::is_directory(folder)) throw Error(folder, "", "not a folder");
+  const auto is_number = [](const std::string& name) {
+    return !name.empty() &&
+           std::all_of(name.begin(), name.end(), [](char c) { return c >= '0' && c <= '9'; });
+  };
+  std::vector<PthEditorFile> found;
+  for (const auto& type_dir : fs::directory_iterator(folder)) {
+    if (!type_dir.is_directory()) continue;
+    for (const auto& layer_dir : fs::directory_iterator(type_dir.path())) {
+      const fs::path weights = layer_dir.path() / "weights.pth";
+      const std::string layer = layer_dir.path().filename().string();
+      if (is_number(layer) && fs::exists(weights)) {
+        found.push_back({type_dir.path().filename().string(), std::stoll(layer), weights.string()});
+      }
+    }
+  }
+  if (found.empty()) throw Error(folder, "", "no <type>/<layer>/weights.pth below this folder");
+  std::sort(found.begin(), found.end(), [](const PthEditorFile& x, const PthEditorFile& y) {
+    return std::tie(x.type, x.layer) < std::tie(y.type, y.layer);
+  });
+  return found;
+}
+
+std::vector<std::string> import_pth_editors(const std::vector<PthEditorFile>& files,
+                                            const std::string& output_dir, const lm::CausalLM& model) {
+  std::vector<std::shared_ptr<Editor>> editors;
+  for (const PthEditorFile& f : files) editors.push_back(import_pth_editor(f.path, f.type, f.layer, model));
+  std::vector<std::string> folders;
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    folders.push_back(editor_folder(output_dir, files[i].type, files[i].layer));
+    save_editor(*editors[i], folders.back(), model,
+                {{"imported_from", std::filesystem::absolute(files[i].path).string()}});
+  }
+  return folders;
 }
 
 }  // namespace remedi

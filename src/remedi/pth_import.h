@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <torch/types.h>
 
@@ -28,5 +29,22 @@ std::map<std::string, torch::Tensor> read_torch_state_dict(const std::string& pa
 // original random editor's H x H `variance` contributes its diagonal (METHOD Q13).
 std::shared_ptr<Editor> import_pth_editor(const std::string& pth, const std::string& type, std::int64_t layer,
                                           const lm::CausalLM& model);
+
+// One editor of the original's editors folder: <folder>/<type>/<layer>/weights.pth.
+struct PthEditorFile {
+  std::string type;
+  std::int64_t layer = 0;
+  std::string path;
+};
+
+// Every <type>/<layer>/weights.pth below `folder` (layer a decimal number), sorted by type then
+// layer. Throws remedi::Error naming the folder when it is not one or holds none.
+std::vector<PthEditorFile> find_pth_editors(const std::string& folder);
+
+// Converts every file into a remedi editor folder <output_dir>/<type>/<layer>/ for `model`
+// (editor_file.h), its training record {"imported_from": absolute path}; converts all before
+// writing any, so that a bad file leaves nothing behind. Returns the folders written, in order.
+std::vector<std::string> import_pth_editors(const std::vector<PthEditorFile>& files,
+                                            const std::string& output_dir, const lm::CausalLM& model);
 
 }  // namespace remedi

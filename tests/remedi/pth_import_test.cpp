@@ -89,6 +89,30 @@ TEST_F(PthImportTest, RefusesWrongTypeLayerAndForeignFiles) {
                                 "not a torch.save zip archive");
 }
 
+TEST_F(PthImportTest, FindsEveryEditorOfAFolderAndImportsThemAll) {
+  const std::vector<PthEditorFile> found = find_pth_editors(test::fixture("remedi/original"));
+  ASSERT_EQ(found.size(), 4U);  // sorted by type, then layer
+  EXPECT_EQ(found[0].type + "/" + std::to_string(found[0].layer), "linear/1");
+  EXPECT_EQ(found[1].type + "/" + std::to_string(found[1].layer), "linear/2");
+  EXPECT_EQ(found[2].type + "/" + std::to_string(found[2].layer), "mlp/1");
+  EXPECT_EQ(found[3].type + "/" + std::to_string(found[3].layer), "random/1");
+  EXPECT_EQ(found[1].path, original("linear", 2));
+  const std::string out = test::temp_dir("pth_lib");
+  const std::vector<std::string> folders = import_pth_editors(found, out, *model_);
+  ASSERT_EQ(folders.size(), 4U);
+  EXPECT_EQ(folders[2], editor_folder(out, "mlp", 1));
+  const auto mlp = load_editor(folders[2], *model_);
+  EXPECT_TRUE(torch::allclose(direction(*mlp), expected_->at("direction.mlp.1"), 1e-5, 1e-5));
+  EXPECT_EQ(test::read_json(folders[2] + "/editor.json")["training"]["imported_from"],
+            std::filesystem::absolute(original("mlp", 1)).string());
+  std::filesystem::remove_all(out);
+  test::expect_error_containing(
+      [] { find_pth_editors(test::fixture("remedi/original/linear/1/weights.pth")); },
+      test::fixture("remedi/original/linear/1/weights.pth"), "", "not a folder");
+  test::expect_error_containing([] { find_pth_editors(test::fixture("lm")); }, test::fixture("lm"), "",
+                                "no <type>/<layer>/weights.pth");
+}
+
 TEST_F(PthImportTest, CliImportsAFolderAndRefusesAnEvilOneWritingNothing) {
   const std::string out = test::temp_dir("pth_cli");
   const auto ok = test::run_remedi({"import-editors", test::fixture("remedi/original"), "-o", out + "/ok",
