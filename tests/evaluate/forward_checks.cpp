@@ -74,9 +74,10 @@ void Confusion::expect_in(const nlohmann::json& metrics) const {
   EXPECT_EQ(metrics["confusion"], nlohmann::json({{"tp", tp}, {"fp", fp}, {"tn", tn}, {"fn", fn}}));
   const auto n = static_cast<double>(tp + fp + tn + fn);
   EXPECT_NEAR(metrics["accuracy"].get<double>(), static_cast<double>(tp + tn) / n, 1e-12);
-  if (2 * tp + fp + fn > 0)
+  if (2 * tp + fp + fn > 0) {
     EXPECT_NEAR(metrics["f1"].get<double>(),
                 2.0 * static_cast<double>(tp) / static_cast<double>(2 * tp + fp + fn), 1e-12);
+  }
   EXPECT_EQ(metrics["lm_wrong"], tp + fn);
 }
 
