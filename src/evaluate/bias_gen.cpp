@@ -18,6 +18,7 @@
 #include "remedi/generation.h"
 #include "remedi/precompute.h"
 #include "util/error.h"
+#include "util/progress.h"
 
 namespace remedi::evaluate {
 
@@ -102,7 +103,7 @@ Evaluation evaluate(const Setup& s, Editor* editor) {
   options.label = editor != nullptr ? "edited generations" : "unedited generations";
   const auto start = std::chrono::steady_clock::now();
   const std::vector<std::string> texts = generate_texts(s.model.lm(), s.model.tok(), editor, s.rows, options);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double seconds = seconds_since(start);
   const torch::Tensor logp = label_logprobs(s.model.lm(), s.model.tok(), editor, s.rows, s.labels,
                                             bias_edit_occurrence(contextual), a.batch_size, !a.quiet);
   Evaluation e;

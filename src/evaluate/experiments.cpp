@@ -5,12 +5,12 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 
 #include "data/datasets.h"
 #include "evaluate/setup.h"
 #include "lm/model_path.h"
 #include "util/error.h"
+#include "util/read_file.h"
 
 namespace remedi::evaluate {
 
@@ -221,9 +221,9 @@ std::string layer_table_file() {
 ExperimentSettings experiment_settings(const ExperimentOptions& a, const std::string& dataset,
                                        bool need_layer) {
   const std::string path = layer_table_file();
-  std::ifstream in(path);
-  if (!in) throw Error(path, "", "cannot read the layer table (set $REMEDI_EXPERIMENTS to its folder)");
-  const nlohmann::json table = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (!fs::exists(path))
+    throw Error(path, "", "cannot read the layer table (set $REMEDI_EXPERIMENTS to its folder)");
+  const nlohmann::json table = read_json_file(path);
   if (!table.is_object() || !table.contains("models") || !table["models"].is_object())
     throw Error(path, "models", "missing or not an object");
   const std::string field = "models." + a.model + "." + dataset;

@@ -20,14 +20,11 @@
 #include "remedi/generation.h"
 #include "remedi/scoring.h"
 #include "util/error.h"
+#include "util/progress.h"
 
 namespace remedi::evaluate {
 
 namespace {
-
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
 
 bool contains(const std::vector<std::string>& list, const std::string& item) {
   return std::find(list.begin(), list.end(), item) != list.end();

@@ -169,7 +169,11 @@ nlohmann::json finished_metrics(const std::string& metrics_path) {
   std::ifstream in(metrics_path);
   if (!in) return nullptr;
   nlohmann::json metrics = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
-  if (!metrics.is_object()) return nullptr;
+  if (!metrics.is_object()) {
+    std::cerr << "remedi: " << metrics_path
+              << " is not a JSON object (a run that did not finish?); running again\n";
+    return nullptr;
+  }
   std::cerr << "remedi: " << metrics_path << " exists, skipping (delete it to run again)\n";
   return metrics;
 }

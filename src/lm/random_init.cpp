@@ -10,7 +10,6 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <variant>
 #include <vector>
@@ -22,6 +21,7 @@
 #include "lm/model_path.h"
 #include "util/atomic_file.h"
 #include "util/error.h"
+#include "util/read_file.h"
 
 namespace remedi::lm {
 
@@ -103,8 +103,8 @@ torch::ScalarType torch_dtype(const io::TensorView& view, const std::string& fil
 
 double initializer_range_of(const std::string& folder) {
   const std::string path = (fs::path(folder) / "config.json").string();
-  std::ifstream in(path);
-  const nlohmann::json config = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (!fs::exists(path)) return kDefaultInitializerRange;  // a GGUF folder or bare weights
+  const nlohmann::json config = read_json_file(path);
   if (!config.is_object() || !config.contains("initializer_range")) return kDefaultInitializerRange;
   const nlohmann::json& value = config["initializer_range"];
   if (!value.is_number() || !std::isfinite(value.get<double>()) || value.get<double>() <= 0) {

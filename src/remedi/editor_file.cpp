@@ -6,7 +6,6 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 
 #include "io/safetensors.h"
@@ -14,6 +13,7 @@
 #include "util/atomic_file.h"
 #include "util/error.h"
 #include "util/hash.h"
+#include "util/read_file.h"
 
 namespace remedi {
 
@@ -106,14 +106,9 @@ void save_editor(const Editor& editor, const std::string& folder, const lm::Caus
 std::shared_ptr<Editor> load_editor(const std::string& folder, const lm::CausalLM& model) {
   const std::filesystem::path dir(folder);
   const std::string sidecar_path = (dir / kSidecar).string();
-  std::ifstream in(sidecar_path);
-  if (!in) throw Error(sidecar_path, "", "no saved editor here (editor.json missing)");
-  nlohmann::json sidecar;
-  try {
-    sidecar = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(sidecar_path, "", std::string("not valid JSON: ") + e.what());
-  }
+  if (!std::filesystem::exists(sidecar_path))
+    throw Error(sidecar_path, "", "no saved editor here (editor.json missing)");
+  const nlohmann::json sidecar = read_json_file(sidecar_path);
   if (required<std::string>(sidecar, "format", sidecar_path) != "remedi-editor") {
     throw Error(sidecar_path, "format", "is not \"remedi-editor\"");
   }

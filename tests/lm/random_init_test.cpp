@@ -77,6 +77,15 @@ TEST(RandomInitRule, IsReadFromTheModel) {
                                 test::fixture("lm/gpt2/config.json"), "--model", "expected a .gguf file");
 }
 
+TEST(RandomInitRule, ABrokenConfigIsNamedNotReplacedByTheDefault) {
+  const std::string dir = test::temp_dir("random_init_config");
+  for (const fs::directory_entry& entry : fs::directory_iterator(test::fixture("lm/gpt2")))
+    fs::copy(entry.path(), fs::path(dir) / entry.path().filename());
+  const std::string config = dir + "/config.json";
+  test::write_file(config, "{\"initializer_range\": 0.02,");
+  test::expect_error_containing([&] { random_init_rule(dir); }, config, "", "not valid JSON");
+}
+
 TEST(RandomInitModel, TheCopyIsTheRulesDrawFromTheSeed) {
   const std::string dir = test::temp_dir("random_init_lib");
   const std::string out = dir + "/control";
