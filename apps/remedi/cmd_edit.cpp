@@ -46,9 +46,8 @@ Prediction predict(const lm::LoadedModel& model, const PreparedEdits& edits, con
   generate.max_new_tokens = args.max_new_tokens;
   generate.eos_id = model.tok().eos_id();
   generate.pad_id = model.tok().pad_id();
-  return {top_next_tokens(model, edits, args.top, edited).front(),
-          model.tok().decode(generate_tokens(model, edits, generate, edited).front(),
-                             /*skip_special_tokens=*/true)};
+  const Continuation c = continue_prompts(model, edits, args.top, generate, edited).front();
+  return {c.top, model.tok().decode(c.tokens, /*skip_special_tokens=*/true)};
 }
 
 nlohmann::json prediction_json(const tok::Tokenizer& tokenizer, const Prediction& p) {

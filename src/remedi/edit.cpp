@@ -109,29 +109,58 @@ PreparedEdits prepare_edits(const lm::LoadedModel& model, const std::vector<Edit
   return out;
 }
 
-std::vector<std::vector<TokenProbability>> top_next_tokens(const lm::LoadedModel& model,
-                                                           const PreparedEdits& edits, std::int64_t k,
-                                                           bool edited) {
-  torch::NoGradGuard no_grad;
+namespace {
+
+void check_top(const lm::LoadedModel& model, std::int64_t k) {
   if (k < 1 || k > model.lm().config().vocab_size) {
     throw Error("<argument>", "top",
                 std::to_string(k) + " is not between 1 and the model's " +
                     std::to_string(model.lm().config().vocab_size) + " tokens");
   }
+}
+
+// (B, k) probabilities and ids -> per row, {id, probability} in rank order.
+std::vector<std::vector<TokenProbability>> top_rows(const torch::Tensor& values, const torch::Tensor& ids) {
+  const torch::Tensor p = values.to(torch::kFloat64).cpu().contiguous();
+  const torch::Tensor i = ids.cpu().contiguous();
+  std::vector<std::vector<TokenProbability>> out(static_cast<std::size_t>(p.size(0)));
+  for (std::int64_t row = 0; row < p.size(0); ++row) {
+    for (std::int64_t j = 0; j < p.size(1); ++j)
+      out[static_cast<std::size_t>(row)].push_back(
+          {i[row][j].item<std::int64_t>(), p[row][j].item<double>()});
+  }
+  return out;
+}
+
+// (B, N) generated ids -> per row, the ids up to and including an EOS.
+std::vector<std::vector<std::int64_t>> token_rows(const torch::Tensor& generated, std::int64_t eos_id) {
+  const torch::Tensor tokens = generated.cpu().contiguous();
+  std::vector<std::vector<std::int64_t>> out;
+  for (std::int64_t row = 0; row < tokens.size(0); ++row) {
+    const std::int64_t* ids = tokens[row].data_ptr<std::int64_t>();
+    std::vector<std::int64_t> row_ids;
+    for (std::int64_t t = 0; t < tokens.size(1); ++t) {
+      row_ids.push_back(ids[t]);
+      if (eos_id >= 0 && ids[t] == eos_id) break;  // what follows is padding
+    }
+    out.push_back(std::move(row_ids));
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::vector<TokenProbability>> top_next_tokens(const lm::LoadedModel& model,
+                                                           const PreparedEdits& edits, std::int64_t k,
+                                                           bool edited) {
+  torch::NoGradGuard no_grad;
+  check_top(model, k);
   lm::ForwardOptions forward;
   forward.logits = lm::LogitsAt::Last;
   if (edited) forward.interventions = edits.interventions;
-  const torch::Tensor probs =
-      torch::softmax(model.lm().forward(edits.prompts.batch, forward).logits, -1).cpu();
+  const torch::Tensor probs = torch::softmax(model.lm().forward(edits.prompts.batch, forward).logits, -1);
   const auto [values, ids] = probs.topk(k);
-  std::vector<std::vector<TokenProbability>> out(static_cast<std::size_t>(probs.size(0)));
-  for (std::int64_t row = 0; row < probs.size(0); ++row) {
-    for (std::int64_t j = 0; j < k; ++j) {
-      out[static_cast<std::size_t>(row)].push_back(
-          {ids[row][j].item<std::int64_t>(), values[row][j].item<double>()});
-    }
-  }
-  return out;
+  return top_rows(values, ids);
 }
 
 std::vector<std::vector<std::int64_t>> generate_tokens(const lm::LoadedModel& model,
@@ -139,18 +168,24 @@ std::vector<std::vector<std::int64_t>> generate_tokens(const lm::LoadedModel& mo
                                                        lm::GenerateOptions options, bool edited) {
   torch::NoGradGuard no_grad;
   options.interventions = edited ? edits.interventions : std::vector<lm::Intervention>{};
+  return token_rows(lm::generate(model.lm(), edits.prompts.batch, options).tokens, options.eos_id);
+}
+
+std::vector<Continuation> continue_prompts(const lm::LoadedModel& model, const PreparedEdits& edits,
+                                           std::int64_t k, lm::GenerateOptions options, bool edited) {
+  torch::NoGradGuard no_grad;
+  check_top(model, k);
+  options.interventions = edited ? edits.interventions : std::vector<lm::Intervention>{};
+  options.logprobs = k;
   const lm::GenerateResult result = lm::generate(model.lm(), edits.prompts.batch, options);
-  const torch::Tensor tokens = result.tokens.cpu().contiguous();
-  std::vector<std::vector<std::int64_t>> out;
-  for (std::int64_t row = 0; row < tokens.size(0); ++row) {
-    const std::int64_t* ids = tokens[row].data_ptr<std::int64_t>();
-    std::vector<std::int64_t> row_ids;
-    for (std::int64_t t = 0; t < tokens.size(1); ++t) {
-      row_ids.push_back(ids[t]);
-      if (options.eos_id >= 0 && ids[t] == options.eos_id) break;  // what follows is padding
-    }
-    out.push_back(std::move(row_ids));
-  }
+  // No step was generated (a budget of 0): the top tokens need their own pass.
+  const std::vector<std::vector<TokenProbability>> top =
+      result.tokens.size(1) == 0
+          ? top_next_tokens(model, edits, k, edited)
+          : top_rows(result.top_logprobs.select(1, 0).exp(), result.top_ids.select(1, 0));
+  const std::vector<std::vector<std::int64_t>> tokens = token_rows(result.tokens, options.eos_id);
+  std::vector<Continuation> out;
+  for (std::size_t row = 0; row < tokens.size(); ++row) out.push_back({top[row], tokens[row]});
   return out;
 }
 

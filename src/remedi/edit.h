@@ -77,4 +77,13 @@ std::vector<std::vector<std::int64_t>> generate_tokens(const lm::LoadedModel& mo
                                                        const PreparedEdits& edits,
                                                        lm::GenerateOptions options, bool edited = true);
 
+// What `remedi edit` shows per row: the top next tokens and a continuation, from one pass over the
+// prompt (generation's first step reads the top k) instead of a forward for each.
+struct Continuation {
+  std::vector<TokenProbability> top;  // the k most likely next tokens after the prompt
+  std::vector<std::int64_t> tokens;   // the new tokens, without padding after an EOS
+};
+std::vector<Continuation> continue_prompts(const lm::LoadedModel& model, const PreparedEdits& edits,
+                                           std::int64_t k, lm::GenerateOptions options, bool edited = true);
+
 }  // namespace remedi

@@ -142,6 +142,37 @@ TEST(Edit, GeneratedTokensEqualGenerationWithTheEditPlacedByHand) {
     EXPECT_EQ(got[t], expected[static_cast<std::int64_t>(t)].item<std::int64_t>());
 }
 
+TEST(Edit, ContinuePromptsIsTopTokensAndGenerationInOnePass) {
+  const lm::LoadedModel model = test::tiny_model("gpt2");
+  const auto editor = tiny_editor(model, 1, 5);
+  const PreparedEdits edits = prepare_edits(
+      model, {request("Paris is a city in", "Paris", "Paris is the capital of Italy", editor),
+              request("Where does Anna live? Anna", "Anna", "Anna lives in Oslo", editor, 3.0)});
+  lm::GenerateOptions options;
+  options.max_new_tokens = 5;
+  for (const bool edited : {true, false}) {
+    SCOPED_TRACE(edited ? "edited" : "unedited");
+    const std::vector<Continuation> got = continue_prompts(model, edits, 4, options, edited);
+    const auto top = top_next_tokens(model, edits, 4, edited);
+    const auto tokens = generate_tokens(model, edits, options, edited);
+    ASSERT_EQ(got.size(), 2U);
+    for (std::size_t row = 0; row < got.size(); ++row) {
+      EXPECT_EQ(got[row].tokens, tokens[row]) << "row " << row;
+      ASSERT_EQ(got[row].top.size(), 4U);
+      for (std::size_t k = 0; k < 4; ++k) {
+        EXPECT_EQ(got[row].top[k].id, top[row][k].id) << "row " << row << " k " << k;
+        EXPECT_NEAR(got[row].top[k].probability, top[row][k].probability, 1e-6)
+            << "row " << row << " k " << k;
+      }
+    }
+  }
+  // With nothing to generate, the top tokens still come (from a pass of their own).
+  options.max_new_tokens = 0;
+  const std::vector<Continuation> none = continue_prompts(model, edits, 3, options);
+  EXPECT_TRUE(none[0].tokens.empty());
+  EXPECT_EQ(none[1].top[0].id, top_next_tokens(model, edits, 1)[1][0].id);
+}
+
 TEST(Edit, BadRequestsNameTheRowAndField) {
   const lm::LoadedModel model = test::tiny_model("gpt2");
   const auto editor = tiny_editor(model, 1, 1);
