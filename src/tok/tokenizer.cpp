@@ -190,7 +190,10 @@ Tokenizer Tokenizer::load(const std::string& path) {
   if (!in) throw Error(path, "", "cannot open");
   char magic[4] = {};
   in.read(magic, sizeof magic);
-  if (in.gcount() == 4 && std::string_view(magic, 4) == "GGUF") return from_gguf(io::GgufFile::open(path));
+  // A .gguf that is not one gets the GGUF reader's error (its magic), not the JSON parser's.
+  const bool gguf =
+      (in.gcount() == 4 && std::string_view(magic, 4) == "GGUF") || fs::path(path).extension() == ".gguf";
+  if (gguf) return from_gguf(io::GgufFile::open(path));
   return from_hf_json(path);
 }
 

@@ -17,8 +17,17 @@ namespace {
 constexpr std::int64_t kControlToken = 3;
 constexpr std::int64_t kUserDefinedToken = 4;
 
-std::int64_t optional_id(const io::GgufFile& gguf, const std::string& key) {
-  return gguf.has(key) ? gguf.get_int(key) : -1;
+// A special token's id, -1 when the key is absent; an id outside the vocabulary is refused (it would
+// be emitted or compared against as if it were a token).
+std::int64_t optional_id(const io::GgufFile& gguf, const std::string& key, std::size_t vocab_size) {
+  if (!gguf.has(key)) return -1;
+  const std::int64_t id = gguf.get_int(key);
+  if (id < 0 || static_cast<std::uint64_t>(id) >= vocab_size) {
+    throw Error(
+        gguf.path(), key,
+        "token id " + std::to_string(id) + " is not among the " + std::to_string(vocab_size) + " tokens");
+  }
+  return id;
 }
 
 }  // namespace
@@ -69,9 +78,9 @@ Tokenizer Tokenizer::from_gguf(const io::GgufFile& gguf) {
   }
   const std::string pre = gguf.has("tokenizer.ggml.pre") ? gguf.get_string("tokenizer.ggml.pre") : "default";
   parts.pre_tokenizer = std::make_unique<PreTokenizer>(PreTokenizer::from_gguf_name(pre, path));
-  parts.special.bos = optional_id(gguf, "tokenizer.ggml.bos_token_id");
-  parts.special.eos = optional_id(gguf, "tokenizer.ggml.eos_token_id");
-  parts.special.pad = optional_id(gguf, "tokenizer.ggml.padding_token_id");
+  parts.special.bos = optional_id(gguf, "tokenizer.ggml.bos_token_id", tokens.size());
+  parts.special.eos = optional_id(gguf, "tokenizer.ggml.eos_token_id", tokens.size());
+  parts.special.pad = optional_id(gguf, "tokenizer.ggml.padding_token_id", tokens.size());
   return Tokenizer(std::make_unique<Impl>(std::move(parts)));
 }
 

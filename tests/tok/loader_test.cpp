@@ -47,6 +47,7 @@ struct GgufTokenizerFields {
   std::vector<std::string> tokens;
   std::vector<std::int32_t> types;
   std::vector<std::string> merges;
+  std::uint32_t eos_id = 0;
 };
 
 // The tiny GPT-2-style vocabulary of the tokenizer.json fixture, as GGUF metadata.
@@ -73,7 +74,7 @@ std::string write_gguf(const GgufTokenizerFields& fields) {
   builder.add_kv("tokenizer.ggml.tokens", 9, string_array(fields.tokens));
   builder.add_kv("tokenizer.ggml.token_type", 9, int_array(fields.types));
   builder.add_kv("tokenizer.ggml.merges", 9, string_array(fields.merges));
-  builder.add_u32("tokenizer.ggml.eos_token_id", 0);
+  builder.add_u32("tokenizer.ggml.eos_token_id", fields.eos_id);
   const std::string path = test::temp_dir("remedi-tok") + "/tokenizer.gguf";
   test::write_file(path, builder.build());
   return path;
@@ -114,10 +115,22 @@ TEST(GgufTokenizer, RefusesWhatItCannotRepresent) {
       [&] { (void)Tokenizer::load(path); }, path, "tokenizer.ggml.token_type",
       std::to_string(fields.types.size()) + " types for " + std::to_string(fields.tokens.size()) + " tokens");
   fields = tiny_gpt2_fields();
+  fields.eos_id = 1000000000;
+  path = write_gguf(fields);
+  expect_error([&] { (void)Tokenizer::load(path); }, path, "tokenizer.ggml.eos_token_id",
+               "token id 1000000000 is not among the " + std::to_string(fields.tokens.size()) + " tokens");
+  fields = tiny_gpt2_fields();
   fields.merges[3] = "abc";
   path = write_gguf(fields);
   expect_error([&] { (void)Tokenizer::load(path); }, path, "tokenizer.ggml.merges[3]",
                "expected two tokens separated by one space, got \"abc\"");
+}
+
+TEST(TokenizerLoad, AGgufFileThatIsNotOneIsNamedByItsMagic) {
+  const std::string path = test::temp_dir("remedi-tok") + "/model.gguf";
+  test::write_file(path, "{\"not\": \"gguf\"}");
+  expect_error([&] { (void)Tokenizer::load(path); }, path, "magic",
+               "not a GGUF file (the first 4 bytes are not 'GGUF')");
 }
 
 TEST(TokenizerJson, RefusesUnsupportedPipelines) {
