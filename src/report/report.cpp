@@ -261,6 +261,10 @@ TypeResults load_type(const fs::path& folder) {
     const std::string file = selection.string();
     const Node root{doc, file, ""};
     t.selected_layer = root.at("best_layer").integer();
+    if (!t.layers.contains(*t.selected_layer)) {
+      throw Error(file, "best_layer",
+                  std::to_string(*t.selected_layer) + " is not a layer with results in " + folder.string());
+    }
     if (root.has("rule")) t.selection_rule = root.at("rule").text();
     if (root.has("scores")) {
       const Node scores = root.at("scores");

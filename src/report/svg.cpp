@@ -58,15 +58,19 @@ int tick_decimals(double step) {
   return std::clamp(static_cast<int>(std::ceil(-std::log10(step) - 1e-6)), 0, 6);
 }
 
+// A value a chart can place: finite and at most 1e12 in size (a metric of 1e308 would make the axis
+// span infinite and every coordinate NaN). Other points are left out, as NaN ones are.
+bool plottable(double v) { return std::isfinite(v) && std::abs(v) <= 1e12; }
+
 bool has_interval(const ChartPoint& p) {
-  return p.lower && p.upper && std::isfinite(*p.lower) && std::isfinite(*p.upper);
+  return p.lower && p.upper && plottable(*p.lower) && plottable(*p.upper);
 }
 
 struct Range {
   double lower = std::numeric_limits<double>::infinity();
   double upper = -std::numeric_limits<double>::infinity();
   void add(double v) {
-    if (!std::isfinite(v)) return;
+    if (!plottable(v)) return;
     lower = std::min(lower, v);
     upper = std::max(upper, v);
   }
@@ -123,7 +127,7 @@ std::string render_svg(const LineChart& chart) {
   Range ys;
   for (const ChartSeries& s : chart.series) {
     for (const ChartPoint& p : s.points) {
-      if (!std::isfinite(p.y) || !std::isfinite(p.x)) continue;
+      if (!plottable(p.y) || !plottable(p.x)) continue;
       xs.add(p.x);
       ys.add(p.y);
       if (has_interval(p)) {
@@ -254,7 +258,7 @@ std::string render_svg(const LineChart& chart) {
     const char* color = kPalette[i % kPalette.size()];
     std::vector<const ChartPoint*> points;
     for (const ChartPoint& p : s.points) {
-      if (std::isfinite(p.x) && std::isfinite(p.y)) points.push_back(&p);
+      if (plottable(p.x) && plottable(p.y)) points.push_back(&p);
     }
     out += "<g class=\"series\" data-series=\"" + escape_html(s.name) + "\">\n";
     if (chart.intervals == IntervalStyle::kBand) {

@@ -207,6 +207,12 @@ TEST(ReportSvg, DrawsOnePolylineAndOneMarkerPerPointWithIntervals) {
   c.intervals = report::IntervalStyle::kBand;
   EXPECT_EQ(test::count_occurrences(report::render_svg(c), "class=\"ci-band\""), 2U);
   EXPECT_NE(report::render_svg({}).find("no data"), std::string::npos);
+  // Values too large to place are left out like NaN, instead of making every coordinate NaN.
+  c.series.push_back({"huge", {{1, 1e308, 0.0, 0.0}, {2, -1e308, 0.0, 0.0}, {3, 0.3, -1e308, 1e308}}});
+  const std::string huge = report::render_svg(c);
+  EXPECT_EQ(huge.find("nan"), std::string::npos);
+  EXPECT_EQ(huge.find("inf"), std::string::npos);
+  EXPECT_EQ(test::count_occurrences(huge, "class=\"point\""), 5U);
 }
 
 TEST(ReportSvg, EscapesMarkupAndRepairsInvalidUtf8) {
@@ -411,6 +417,9 @@ TEST_F(Report, BadFilesGiveOneLineNamingFileAndField) {
     const fs::path file = t.exp_a / "linear" / "layer_selection.json";
     write_json(file, {{"rule", "x"}});
     EXPECT_EQ(error_of(t.root), file.string() + ": best_layer: missing");
+    write_json(file, {{"best_layer", 99}});
+    EXPECT_EQ(error_of(t.root), file.string() + ": best_layer: 99 is not a layer with results in " +
+                                    (t.exp_a / "linear").string());
   }
   {
     const Tree t = tree();
