@@ -84,6 +84,10 @@ TrainedEditor train_one(const lm::LoadedModel& loaded, const TrainRunOptions& o,
     TrainingSplit validation = make_training_split(tokenizer, samples.validation, validation_inputs, config,
                                                    o.batch_size, max_length, essence);
     options.checkpoint_path = (fs::path(folder) / "checkpoint.pt").string();
+    // What decides this editor's weights; the list of layers and types and the device may change
+    // between a run and its resume.
+    options.arguments = args;
+    for (const char* free : {"layers", "editor_types", "device"}) options.arguments.erase(free);
     options.label = type + "/" + std::to_string(layer);
     if (progress) {
       options.after_epoch = [&](std::int64_t epoch) {
@@ -164,6 +168,8 @@ TrainRunResult train_editors(const lm::LoadedModel& model, const TrainRunOptions
     for (const std::int64_t layer : layers) {
       const std::string folder = editor_folder(result.experiment, type, layer);
       if (o.resume && fs::exists(fs::path(folder) / "editor.json")) {
+        // Saved: a checkpoint still there was left by a kill between the save and its removal.
+        fs::remove(fs::path(folder) / "checkpoint.pt");
         result.editors.push_back({type, layer, folder, true, std::nullopt});
         if (progress) progress({TrainRunEvent::Kind::Skipped, type, layer, 0, folder});
         continue;

@@ -73,6 +73,9 @@ struct Checkpoint {
   std::int64_t tracker_bad_epochs = 0;
   bool finished = false;
   std::vector<EpochRecord> history;
+  double train_seconds = 0;
+  std::int64_t train_samples = 0;
+  nlohmann::json arguments;  // TrainOptions::arguments of the run that wrote it
 };
 
 void save_checkpoint(const std::string& path, const Checkpoint& state,
@@ -90,6 +93,9 @@ void save_checkpoint(const std::string& path, const Checkpoint& state,
                          {"tracker_best", state.tracker_best},
                          {"tracker_bad_epochs", state.tracker_bad_epochs},
                          {"finished", state.finished},
+                         {"train_seconds", state.train_seconds},
+                         {"train_samples", state.train_samples},
+                         {"arguments", state.arguments},
                          {"history", nlohmann::json::array()}};
   for (const EpochRecord& r : state.history) meta["history"].push_back(epoch_json(r));
   archive.write("meta", c10::IValue(meta.dump()));
@@ -121,6 +127,10 @@ Checkpoint load_checkpoint(const std::string& path, const std::vector<torch::Ten
   state.tracker_bad_epochs = meta.at("tracker_bad_epochs").get<std::int64_t>();
   state.finished = meta.at("finished").get<bool>();
   for (const nlohmann::json& r : meta.at("history")) state.history.push_back(epoch_from_json(r));
+  // Absent from checkpoints written before they were recorded.
+  state.train_seconds = meta.value("train_seconds", 0.0);
+  state.train_samples = meta.value("train_samples", std::int64_t{0});
+  state.arguments = meta.value("arguments", nlohmann::json());
   torch::NoGradGuard no_grad;
   for (std::size_t i = 0; i < params.size(); ++i) {
     torch::Tensor value;
@@ -137,6 +147,27 @@ Checkpoint load_checkpoint(const std::string& path, const std::vector<torch::Ten
   if (!archive.try_read("optimizer", optimizer_archive)) throw Error(path, "optimizer", "missing");
   optimizer.load(optimizer_archive);
   return state;
+}
+
+// Refuses to resume a checkpoint whose run was asked something else: "lr (checkpoint 0.001, now 0.01)".
+void check_same_arguments(const std::string& path, const nlohmann::json& recorded,
+                          const nlohmann::json& now) {
+  if (!recorded.is_object() || !now.is_object()) return;
+  std::string differ;
+  nlohmann::json keys = recorded;
+  keys.update(now);
+  for (const auto& [key, unused] : keys.items()) {
+    const nlohmann::json before = recorded.value(key, nlohmann::json());
+    const nlohmann::json after = now.value(key, nlohmann::json());
+    if (before == after) continue;
+    differ +=
+        (differ.empty() ? "" : ", ") + key + " (checkpoint " + before.dump() + ", now " + after.dump() + ")";
+  }
+  if (!differ.empty()) {
+    throw Error(path, "arguments",
+                "written by a run with other arguments: " + differ +
+                    "; resume with the same arguments, or delete the checkpoint to start again");
+  }
 }
 
 }  // namespace
@@ -236,10 +267,14 @@ TrainReport train_editor(const lm::CausalLM& model, Editor& editor, TrainingSpli
   if (options.resume && !options.checkpoint_path.empty() &&
       std::filesystem::exists(options.checkpoint_path)) {
     state = load_checkpoint(options.checkpoint_path, params, best, optimizer);
+    check_same_arguments(options.checkpoint_path, state.arguments, options.arguments);
     tracker.restore(state.tracker_best, static_cast<std::size_t>(state.tracker_bad_epochs));
     report.resumed = true;
   }
   report.epochs = state.history;
+  report.train_seconds = state.train_seconds;
+  report.train_samples = state.train_samples;
+  state.arguments = options.arguments;
   bool stop = state.finished;
   for (std::int64_t epoch = state.epoch + 1; !stop && epoch <= options.max_epochs; ++epoch) {
     const auto epoch_start = Clock::now();
@@ -291,6 +326,8 @@ TrainReport train_editor(const lm::CausalLM& model, Editor& editor, TrainingSpli
     state.tracker_bad_epochs = static_cast<std::int64_t>(tracker.bad_epochs());
     state.finished = stop || epoch == options.max_epochs;
     state.history = report.epochs;
+    state.train_seconds = report.train_seconds;
+    state.train_samples = report.train_samples;
     if (!options.checkpoint_path.empty())
       save_checkpoint(options.checkpoint_path, state, params, best, optimizer);
     if (options.after_epoch) options.after_epoch(epoch);

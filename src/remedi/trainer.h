@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "remedi/edit_batch.h"
 #include "remedi/loss.h"
 
@@ -30,6 +32,9 @@ struct TrainOptions {
   bool restore_best = true;
   std::string checkpoint_path;  // empty: no checkpoints
   bool resume = false;          // continue from checkpoint_path if it exists
+  // What the run was asked, recorded in each checkpoint: resuming from a checkpoint written with other
+  // arguments is refused, naming each that differs (null: not recorded, not checked).
+  nlohmann::json arguments;
   bool progress = true;
   std::string label;  // progress-bar prefix, e.g. "linear/1"
   // Called after each epoch's checkpoint is written (tests stop a run here to simulate a kill).
@@ -65,7 +70,7 @@ struct TrainReport {
   double best_validation_loss = 0;
   bool stopped_early = false;
   bool resumed = false;
-  double train_seconds = 0;        // training passes (epochs >= 1) in this process
+  double train_seconds = 0;        // training passes (epochs >= 1), before a resume included
   std::int64_t train_samples = 0;  // samples processed by those passes
 };
 

@@ -9,6 +9,7 @@
 #include <torch/torch.h>
 
 #include <filesystem>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -181,10 +182,39 @@ TEST_F(TrainRunTest, TwoEpochsSaveTheBestEditorWithItsReport) {
   EXPECT_EQ(summary["editors"][0]["best_validation_loss"], report.best_validation_loss);
   TrainRunOptions again = o;
   again.resume = true;
+  // A checkpoint beside a saved editor (a kill between the save and its removal) is removed.
+  test::write_file(trained.folder + "/checkpoint.pt", "stale");
   const TrainRunResult resumed = train_editors(*model_, again);
+  EXPECT_FALSE(fs::exists(trained.folder + "/checkpoint.pt"));
   ASSERT_EQ(resumed.editors.size(), 1U);
   EXPECT_TRUE(resumed.editors[0].skipped);
   EXPECT_TRUE(train_run_summary_json(resumed)["editors"].empty());
+}
+
+TEST_F(TrainRunTest, AResumeWithOtherArgumentsIsRefusedNamingThem) {
+  TrainRunOptions o = options("killed");
+  // Killed after epoch 1's checkpoint.
+  const TrainRunProgress kill = [](const TrainRunEvent& e) {
+    if (e.kind == TrainRunEvent::Kind::Epoch && e.epoch == 1) throw std::runtime_error("killed");
+  };
+  EXPECT_THROW(train_editors(*model_, o, kill), std::runtime_error);
+  const std::string checkpoint = editor_folder(*dir_ + "/results/killed", "linear", 1) + "/checkpoint.pt";
+  ASSERT_TRUE(fs::exists(checkpoint));
+  TrainRunOptions again = o;
+  again.resume = true;
+  again.lr = 0.01;
+  again.max_epochs = 3;
+  test::expect_error_containing([&] { train_editors(*model_, again); }, checkpoint, "arguments",
+                                "lr (checkpoint 0.001, now 0.01), max_epochs (checkpoint 2, now 3)");
+  // Other layers, types or device are no reason to refuse: the same arguments resume.
+  again = o;
+  again.resume = true;
+  again.device = "cpu:0";
+  const TrainRunResult resumed = train_editors(*model_, again);
+  ASSERT_EQ(resumed.editors.size(), 1U);
+  ASSERT_TRUE(resumed.editors[0].report.has_value());
+  EXPECT_TRUE(resumed.editors[0].report->resumed);
+  EXPECT_FALSE(fs::exists(checkpoint));
 }
 
 TEST_F(TrainRunTest, ParameterFreeEditorsAreSavedWithoutAReport) {

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "io/expect_error.h"
 #include "lm/model.h"
 #include "remedi/editor.h"
 #include "remedi/trainer.h"
@@ -139,15 +140,17 @@ TEST_F(TrainerTest, ReferenceModeTrainsTheSameEditorAndRefreezesTheLm) {
 
 TEST_F(TrainerTest, ResumeAfterAKillGivesTheSameWeights) {
   auto uninterrupted = fresh_editor();
+  TrainReport full;
   {
     TrainingSplit train = split(100, 3);
     TrainingSplit validation = split(200, 1);
     TrainOptions o = options(4);
     o.checkpoint_path = dir_ + "/a/checkpoint.pt";
-    train_editor(*model_, *uninterrupted, train, validation, o);
+    full = train_editor(*model_, *uninterrupted, train, validation, o);
   }
   TrainOptions o = options(4);
   o.checkpoint_path = dir_ + "/b/checkpoint.pt";
+  o.arguments = {{"lr", o.lr}, {"rows", "train[:3]"}};
   {
     auto killed = fresh_editor();
     TrainingSplit train = split(100, 3);
@@ -162,10 +165,22 @@ TEST_F(TrainerTest, ResumeAfterAKillGivesTheSameWeights) {
   TrainingSplit train = split(100, 3);
   TrainingSplit validation = split(200, 1);
   o.resume = true;
+  // A resume asked for something else is refused, naming what differs; the checkpoint stays.
+  TrainOptions other = o;
+  other.arguments = {{"lr", 0.5}, {"rows", "train[:3]"}, {"seed", 2}};
+  test::expect_error([&] { train_editor(*model_, *resumed, train, validation, other); }, o.checkpoint_path,
+                     "arguments",
+                     "written by a run with other arguments: lr (checkpoint " + nlohmann::json(o.lr).dump() +
+                         ", now 0.5), seed (checkpoint null, now 2); resume with the same arguments, or "
+                         "delete the checkpoint to start again");
+  resumed = fresh_editor();
   const TrainReport report = train_editor(*model_, *resumed, train, validation, o);
   EXPECT_TRUE(report.resumed);
   EXPECT_EQ(report.epochs.size(), 5U);  // the history before the kill is kept
   EXPECT_TRUE(same_bits(weights(*uninterrupted), weights(*resumed)));
+  // The training passes before the kill still count (editor.json's samples per second).
+  EXPECT_EQ(report.train_samples, full.train_samples);
+  EXPECT_GT(report.train_seconds, 0);
 }
 
 }  // namespace
