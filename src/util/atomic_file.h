@@ -1,7 +1,9 @@
 // Writes a file so that readers see either the old contents or the complete new ones: bytes go to
 // a temporary file in the same folder, which commit() flushes and renames over the target. If the
 // writer is destroyed without commit() (an exception, a bad value found half way), the temporary
-// file is removed and the target is untouched.
+// file is removed and the target is untouched. A writer killed before either (kill -9) leaves its
+// temporary file, <target>.tmp.<pid>.<random>; the next writer of the same target removes those
+// whose process is gone.
 #pragma once
 
 #include <cstddef>

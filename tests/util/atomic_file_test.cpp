@@ -1,0 +1,80 @@
+// AtomicOutputFile (util/atomic_file.h): the target holds the old or the complete new contents, and
+// no temporary file outlives its writer, even one killed before it could clean up.
+#include "util/atomic_file.h"
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "test_support.h"
+#include "util/read_file.h"
+
+namespace remedi {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::vector<std::string> names_in(const std::string& folder) {
+  std::vector<std::string> names;
+  for (const fs::directory_entry& entry : fs::directory_iterator(folder))
+    names.push_back(entry.path().filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+TEST(AtomicOutputFile, CommitReplacesTheTargetAndLeavesNoTemporaryFile) {
+  const std::string dir = test::temp_dir("atomic_commit");
+  const std::string target = dir + "/out.json";
+  test::write_file(target, "old");
+  {
+    AtomicOutputFile out(target);
+    out.write("new ");
+    out.write("contents");
+    EXPECT_EQ(read_text_file(target), "old");  // not yet
+    out.commit();
+  }
+  EXPECT_EQ(read_text_file(target), "new contents");
+  EXPECT_EQ(names_in(dir), std::vector<std::string>{"out.json"});
+}
+
+TEST(AtomicOutputFile, AWriterDroppedBeforeCommitLeavesTheTargetAlone) {
+  const std::string dir = test::temp_dir("atomic_abandon");
+  const std::string target = dir + "/out.json";
+  test::write_file(target, "old");
+  {
+    AtomicOutputFile out(target);
+    out.write("half");
+  }
+  EXPECT_EQ(read_text_file(target), "old");
+  EXPECT_EQ(names_in(dir), std::vector<std::string>{"out.json"});
+}
+
+TEST(AtomicOutputFile, TheNextWriterRemovesWhatAKilledWriterLeft) {
+  const std::string dir = test::temp_dir("atomic_killed");
+  const std::string target = dir + "/out.json";
+  // A process that has ended: its pid names no process (until the kernel reuses it).
+  const pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  ASSERT_GT(child, 0);
+  ASSERT_EQ(::waitpid(child, nullptr, 0), child);
+  const std::string dead = "out.json.tmp." + std::to_string(child) + ".Ab12Cd";
+  const std::string alive =
+      "out.json.tmp." + std::to_string(::getpid()) + ".Ef34Gh";  // a writer still running
+  for (const std::string& name :
+       {dead, alive, std::string("out.json.tmp.notapid"), std::string("other.tmp.1.x")})
+    test::write_file(dir + "/" + name, "partial");
+  AtomicOutputFile out(target);
+  out.write("done");
+  out.commit();
+  std::vector<std::string> kept{alive, "other.tmp.1.x", "out.json", "out.json.tmp.notapid"};
+  std::sort(kept.begin(), kept.end());
+  EXPECT_EQ(names_in(dir), kept);
+}
+
+}  // namespace
+}  // namespace remedi
