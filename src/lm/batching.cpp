@@ -18,6 +18,7 @@ EncodedBatch encode_batch(const tok::Tokenizer& tokenizer, const std::vector<std
   std::int64_t width = 0;
   for (const std::string& text : texts) {
     tok::Encoding encoding = tokenizer.encode(text);
+    out.full_lengths.push_back(static_cast<std::int64_t>(encoding.ids.size()));
     if (max_length > 0 && static_cast<std::int64_t>(encoding.ids.size()) > max_length) {
       encoding.ids.resize(static_cast<std::size_t>(max_length));
       encoding.offsets.resize(static_cast<std::size_t>(max_length));

@@ -14,9 +14,10 @@ namespace remedi::lm {
 enum class PaddingSide { Right, Left };
 
 struct EncodedBatch {
-  Batch batch;                           // (B, T) ids and mask, padded with the tokenizer's pad id
-  std::vector<tok::Encoding> encodings;  // per row, unpadded ids and code-point offsets
-  std::vector<std::int64_t> lengths;     // real tokens per row
+  Batch batch;                             // (B, T) ids and mask, padded with the tokenizer's pad id
+  std::vector<tok::Encoding> encodings;    // per row, unpadded ids and code-point offsets
+  std::vector<std::int64_t> lengths;       // real tokens per row
+  std::vector<std::int64_t> full_lengths;  // tokens per row before truncation to max_length
   PaddingSide side = PaddingSide::Right;
 
   // Column of row `row`'s token `index` (0-based among its real tokens) in the padded tensor.

@@ -24,6 +24,11 @@ std::vector<Completion> complete_prompts(const LoadedModel& model, const std::ve
   for (std::size_t i = 0; i < prompts.size(); ++i) {
     if (encoded.lengths[i] == 0)
       throw Error("<argument>", "--prompt", "prompt " + std::to_string(i) + " is empty");
+    if (encoded.full_lengths[i] > encoded.lengths[i]) {
+      throw Error("<argument>", "--prompt",
+                  "prompt " + std::to_string(i) + " has " + std::to_string(encoded.full_lengths[i]) +
+                      " tokens, more than the model's context of " + std::to_string(encoded.lengths[i]));
+    }
   }
   options.eos_id = tokenizer.eos_id();
   options.pad_id = tokenizer.pad_id();

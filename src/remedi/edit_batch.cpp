@@ -37,6 +37,12 @@ EditBatch make_edit_batch(const tok::Tokenizer& tokenizer, const std::vector<std
     } catch (const Error& e) {
       const std::string name =
           row < options.row_names.size() ? options.row_names[row] : "prompt " + std::to_string(r);
+      if (encoded.full_lengths[row] > encoded.lengths[row]) {
+        throw Error("<data>", name + " prompt",
+                    "has " + std::to_string(encoded.full_lengths[row]) +
+                        " tokens and its entity is not within the first " +
+                        std::to_string(encoded.lengths[row]) + " that the model's context holds");
+      }
       throw Error("<data>", name + " prompt", e.reason());
     }
     const tok::TokenRange edited = options.edit_last_entity_token ? tok::last_token(range) : range;

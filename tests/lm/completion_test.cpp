@@ -61,6 +61,17 @@ TEST(Completion, StepsAreTheForwardPassesLogSoftmax) {
         complete_prompts(model, {"rome", ""}, options);
       },
       "<argument>", "--prompt", "prompt 1 is empty");
+  // A prompt longer than the context (128 tokens) is refused, not cut to its first 128 tokens.
+  std::string long_prompt;
+  for (int i = 0; i < 100; ++i) long_prompt += "paris rome ";
+  const std::size_t tokens = model.tok().encode(long_prompt).ids.size();
+  ASSERT_GT(tokens, 128U);
+  test::expect_error(
+      [&] {
+        complete_prompts(model, {"rome", long_prompt}, options);
+      },
+      "<argument>", "--prompt",
+      "prompt 1 has " + std::to_string(tokens) + " tokens, more than the model's context of 128");
   std::filesystem::remove_all(dir);
 }
 
