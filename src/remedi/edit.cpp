@@ -74,6 +74,14 @@ PreparedEdits prepare_edits(const lm::LoadedModel& model, const std::vector<Edit
     const torch::Tensor directions =
         editor.forward(inputs.entity(editor.config().input_last_entity_token).to(lm.device()),
                        inputs.attribute_average.to(lm.device()));  // (members, H)
+    // (members) rows whose direction holds NaN or infinity (an overflow in fp16, an editor gone bad):
+    // adding one would silently make every later hidden state NaN.
+    const torch::Tensor bad = directions.isfinite().all(-1).logical_not().cpu();
+    for (std::size_t i = 0; i < members.size(); ++i) {
+      if (bad[static_cast<std::int64_t>(i)].item<bool>())
+        throw Error("<argument>", field(members[i], "direction"),
+                    "the editor's direction is not finite (NaN or infinite)");
+    }
     const torch::Tensor index =
         torch::tensor(std::vector<std::int64_t>(members.begin(), members.end()),
                       torch::TensorOptions().dtype(torch::kInt64).device(lm.device()));

@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -298,6 +299,13 @@ TrainReport train_editor(const lm::CausalLM& model, Editor& editor, TrainingSpli
           optimizer.zero_grad();
           const LossResult loss = remedi_loss(model, editor, train.batches[i], essence_of(train, i),
                                               options.weights, options.mode);
+          if (!std::isfinite(loss.terms.at("total"))) {
+            // Stepping on it would make every weight NaN; the last checkpoint is still good.
+            throw Error(options.label.empty() ? "<training>" : options.label,
+                        "epoch " + std::to_string(epoch) + " batch " + std::to_string(i),
+                        "the loss is not finite (" + format_loss(loss.terms.at("total")) +
+                            "): lower --lr, or check the data");
+          }
           loss.total.backward();
           optimizer.step();
           value = loss.terms.at("total");

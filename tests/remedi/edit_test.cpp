@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include "io/expect_error.h"
 #include "lm/generate.h"
 #include "remedi/edit.h"
 #include "remedi/editor.h"
@@ -171,6 +172,22 @@ TEST(Edit, ContinuePromptsIsTopTokensAndGenerationInOnePass) {
   const std::vector<Continuation> none = continue_prompts(model, edits, 3, options);
   EXPECT_TRUE(none[0].tokens.empty());
   EXPECT_EQ(none[1].top[0].id, top_next_tokens(model, edits, 1)[1][0].id);
+}
+
+TEST(Edit, ANonFiniteDirectionIsRefused) {
+  const lm::LoadedModel model = test::tiny_model("gpt2");
+  const auto editor = tiny_editor(model, 1, 5);
+  {
+    torch::NoGradGuard no_grad;
+    for (torch::Tensor& p : editor->parameters()) p.fill_(1e38);
+  }
+  const EditRequest good = request("Paris is a city in", "Paris", "Paris is the capital of Italy", nullptr);
+  const EditRequest bad = request("Paris is a city in", "Paris", "Paris is the capital of Italy", editor);
+  test::expect_error(
+      [&] {
+        prepare_edits(model, {good, bad});
+      },
+      "<argument>", "request 1 direction", "the editor's direction is not finite (NaN or infinite)");
 }
 
 TEST(Edit, BadRequestsNameTheRowAndField) {

@@ -138,6 +138,18 @@ TEST_F(TrainerTest, ReferenceModeTrainsTheSameEditorAndRefreezesTheLm) {
   }
 }
 
+TEST_F(TrainerTest, ANonFiniteLossStopsTrainingWithANamedError) {
+  auto editor = fresh_editor();
+  {
+    torch::NoGradGuard no_grad;
+    for (torch::Tensor& p : editor->parameters()) p.fill_(1e38);  // directions overflow to infinity
+  }
+  TrainingSplit train = split(100, 2);
+  TrainingSplit validation = split(200, 1);
+  test::expect_error_containing([&] { train_editor(*model_, *editor, train, validation, options(2)); },
+                                "<training>", "epoch 1 batch 0", "the loss is not finite");
+}
+
 TEST_F(TrainerTest, ResumeAfterAKillGivesTheSameWeights) {
   auto uninterrupted = fresh_editor();
   TrainReport full;
