@@ -3,8 +3,11 @@
 #include "util/atomic_file.h"
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <csignal>
 
 #include <algorithm>
 #include <filesystem>
@@ -12,6 +15,7 @@
 #include <vector>
 
 #include "test_support.h"
+#include "util/error.h"
 #include "util/read_file.h"
 
 namespace remedi {
@@ -52,6 +56,37 @@ TEST(AtomicOutputFile, AWriterDroppedBeforeCommitLeavesTheTargetAlone) {
   }
   EXPECT_EQ(read_text_file(target), "old");
   EXPECT_EQ(names_in(dir), std::vector<std::string>{"out.json"});
+}
+
+// A full disk, as a file-size limit (no root or small tmpfs needed): the write fails with a named
+// error, the old target stays and the temporary file is gone. Run in a child process so that the
+// limit does not outlive the test; the child's exit code says what it saw.
+TEST(AtomicOutputFile, AFullDiskIsANamedErrorAndLeavesNoTemporaryFile) {
+  const std::string dir = test::temp_dir("atomic_full");
+  const std::string target = dir + "/checkpoint.pt";
+  test::write_file(target, "old");
+  const pid_t child = ::fork();
+  if (child == 0) {
+    std::signal(SIGXFSZ, SIG_IGN);  // a write past the limit then fails with EFBIG instead of killing
+    const rlimit limit{4096, 4096};
+    if (::setrlimit(RLIMIT_FSIZE, &limit) != 0) ::_exit(10);
+    try {
+      AtomicOutputFile out(target);
+      out.write(std::string(1 << 20, 'x'));
+      out.commit();
+      ::_exit(11);  // the write should have failed
+    } catch (const Error& e) {
+      const std::string expected = target + ": write failed: File too large";
+      ::_exit(std::string(e.what()) == expected ? 0 : 12);
+    }
+  }
+  ASSERT_GT(child, 0);
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "10: no limit, 11: no error, 12: another message";
+  EXPECT_EQ(read_text_file(target), "old");
+  EXPECT_EQ(names_in(dir), std::vector<std::string>{"checkpoint.pt"});
 }
 
 TEST(AtomicOutputFile, TheNextWriterRemovesWhatAKilledWriterLeft) {
