@@ -23,8 +23,8 @@
 //                 find_pth_editors, import_pth_editors (remedi/pth_import.h).
 //   Edits         prepare_edits(model, {EditRequest{prompt, entity, context | attribute, editor,
 //                 alpha, beta}, ...}) -> directions (B, H) and the interventions that add them, one
-//                 call for one request or a batch of different ones; top_next_tokens and
-//                 generate_tokens on the result (remedi/edit.h).
+//                 call for one request or a batch of different ones; top_next_tokens,
+//                 generate_tokens, or both from one pass, continue_prompts (remedi/edit.h).
 //   Data          data::load_dataset(name, path) -> mediation samples; row selectors
 //                 "train[5000:5200]" (data/datasets.h, data/splits.h); evaluate::load_samples.
 //   Training      precompute_editor_inputs, make_training_split, train_editor(model, editor, train,
