@@ -19,22 +19,32 @@ namespace remedi {
 
 namespace {
 
-// Removes the temporary files of `target` left by writers that no longer run: <target>.tmp.<pid>.*
-// whose pid names no process. Best effort: a file that cannot be listed or removed stays.
+// The pid in a temporary file's name, <name>.tmp.<pid>.<6 characters from mkstemp>; 0 if it is not one.
+pid_t writer_of(std::string_view name) {
+  constexpr std::string_view kMarker = ".tmp.";
+  constexpr std::size_t kRandom = 6;
+  if (name.size() < kRandom + 1 || name[name.size() - kRandom - 1] != '.') return 0;
+  const std::string_view head = name.substr(0, name.size() - kRandom - 1);  // <name>.tmp.<pid>
+  const std::size_t marker = head.rfind(kMarker);
+  if (marker == std::string_view::npos) return 0;
+  const std::string_view digits = head.substr(marker + kMarker.size());
+  pid_t pid = 0;
+  const auto [next, parsed] = std::from_chars(digits.data(), digits.data() + digits.size(), pid);
+  return parsed == std::errc() && next == digits.data() + digits.size() && pid > 0 ? pid : 0;
+}
+
+// Removes the temporary files in `target`'s folder left by writers that no longer run (whose pid
+// names no process): a killed writer of this target, or of any other file written here (an args file
+// is named by its time, so no later writer has its name). Best effort: what cannot be listed or
+// removed stays.
 void remove_dead_writers_temps(const std::string& target) noexcept {
   namespace fs = std::filesystem;
   std::error_code error;
   const fs::path path(target);
-  const std::string prefix = path.filename().string() + ".tmp.";
   const fs::path folder = path.has_parent_path() ? path.parent_path() : fs::path(".");
   for (fs::directory_iterator it(folder, error), end; !error && it != end; it.increment(error)) {
-    const std::string name = it->path().filename().string();
-    if (!name.starts_with(prefix)) continue;
-    const std::string_view rest = std::string_view(name).substr(prefix.size());
-    pid_t pid = 0;
-    const auto [next, parsed] = std::from_chars(rest.data(), rest.data() + rest.size(), pid);
-    if (parsed != std::errc() || pid <= 0 || next == rest.data() + rest.size() || *next != '.') continue;
-    if (::kill(pid, 0) == -1 && errno == ESRCH) ::unlink(it->path().c_str());
+    const pid_t pid = writer_of(it->path().filename().string());
+    if (pid > 0 && ::kill(pid, 0) == -1 && errno == ESRCH) ::unlink(it->path().c_str());
   }
 }
 

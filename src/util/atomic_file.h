@@ -2,7 +2,7 @@
 // a temporary file in the same folder, which commit() flushes and renames over the target. If the
 // writer is destroyed without commit() (an exception, a bad value found half way), the temporary
 // file is removed and the target is untouched. A writer killed before either (kill -9) leaves its
-// temporary file, <target>.tmp.<pid>.<random>; the next writer of the same target removes those
+// temporary file, <target>.tmp.<pid>.<random>; the next writer in the same folder removes those
 // whose process is gone.
 #pragma once
 

@@ -89,7 +89,7 @@ TEST(AtomicOutputFile, AFullDiskIsANamedErrorAndLeavesNoTemporaryFile) {
   EXPECT_EQ(names_in(dir), std::vector<std::string>{"checkpoint.pt"});
 }
 
-TEST(AtomicOutputFile, TheNextWriterRemovesWhatAKilledWriterLeft) {
+TEST(AtomicOutputFile, TheNextWriterRemovesWhatKilledWritersLeft) {
   const std::string dir = test::temp_dir("atomic_killed");
   const std::string target = dir + "/out.json";
   // A process that has ended: its pid names no process (until the kernel reuses it).
@@ -97,16 +97,18 @@ TEST(AtomicOutputFile, TheNextWriterRemovesWhatAKilledWriterLeft) {
   if (child == 0) ::_exit(0);
   ASSERT_GT(child, 0);
   ASSERT_EQ(::waitpid(child, nullptr, 0), child);
-  const std::string dead = "out.json.tmp." + std::to_string(child) + ".Ab12Cd";
-  const std::string alive =
-      "out.json.tmp." + std::to_string(::getpid()) + ".Ef34Gh";  // a writer still running
-  for (const std::string& name :
-       {dead, alive, std::string("out.json.tmp.notapid"), std::string("other.tmp.1.x")})
-    test::write_file(dir + "/" + name, "partial");
+  const std::string dead = std::to_string(child);
+  const std::string live = std::to_string(::getpid());  // a writer still running
+  const std::vector<std::string> removed{"out.json.tmp." + dead + ".Ab12Cd",
+                                         "args-20260101-120000.json.tmp." + dead + ".x9YzQ1"};
+  std::vector<std::string> kept{"out.json.tmp." + live + ".Ef34Gh", "out.json.tmp.notapid",
+                                "other.tmp." + dead + ".toolongsuffix", "notes.txt"};
+  for (const std::string& name : removed) test::write_file(dir + "/" + name, "partial");
+  for (const std::string& name : kept) test::write_file(dir + "/" + name, "partial");
   AtomicOutputFile out(target);
   out.write("done");
   out.commit();
-  std::vector<std::string> kept{alive, "other.tmp.1.x", "out.json", "out.json.tmp.notapid"};
+  kept.push_back("out.json");
   std::sort(kept.begin(), kept.end());
   EXPECT_EQ(names_in(dir), kept);
 }
