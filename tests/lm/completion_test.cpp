@@ -15,6 +15,10 @@
 namespace remedi::lm {
 namespace {
 
+// Batched, KV-cached steps against plain unbatched forwards: the same sums in other orders. Seen
+// once under a loaded ctest -j2: 1.1e-4 apart on log-probs of size 3 (not reproduced in 40 runs).
+constexpr double kLogprobTolerance = 1e-3;
+
 TEST(Completion, StepsAreTheForwardPassesLogSoftmax) {
   const std::string dir = test::temp_dir("completion");
   const LoadedModel model = test::tiny_model();
@@ -42,12 +46,13 @@ TEST(Completion, StepsAreTheForwardPassesLogSoftmax) {
       EXPECT_EQ(step.token.id, c.ids[s]);
       EXPECT_EQ(step.token.id, logprobs.argmax().item<std::int64_t>()) << "greedy, step " << s;
       EXPECT_EQ(step.token.text, model.tok().decode({step.token.id}));
-      EXPECT_NEAR(step.token.logprob, logprobs[step.token.id].item<float>(), 1e-4);
+      EXPECT_NEAR(step.token.logprob, logprobs[step.token.id].item<float>(), kLogprobTolerance);
       ASSERT_EQ(step.top.size(), 3U);
       const auto [values, indices] = logprobs.topk(3);
       for (std::size_t k = 0; k < 3; ++k) {
         EXPECT_EQ(step.top[k].id, indices[static_cast<std::int64_t>(k)].item<std::int64_t>());
-        EXPECT_NEAR(step.top[k].logprob, values[static_cast<std::int64_t>(k)].item<float>(), 1e-4);
+        EXPECT_NEAR(step.top[k].logprob, values[static_cast<std::int64_t>(k)].item<float>(),
+                    kLogprobTolerance);
       }
       ids.push_back(c.ids[s]);
     }
