@@ -76,11 +76,11 @@ PreparedEdits prepare_edits(const lm::LoadedModel& model, const std::vector<Edit
                        inputs.attribute_average.to(lm.device()));  // (members, H)
     // (members) rows whose direction holds NaN or infinity (an overflow in fp16, an editor gone bad):
     // adding one would silently make every later hidden state NaN.
-    const torch::Tensor bad = directions.isfinite().all(-1).logical_not().cpu();
-    for (std::size_t i = 0; i < members.size(); ++i) {
-      if (bad[static_cast<std::int64_t>(i)].item<bool>())
-        throw Error("<argument>", field(members[i], "direction"),
-                    "the editor's direction is not finite (NaN or infinite)");
+    const torch::Tensor finite = directions.isfinite().all(-1);  // (members)
+    if (!finite.all().item<bool>()) {
+      const auto first_bad = finite.logical_not().nonzero()[0][0].item<std::int64_t>();
+      throw Error("<argument>", field(members[static_cast<std::size_t>(first_bad)], "direction"),
+                  "the editor's direction is not finite (NaN or infinite)");
     }
     const torch::Tensor index =
         torch::tensor(std::vector<std::int64_t>(members.begin(), members.end()),
@@ -129,13 +129,14 @@ void check_top(const lm::LoadedModel& model, std::int64_t k) {
 
 // (B, k) probabilities and ids -> per row, {id, probability} in rank order.
 std::vector<std::vector<TokenProbability>> top_rows(const torch::Tensor& values, const torch::Tensor& ids) {
-  const torch::Tensor p = values.to(torch::kFloat64).cpu().contiguous();
-  const torch::Tensor i = ids.cpu().contiguous();
+  const torch::Tensor p_cpu = values.to(torch::kFloat64).cpu();
+  const torch::Tensor i_cpu = ids.to(torch::kInt64).cpu();
+  const auto p = p_cpu.accessor<double, 2>();
+  const auto i = i_cpu.accessor<std::int64_t, 2>();
   std::vector<std::vector<TokenProbability>> out(static_cast<std::size_t>(p.size(0)));
   for (std::int64_t row = 0; row < p.size(0); ++row) {
     for (std::int64_t j = 0; j < p.size(1); ++j)
-      out[static_cast<std::size_t>(row)].push_back(
-          {i[row][j].item<std::int64_t>(), p[row][j].item<double>()});
+      out[static_cast<std::size_t>(row)].push_back({i[row][j], p[row][j]});
   }
   return out;
 }

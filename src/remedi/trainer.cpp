@@ -314,7 +314,7 @@ TrainReport train_editor(const lm::CausalLM& model, Editor& editor, TrainingSpli
         bar.advance(train.batches[i].size(), format_loss(sum / static_cast<double>(i + 1)));
       }
       if (epoch > 0) {
-        report.train_seconds += std::chrono::duration<double>(Clock::now() - pass_start).count();
+        report.train_seconds += seconds_since(pass_start);
         report.train_samples += train.samples();
       }
       record.train_loss = sum / static_cast<double>(train.batches.size());
@@ -323,7 +323,7 @@ TrainReport train_editor(const lm::CausalLM& model, Editor& editor, TrainingSpli
     stop = tracker.update(record.validation_loss);
     record.improved = tracker.improved();
     if (!stop && record.improved) best = snapshot(params);
-    record.seconds = std::chrono::duration<double>(Clock::now() - epoch_start).count();
+    record.seconds = seconds_since(epoch_start);
     if (options.progress) {
       std::cerr << options.label << " epoch " << epoch << ": train " << record.train_loss << ", validation "
                 << record.validation_loss << (record.improved ? " (best)" : "") << "\n";
