@@ -20,7 +20,7 @@ for arg in "$@"; do
 done
 
 packages=(build-essential cmake ninja-build pkg-config git ca-certificates unzip python3-venv python3-pip
-          nlohmann-json3-dev libcli11-dev libpcre2-dev)
+          nlohmann-json3-dev libcli11-dev libpcre2-dev python3-dev)
 if [ "$demo" -eq 0 ]; then
   # chromium-headless-shell, zlib1g-dev: the report test (tests/apps/report_cli_test.cpp) opens the
   # HTML page in the browser and decodes its PNG screenshot.
@@ -44,7 +44,11 @@ if [ ! -x .venv/bin/python ]; then
   echo "setup: creating .venv" >&2
   python3 -m venv .venv
 fi
-if ! .venv/bin/python - requirements.txt <<'PY' 2>/dev/null; then
+# The test command adds requirements-test.txt (pytest, transformers, the openai client).
+requirements=(requirements.txt)
+[ "$demo" -eq 0 ] && requirements+=(requirements-test.txt)
+for req in "${requirements[@]}"; do
+  if ! .venv/bin/python - "$req" <<'PY' 2>/dev/null; then
 import sys
 from importlib.metadata import version
 for line in open(sys.argv[1]):
@@ -54,9 +58,10 @@ for line in open(sys.argv[1]):
         if version(name) != pinned:
             sys.exit(1)
 PY
-  echo "setup: installing requirements.txt into .venv (torch and its CUDA libraries: about 3 GB)" >&2
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
-fi
+    echo "setup: installing $req into .venv (requirements.txt: torch and its CUDA libraries, about 3 GB)" >&2
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check -r "$req"
+  fi
+done
 
 [ "$build" -eq 0 ] && exit 0
 if [ "$demo" -eq 1 ]; then
