@@ -13,6 +13,10 @@
 # (libtorch_cuda.so, which finds the nvidia-* wheels' libraries through its own rpath) is loaded at
 # run time when a CUDA device is asked for (lm::load_cuda_backend), so CPU runs do not carry the
 # CUDA libraries' ~260 MB of resident memory.
+# Under scikit-build-core (pip install .): the interpreter installing the package.
+if(SKBUILD AND Python_EXECUTABLE)
+  set(REMEDI_PYTHON "${Python_EXECUTABLE}" CACHE FILEPATH "Python interpreter whose torch package provides libtorch")
+endif()
 set(REMEDI_PYTHON "${CMAKE_SOURCE_DIR}/.venv/bin/python" CACHE FILEPATH
     "Python interpreter whose torch package provides libtorch")
 set(REMEDI_TORCH_PREFIX "" CACHE PATH "The torch package folder (…/site-packages/torch); found through REMEDI_PYTHON when empty")
@@ -24,7 +28,9 @@ if(NOT REMEDI_TORCH_PREFIX)
                         "or -DREMEDI_TORCH_PREFIX=/path/to/site-packages/torch")
   endif()
   execute_process(
-    COMMAND "${REMEDI_PYTHON}" -c "import os, torch; print(os.path.dirname(torch.__file__))"
+    # -I: ignore PYTHONPATH and the like, which pip's isolated build environment sets to hide the
+    # environment's own packages (torch among them) from the build.
+    COMMAND "${REMEDI_PYTHON}" -I -c "import os, torch; print(os.path.dirname(torch.__file__))"
     OUTPUT_VARIABLE _remedi_torch_prefix OUTPUT_STRIP_TRAILING_WHITESPACE
     ERROR_VARIABLE _remedi_torch_error RESULT_VARIABLE _remedi_torch_result)
   if(NOT _remedi_torch_result EQUAL 0)

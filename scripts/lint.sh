@@ -2,7 +2,8 @@
 # Static checks; any finding fails. Needs a configured build/ (compile_commands.json).
 #   clang-format: formatting of every C++ file
 #   clang-tidy:   .clang-tidy checks on every translation unit of src/ and apps/
-#   cppcheck:     warnings, performance and portability on src/ and apps/
+#   cppcheck:     warnings, performance and portability on src/, apps/ and python/src/
+#   ruff:         lint and formatting of the Python package, its tests and examples (pyproject.toml)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mapfile -t files < <(git ls-files '*.cpp' '*.h')
@@ -19,5 +20,8 @@ if ! printf '%s\n' "${units[@]}" | xargs -P "$(nproc)" -n 4 \
   exit 1
 fi
 cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability --inline-suppr \
-  --suppress=missingIncludeSystem --std=c++20 --language=c++ -I src src apps
+  --suppress=missingIncludeSystem --std=c++20 --language=c++ -I src src apps python/src
+python_files=(python tests/python examples/quickstart.py bench/bench_python.py)
+.venv/bin/ruff check "${python_files[@]}"
+.venv/bin/ruff format --check "${python_files[@]}"
 echo "lint: clean"

@@ -26,7 +26,7 @@ using evaluate::ExperimentStep;
 
 // Runs this binary with `args`, output passed through; its exit code.
 int run_child(const std::vector<std::string>& args) {
-  std::vector<std::string> argv{"/proc/self/exe"};
+  std::vector<std::string> argv = self_command();
   argv.insert(argv.end(), args.begin(), args.end());
   std::cout.flush();
   std::cerr.flush();

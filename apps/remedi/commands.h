@@ -3,12 +3,20 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace CLI {
 class App;
 }
 
 namespace remedi::cli {
+
+// Parses argv (argv[0] is the program's name) and runs the subcommand; returns the exit code (0, or 2
+// for bad input after a one-line error on stderr). `self` is how a child process of this command line
+// starts (e.g. {python, "-m", "remedi"}); empty: this program, /proc/self/exe.
+int run(int argc, char** argv, std::vector<std::string> self);
+// What `run` was given as `self` (for `remedi x run`, whose steps are child processes).
+const std::vector<std::string>& self_command();
 
 void register_version_info(CLI::App& app);
 void register_generate(CLI::App& app);

@@ -42,22 +42,28 @@ T required(const nlohmann::json& object, const std::string& key, const std::stri
 
 }  // namespace
 
-std::string model_fingerprint(const lm::CausalLM& model) {
-  const lm::ModelConfig& c = model.config();
+std::string model_fingerprint(std::string_view family, std::int64_t n_layer, std::int64_t hidden_size,
+                              std::int64_t vocab_size, const torch::Tensor& token_embedding) {
   std::ostringstream shape;
-  shape << lm::family_name(c.family) << "-" << c.n_layer << "x" << c.hidden_size;
+  shape << family << "-" << n_layer << "x" << hidden_size;
   torch::NoGradGuard no_grad;
-  const torch::Tensor embedding = model.weights().token_embedding.reshape(-1);
+  const torch::Tensor embedding = token_embedding.reshape(-1);
   const std::int64_t stride = std::max<std::int64_t>(1, embedding.numel() / 65536);
   const torch::Tensor sample =
       embedding.slice(0, 0, embedding.numel(), stride).to(torch::kCPU, torch::kFloat32).contiguous();
-  std::uint64_t hash = fnv1a_field(kFnvOffset, shape.str() + "/" + std::to_string(c.vocab_size));
+  std::uint64_t hash = fnv1a_field(kFnvOffset, shape.str() + "/" + std::to_string(vocab_size));
   const float* values = sample.data_ptr<float>();
   for (std::int64_t i = 0; i < sample.numel(); ++i) {
     const std::uint16_t bits = io::f32_to_bf16(values[i]);
     hash = fnv1a(hash, &bits, sizeof bits);
   }
   return shape.str() + "-" + hex64(hash);
+}
+
+std::string model_fingerprint(const lm::CausalLM& model) {
+  const lm::ModelConfig& c = model.config();
+  return model_fingerprint(lm::family_name(c.family), c.n_layer, c.hidden_size, c.vocab_size,
+                           model.weights().token_embedding);
 }
 
 nlohmann::json model_json(const lm::CausalLM& model) {
@@ -104,6 +110,12 @@ void save_editor(const Editor& editor, const std::string& folder, const lm::Caus
 }
 
 std::shared_ptr<Editor> load_editor(const std::string& folder, const lm::CausalLM& model) {
+  const lm::ModelConfig& c = model.config();
+  return load_editor(
+      folder, EditorTarget{c.n_layer, c.hidden_size, model_fingerprint(model), model.path(), model.device()});
+}
+
+std::shared_ptr<Editor> load_editor(const std::string& folder, const EditorTarget& target) {
   const std::filesystem::path dir(folder);
   const std::string sidecar_path = (dir / kSidecar).string();
   if (!std::filesystem::exists(sidecar_path))
@@ -127,14 +139,15 @@ std::shared_ptr<Editor> load_editor(const std::string& folder, const lm::CausalL
   config.edit_last_entity_token =
       required<bool>(options, "edit_last_entity_token", sidecar_path + " options");
 
-  const lm::ModelConfig& c = model.config();
-  if (config.hidden_size != c.hidden_size) {
-    throw Error(sidecar_path, "hidden_size",
-                std::to_string(config.hidden_size) + " but the model's is " + std::to_string(c.hidden_size));
+  if (config.hidden_size != target.hidden_size) {
+    throw Error(
+        sidecar_path, "hidden_size",
+        std::to_string(config.hidden_size) + " but the model's is " + std::to_string(target.hidden_size));
   }
-  if (config.layer < 0 || config.layer >= c.n_layer) {
-    throw Error(sidecar_path, "layer",
-                std::to_string(config.layer) + " is outside the model's 0.." + std::to_string(c.n_layer - 1));
+  if (config.layer < 0 || config.layer >= target.n_layer) {
+    throw Error(
+        sidecar_path, "layer",
+        std::to_string(config.layer) + " is outside the model's 0.." + std::to_string(target.n_layer - 1));
   }
   // <editors dir>/<type>/<layer>/: a sidecar that names another layer than its folder was moved or
   // edited by hand, and editing at either layer would be a guess.
@@ -148,10 +161,10 @@ std::shared_ptr<Editor> load_editor(const std::string& folder, const lm::CausalL
   }
   const std::string expected = required<std::string>(sidecar.value("model", nlohmann::json::object()),
                                                      "fingerprint", sidecar_path + " model");
-  const std::string actual = model_fingerprint(model);
-  if (expected != actual) {
-    throw Error(sidecar_path, "model.fingerprint",
-                "editor was trained on model " + expected + " but " + model.path() + " is " + actual);
+  if (!target.fingerprint.empty() && expected != target.fingerprint) {
+    throw Error(
+        sidecar_path, "model.fingerprint",
+        "editor was trained on model " + expected + " but " + target.path + " is " + target.fingerprint);
   }
   std::shared_ptr<Editor> editor;
   try {
@@ -177,7 +190,7 @@ std::shared_ptr<Editor> load_editor(const std::string& folder, const lm::CausalL
       value.copy_(torch::from_blob(values.data(), value.sizes(), torch::kFloat32));
     }
   }
-  editor->to(model.device());
+  editor->to(target.device);
   return editor;
 }
 

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "remedi/editor.h"
@@ -27,6 +28,10 @@ namespace remedi {
 // its GGUF and safetensors forms when they hold the same values, agree). Format "<family>-<n_layer>x<H>-<16
 // hex>".
 std::string model_fingerprint(const lm::CausalLM& model);
+// The same from a model's parts: its family's name (lm::family_name), sizes and token embedding
+// (V, H), any dtype and device. What the Python package's remedi.hf checks a transformers model with.
+std::string model_fingerprint(std::string_view family, std::int64_t n_layer, std::int64_t hidden_size,
+                              std::int64_t vocab_size, const torch::Tensor& token_embedding);
 
 // What a file written against `model` records about it: fingerprint, family, n_layer, hidden_size,
 // path (the editor sidecar's and the direction dump's "model" object).
@@ -42,6 +47,17 @@ void save_editor(const Editor& editor, const std::string& folder, const lm::Caus
 // the file and field when the folder is incomplete, the sidecar is malformed, a tensor is missing or
 // has the wrong shape, or the editor was trained for another model (fingerprint mismatch).
 std::shared_ptr<Editor> load_editor(const std::string& folder, const lm::CausalLM& model);
+
+// What an editor is loaded for when no lm::CausalLM holds the model (remedi.hf: a transformers model
+// in Python): the sizes it must match, its fingerprint (empty: not checked) and the device.
+struct EditorTarget {
+  std::int64_t n_layer = 0;
+  std::int64_t hidden_size = 0;
+  std::string fingerprint;
+  std::string path;  // named in the fingerprint error
+  torch::Device device = torch::kCPU;
+};
+std::shared_ptr<Editor> load_editor(const std::string& folder, const EditorTarget& target);
 
 // The editor of `type` at `layer` under `editors_dir` (<editors_dir>/<type>/<layer>); `layer` < 0: the
 // only layer saved there. Throws remedi::Error naming the folder and --layer when there is no saved

@@ -44,15 +44,20 @@ TEST(Completion, StepsAreTheForwardPassesLogSoftmax) {
           torch::log_softmax(model.lm().forward({input, torch::Tensor()}).logits[0][-1], -1);
       const CompletionStep& step = c.steps[s];
       EXPECT_EQ(step.token.id, c.ids[s]);
-      EXPECT_EQ(step.token.id, logprobs.argmax().item<std::int64_t>()) << "greedy, step " << s;
+      // Greedy: the chosen token is the replay's most likely one, up to a near-tie (the batched,
+      // KV-cached steps and the plain forwards differ by float rounding, which can swap two tokens
+      // whose log-probabilities are within the tolerance; seen once under a loaded ctest -j2).
+      EXPECT_GE(logprobs[step.token.id].item<float>(), logprobs.max().item<float>() - kLogprobTolerance)
+          << "greedy, step " << s;
       EXPECT_EQ(step.token.text, model.tok().decode({step.token.id}));
       EXPECT_NEAR(step.token.logprob, logprobs[step.token.id].item<float>(), kLogprobTolerance);
       ASSERT_EQ(step.top.size(), 3U);
-      const auto [values, indices] = logprobs.topk(3);
+      const torch::Tensor values = std::get<0>(logprobs.topk(3));
       for (std::size_t k = 0; k < 3; ++k) {
-        EXPECT_EQ(step.top[k].id, indices[static_cast<std::int64_t>(k)].item<std::int64_t>());
-        EXPECT_NEAR(step.top[k].logprob, values[static_cast<std::int64_t>(k)].item<float>(),
-                    kLogprobTolerance);
+        // The token at rank k has the replay's k-th value (near-ties may swap ranks, as above).
+        const float kth = values[static_cast<std::int64_t>(k)].item<float>();
+        EXPECT_NEAR(logprobs[step.top[k].id].item<float>(), kth, kLogprobTolerance) << "rank " << k;
+        EXPECT_NEAR(step.top[k].logprob, kth, kLogprobTolerance);
       }
       ids.push_back(c.ids[s]);
     }
