@@ -40,6 +40,7 @@ int main(int argc, char** argv) {
   remedi::cli::register_generate_directions(app);
   remedi::cli::register_report(app);
   remedi::cli::register_x(app);
+  remedi::cli::register_serve(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {
