@@ -4,17 +4,16 @@
 // turns SIGTERM / SIGINT into a drain: requests in flight finish, then the process exits 0.
 #include <CLI/CLI.hpp>
 
-#include <atomic>
-#include <csignal>
 #include <filesystem>
 #include <iostream>
 #include <memory>
 #include <string>
 #include <thread>
 
-#include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include "commands.h"
 #include "common.h"
@@ -27,6 +26,14 @@
 namespace remedi::cli {
 
 namespace {
+
+int signal_pipe[2] = {-1, -1};
+
+extern "C" void on_signal(int number) {
+  const auto byte = static_cast<unsigned char>(number);
+  // Nothing to do if the write fails: the pipe is only ever this one byte deep.
+  [[maybe_unused]] const ssize_t written = write(signal_pipe[1], &byte, 1);
+}
 
 struct ServeArgs {
   std::string model = "smollm2";
@@ -44,18 +51,10 @@ void run(const ServeArgs& flags) {
     throw Error("<argument>", "--port", "must be 0..65535");
   if (args.max_batch < 1) throw Error("<argument>", "--max-batch", "must be >= 1");
   if (!args.editors.empty()) args.editors = editors_dir(args.editors);
-  // Signals go to the waiting thread below only: block them before any other thread starts.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-
   lm::LoadedModel model =
       lm::load_model(args.model, {lm::parse_device(args.device), lm::parse_dtype(args.dtype)});
   try {
-    args.server.chat_template =
-        serve::detect_chat_template(model.path, args.chat_template, args.server.chat_template_description);
+    args.server.chat_template = serve::detect_chat_template(model.path, args.chat_template);
   } catch (const serve::ApiError& e) {
     throw Error("<argument>", "--chat-template", e.what());
   }
@@ -67,20 +66,28 @@ void run(const ServeArgs& flags) {
   serve::Scheduler scheduler(std::move(model), options);
   serve::Server server(scheduler, args.server);
   const int port = server.bind();
-  std::atomic<bool> signalled{false};
-  std::thread waiter([&server, &signalled, signals] {
-    int received = 0;
-    sigwait(&signals, &received);
-    signalled = true;
-    std::cerr << "remedi serve: draining (signal " << received << ")\n" << std::flush;
+  // SIGTERM / SIGINT write their number to a pipe (all a handler may safely do, whichever thread
+  // it interrupts); this thread reads it and drains the server.
+  if (pipe(signal_pipe) != 0) throw Error("<serve>", "pipe", "cannot create the signal pipe");
+  struct sigaction action {};
+  action.sa_handler = on_signal;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGTERM, &action, nullptr);
+  sigaction(SIGINT, &action, nullptr);
+  std::thread waiter([&server] {
+    unsigned char received = 0;
+    while (read(signal_pipe[0], &received, 1) < 0 && errno == EINTR) {
+    }
+    if (received != 0) std::cerr << "remedi serve: draining (signal " << int(received) << ")\n" << std::flush;
     server.stop();
   });
   std::cerr << "remedi serve: listening on http://" << args.server.host << ":" << port << " (model "
-            << args.server.model_id << ", chat template " << args.server.chat_template_description << ")\n"
+            << args.server.model_id << ", chat template " << args.server.chat_template.description << ")\n"
             << std::flush;
   server.run();
   // run() returns after stop(); should it return on its own, wake the waiter so that it stops too.
-  if (!signalled) kill(getpid(), SIGTERM);
+  const unsigned char none = 0;
+  if (write(signal_pipe[1], &none, 1) < 0) std::cerr << "remedi serve: cannot wake the signal thread\n";
   waiter.join();
   std::cerr << "remedi serve: stopped\n";
 }

@@ -146,11 +146,12 @@ std::string message_content(const json& content, const std::string& field) {
 
 }  // namespace
 
-ChatTemplate detect_chat_template(const std::string& model_path, const std::string& forced,
-                                  std::string& description) {
+ChatTemplate detect_chat_template(const std::string& model_path, const std::string& forced) {
+  ChatTemplate out;
   if (forced == "chatml") {
-    description = "chatml (--chat-template)";
-    return ChatTemplate::ChatML;
+    out.kind = ChatTemplate::Kind::ChatML;
+    out.description = "chatml (--chat-template)";
+    return out;
   }
   if (!forced.empty() && forced != "auto") {
     throw ApiError(400, "--chat-template", "'" + forced + "' is not a supported template (auto, chatml)");
@@ -170,20 +171,35 @@ ChatTemplate detect_chat_template(const std::string& model_path, const std::stri
     }
   }
   if (text.empty()) {
-    description = "none (the model has no chat template; --chat-template chatml sets one)";
-    return ChatTemplate::None;
+    out.description = "none (the model has no chat template; --chat-template chatml sets one)";
+    return out;
   }
-  if (text.find("<|im_start|>") != std::string::npos && text.find("<|im_end|>") != std::string::npos) {
-    description = "chatml (from the model)";
-    return ChatTemplate::ChatML;
+  if (text.find("<|im_start|>") == std::string::npos || text.find("<|im_end|>") == std::string::npos) {
+    out.description = "unsupported (the model's template is not ChatML; only ChatML is rendered)";
+    return out;
   }
-  description = "unsupported (the model's template is not ChatML; only ChatML is rendered)";
-  return ChatTemplate::None;
+  out.kind = ChatTemplate::Kind::ChatML;
+  out.description = "chatml (from the model)";
+  // A default system message: the literal system turn the template writes when the first message
+  // is not a system one (SmolLM2's "{% if loop.first and messages[0]['role'] != 'system' %}...").
+  const std::size_t condition = text.find("!= 'system'");
+  const std::string open = "<|im_start|>system\n";
+  const std::size_t start = condition == std::string::npos ? std::string::npos : text.find(open, condition);
+  const std::size_t end = start == std::string::npos ? std::string::npos : text.find("<|im_end|>", start);
+  if (end != std::string::npos && text.find("{{", start) > end) {
+    out.default_system = text.substr(start + open.size(), end - start - open.size());
+    out.description += ", with a default system message";
+  }
+  return out;
 }
 
-std::string render_chat(ChatTemplate chat_template, const nlohmann::json& messages) {
-  if (chat_template != ChatTemplate::ChatML) bad("messages", "the model has no supported chat template");
+std::string render_chat(const ChatTemplate& chat_template, const nlohmann::json& messages) {
+  if (chat_template.kind != ChatTemplate::Kind::ChatML)
+    bad("messages", "the model has no supported chat template");
   std::string prompt;
+  if (!chat_template.default_system.empty() && (messages.empty() || messages[0]["role"] != "system")) {
+    prompt += "<|im_start|>system\n" + chat_template.default_system + "<|im_end|>\n";
+  }
   for (const auto& m : messages) {
     prompt += "<|im_start|>" + m["role"].get<std::string>() + "\n" + m["content"].get<std::string>() +
               "<|im_end|>\n";
@@ -191,8 +207,7 @@ std::string render_chat(ChatTemplate chat_template, const nlohmann::json& messag
   return prompt + "<|im_start|>assistant\n";
 }
 
-CompletionRequest parse_request(const std::string& body, bool chat, ChatTemplate chat_template,
-                                const std::string& template_description) {
+CompletionRequest parse_request(const std::string& body, bool chat, const ChatTemplate& chat_template) {
   json root;
   try {
     root = json::parse(body);
@@ -302,8 +317,8 @@ CompletionRequest parse_request(const std::string& body, bool chat, ChatTemplate
   }
   if (!has_prompt) bad(chat ? "messages" : "prompt", "is required");
   if (chat) {
-    if (chat_template != ChatTemplate::ChatML) {
-      bad("messages", "this model's chat template is not supported: " + template_description);
+    if (chat_template.kind != ChatTemplate::Kind::ChatML) {
+      bad("messages", "this model's chat template is not supported: " + chat_template.description);
     }
     request.prompt = render_chat(chat_template, messages);
     if (top_logprobs && !chat_logprobs) bad("top_logprobs", "needs logprobs: true");

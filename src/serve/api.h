@@ -67,23 +67,28 @@ struct CompletionRequest {
 // Chat templates the server renders itself. ChatML (`<|im_start|>role\ncontent<|im_end|>\n`, then
 // `<|im_start|>assistant\n`) is SmolLM2's and Qwen's; a model whose template is something else gets
 // a clear error on /v1/chat/completions instead of a prompt it was not trained on.
-enum class ChatTemplate { None, ChatML };
+struct ChatTemplate {
+  enum class Kind { None, ChatML };
+  Kind kind = Kind::None;
+  // The system message the template puts first when the messages do not start with one (SmolLM2's
+  // "You are a helpful AI assistant named SmolLM, ..."); empty: none.
+  std::string default_system;
+  std::string description;  // what was found, for errors, /v1/models and the start-up line
+};
 
 // Reads the model's template: `tokenizer.chat_template` of a .gguf file, or "chat_template" of the
 // tokenizer_config.json next to an HF model; `forced` ("chatml", or "auto"/"" to read the model)
-// overrides it. Returns the kind and, in `description`, what was found (for errors and /v1/models).
-ChatTemplate detect_chat_template(const std::string& model_path, const std::string& forced,
-                                  std::string& description);
+// overrides it. Throws ApiError naming --chat-template for another `forced` value.
+ChatTemplate detect_chat_template(const std::string& model_path, const std::string& forced);
 
 // The prompt of a chat request's messages [{role: system|user|assistant, content: string}].
-std::string render_chat(ChatTemplate chat_template, const nlohmann::json& messages);
+std::string render_chat(const ChatTemplate& chat_template, const nlohmann::json& messages);
 
 // Parses a body sent to /v1/completions (`chat` false) or /v1/chat/completions. Unknown fields,
 // wrongly typed or out-of-range values, malformed JSON, n != 1 and an edit's entity missing from
 // the prompt all throw ApiError(400) naming the field ("edits[1].entity", "max_tokens", ...).
 // Limits the model imposes (context, vocabulary) are checked by the Scheduler, which knows them.
-CompletionRequest parse_request(const std::string& body, bool chat, ChatTemplate chat_template,
-                                const std::string& template_description = "");
+CompletionRequest parse_request(const std::string& body, bool chat, const ChatTemplate& chat_template = {});
 
 // Response JSON. `id` is the request's id ("cmpl-..." / "chatcmpl-..."), `created` seconds since epoch.
 struct TokenInfo {

@@ -113,7 +113,7 @@ struct Server::Impl {
     if (draining) return refuse(ApiError(503, "", "the server is shutting down", "server_error"));
     auto job = std::make_shared<Job>();
     try {
-      job->request = parse_request(req.body, chat, options.chat_template, options.chat_template_description);
+      job->request = parse_request(req.body, chat, options.chat_template);
     } catch (const ApiError& e) {
       return refuse(e);
     }
@@ -266,7 +266,7 @@ struct Server::Impl {
                                                   {"object", "model"},
                                                   {"created", started},
                                                   {"owned_by", "remedi"},
-                                                  {"chat_template", options.chat_template_description}}})}});
+                                                  {"chat_template", options.chat_template.description}}})}});
     });
     http.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
       if (draining) return send_json(res, 503, {{"status", "draining"}});

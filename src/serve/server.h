@@ -30,8 +30,7 @@ struct ServerOptions {
   std::string model_id;            // the name /v1/models lists and responses carry
   std::size_t max_body = 1 << 20;  // bytes
   int threads = 128;               // connections served at once (a keep-alive client holds one)
-  ChatTemplate chat_template = ChatTemplate::None;
-  std::string chat_template_description;
+  ChatTemplate chat_template;      // for /v1/chat/completions
 };
 
 class Server {

@@ -5,14 +5,22 @@
 #include <string>
 
 #include "serve/api.h"
+#include "test_support.h"
 
 namespace remedi::serve {
 namespace {
 
+ChatTemplate chatml(const std::string& default_system = "") {
+  ChatTemplate t;
+  t.kind = ChatTemplate::Kind::ChatML;
+  t.default_system = default_system;
+  return t;
+}
+
 // The `param` of the ApiError that parsing `body` throws ("<none>" when it parses).
 std::string refused(const std::string& body, bool chat = false) {
   try {
-    parse_request(body, chat, ChatTemplate::ChatML);
+    parse_request(body, chat, chatml());
   } catch (const ApiError& e) {
     EXPECT_EQ(e.status(), 400) << body;
     EXPECT_TRUE(e.json()["error"]["message"].is_string());
@@ -28,7 +36,7 @@ TEST(ServeApi, ReadsACompletionRequest) {
           "stream_options": {"include_usage": true}, "user": "u", "echo": false,
           "edits": [{"entity": "Paris", "context": "Paris is in Italy", "alpha": 2, "layer": 1}],
           "return_edit": true})",
-      false, ChatTemplate::None);
+      false);
   EXPECT_EQ(r.prompt, "Paris is in");
   EXPECT_EQ(r.sampling.max_tokens, 5);
   EXPECT_EQ(r.sampling.temperature, 0);
@@ -51,13 +59,34 @@ TEST(ServeApi, RendersChatMessagesWithChatML) {
       R"({"messages": [{"role": "system", "content": "Be brief."},
                        {"role": "user", "content": [{"type": "text", "text": "Where is Paris?"}]}],
           "logprobs": true, "top_logprobs": 3, "max_completion_tokens": 4})",
-      true, ChatTemplate::ChatML);
+      true, chatml());
   EXPECT_EQ(r.prompt,
             "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nWhere is Paris?<|im_end|>\n"
             "<|im_start|>assistant\n");
   EXPECT_EQ(r.sampling.logprobs, 3);
   EXPECT_EQ(r.sampling.max_tokens, 4);
   EXPECT_TRUE(r.chat);
+}
+
+TEST(ServeApi, PutsTheTemplatesDefaultSystemMessageFirst) {
+  const std::string user = R"({"messages": [{"role": "user", "content": "Hi"}]})";
+  EXPECT_EQ(
+      parse_request(user, true, chatml("Be kind.")).prompt,
+      "<|im_start|>system\nBe kind.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
+  const std::string system = R"({"messages": [{"role": "system", "content": "Be brief."}]})";
+  EXPECT_EQ(parse_request(system, true, chatml("Be kind.")).prompt,
+            "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>assistant\n");
+}
+
+TEST(ServeApi, ReadsSmolLM2sTemplateFromItsGguf) {
+  const std::string model = test::default_model_path();
+  if (model.empty()) GTEST_SKIP() << "the default model is not fetched (scripts/fetch-model.sh)";
+  const ChatTemplate t = detect_chat_template(model, "auto");
+  EXPECT_EQ(t.kind, ChatTemplate::Kind::ChatML);
+  EXPECT_EQ(t.default_system.rfind("You are a helpful AI assistant named SmolLM", 0), 0U) << t.default_system;
+  EXPECT_EQ(detect_chat_template(test::fixture("lm/gpt2"), "auto").kind, ChatTemplate::Kind::None);
+  EXPECT_EQ(detect_chat_template(test::fixture("lm/gpt2"), "chatml").kind, ChatTemplate::Kind::ChatML);
+  EXPECT_THROW(detect_chat_template(model, "llama3"), ApiError);
 }
 
 TEST(ServeApi, RefusesBadFieldsNamingThem) {
@@ -101,7 +130,7 @@ TEST(ServeApi, RefusesBadFieldsNamingThem) {
 
 TEST(ServeApi, RefusesChatWithoutASupportedTemplate) {
   try {
-    parse_request(R"({"messages": [{"role": "user", "content": "x"}]})", true, ChatTemplate::None, "none");
+    parse_request(R"({"messages": [{"role": "user", "content": "x"}]})", true, {});
     FAIL() << "parsed";
   } catch (const ApiError& e) {
     EXPECT_EQ(e.param(), "messages");
@@ -110,7 +139,7 @@ TEST(ServeApi, RefusesChatWithoutASupportedTemplate) {
 }
 
 TEST(ServeApi, ShapesResponsesLikeOpenAI) {
-  CompletionRequest request = parse_request(R"({"prompt": "a", "logprobs": 1})", false, ChatTemplate::None);
+  CompletionRequest request = parse_request(R"({"prompt": "a", "logprobs": 1})", false);
   CompletionResult result;
   result.text = "bc";
   result.finish_reason = "length";
