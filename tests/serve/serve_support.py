@@ -1,4 +1,5 @@
 """What the `remedi serve` tests share: a tiny model with a trained editor, and a server process."""
+import atexit
 import json
 import os
 import re
@@ -44,6 +45,7 @@ class Server:
         assert match, f"no listening line: {line!r}"
         self.url = f"http://127.0.0.1:{match.group(1)}"
         threading.Thread(target=self.proc.stderr.read, daemon=True).start()
+        atexit.register(self.proc.kill)  # never leave a server behind a failed test
 
     def post(self, path, body, key=KEY):
         data = body if isinstance(body, bytes) else json.dumps(body).encode()
