@@ -340,58 +340,107 @@ struct Scheduler::Impl {
     job->on_error(error);
   }
 
-  // Runs a new job's prompt alone (with its edits) and adds it to the batch unless it is done at once.
-  void admit(const std::shared_ptr<Job>& job) {
-    const CompletionRequest& r = job->request;
-    const lm::CausalLM& lm = model.lm();
+  // A new job ready for its prompt pass.
+  struct Pending {
     Row row;
-    row.job = job;
-    const tok::Encoding encoding = model.tok().encode(r.prompt);
-    row.prompt_tokens = static_cast<std::int64_t>(encoding.ids.size());
-    row.generator =
-        at::make_generator<at::CPUGeneratorImpl>(r.sampling.seed ? *r.sampling.seed : std::random_device{}());
-    row.stop_ids.insert(model.tok().eos_id());
-    if (r.chat) {
-      if (const auto end = model.tok().token_id("<|im_end|>")) row.stop_ids.insert(*end);
+    tok::Encoding encoding;
+    std::vector<std::string> attributes;
+    std::vector<lm::Intervention> edits;  // batch of 1, at columns of the unpadded prompt
+  };
+
+  // Runs the new jobs' prompts in one forward (left-padded; each row gets only its own edits: an
+  // intervention's other rows have empty ranges), samples their first tokens, and appends to the
+  // batch the rows that are not done at once.
+  void admit(const std::vector<std::shared_ptr<Job>>& jobs) {
+    const lm::CausalLM& lm = model.lm();
+    std::vector<Pending> pending;
+    for (const auto& job : jobs) {
+      if (job->cancelled) continue;
+      const CompletionRequest& r = job->request;
+      Pending p;
+      p.row.job = job;
+      p.encoding = model.tok().encode(r.prompt);
+      p.row.prompt_tokens = static_cast<std::int64_t>(p.encoding.ids.size());
+      p.row.generator = at::make_generator<at::CPUGeneratorImpl>(r.sampling.seed ? *r.sampling.seed
+                                                                                 : std::random_device{}());
+      p.row.stop_ids.insert(model.tok().eos_id());
+      if (r.chat) {
+        if (const auto end = model.tok().token_id("<|im_end|>")) p.row.stop_ids.insert(*end);
+      }
+      try {
+        p.edits = interventions(*job, p.encoding, p.attributes);
+      } catch (const ApiError& e) {
+        fail(job, e);
+        continue;
+      } catch (const Error& e) {
+        fail(job, ApiError(400, e.field(), e.what()));
+        continue;
+      }
+      pending.push_back(std::move(p));
     }
-    lm::KVCache cache;
+    if (pending.empty()) return;
+
+    const auto g = static_cast<std::int64_t>(pending.size());
+    std::int64_t width = 0;
+    for (const Pending& p : pending) width = std::max(width, p.row.prompt_tokens);
+    const auto long_options = torch::TensorOptions().dtype(torch::kInt64);
+    torch::Tensor ids = torch::full({g, width}, model.tok().pad_id(), long_options);
+    torch::Tensor mask = torch::zeros({g, width}, long_options);
+    lm::ForwardOptions forward;
+    forward.logits = lm::LogitsAt::Last;
+    lm::KVCache added;
+    forward.cache = &added;
+    for (std::int64_t i = 0; i < g; ++i) {
+      const Pending& p = pending[static_cast<std::size_t>(i)];
+      const std::int64_t pad = width - p.row.prompt_tokens;
+      ids[i].narrow(0, pad, p.row.prompt_tokens).copy_(torch::tensor(p.encoding.ids, long_options));
+      mask[i].narrow(0, pad, p.row.prompt_tokens).fill_(1);
+      for (const lm::Intervention& e : p.edits) {
+        torch::Tensor ranges = torch::zeros({g, 2}, long_options);
+        ranges[i].copy_(e.ranges[0].cpu() + pad);
+        forward.interventions.push_back(
+            {e.layer, e.directions.expand({g, -1}).contiguous(), ranges.to(lm.device()), e.alpha, e.beta});
+      }
+    }
     torch::Tensor logits;
     try {
-      std::vector<std::string> attributes;
-      lm::ForwardOptions forward;
-      forward.logits = lm::LogitsAt::Last;
-      forward.interventions = interventions(*job, encoding, attributes);
-      forward.cache = &cache;
-      const torch::Tensor ids = torch::tensor(encoding.ids, torch::TensorOptions().dtype(torch::kInt64))
-                                    .view({1, -1})
-                                    .to(lm.device());
-      logits = lm.forward({ids, torch::Tensor()}, forward).logits[0].to(torch::kCPU, torch::kFloat32);  // (V)
-      if (r.return_edit) {
+      logits = lm.forward({ids.to(lm.device()), mask.to(lm.device())}, forward)
+                   .logits.to(torch::kCPU, torch::kFloat32);
+      for (Pending& p : pending) {
+        if (!p.row.job->request.return_edit) continue;
+        // The unedited prompt alone, for the report's "before".
         lm::ForwardOptions plain;
         plain.logits = lm::LogitsAt::Last;
+        const torch::Tensor alone = torch::tensor(p.encoding.ids, long_options).view({1, -1}).to(lm.device());
         const torch::Tensor before =
-            lm.forward({ids, torch::Tensor()}, plain).logits[0].to(torch::kCPU, torch::kFloat32);
-        row.edit = EditReport{attributes, top_tokens(torch::log_softmax(before, 0), options.edit_top),
-                              top_tokens(torch::log_softmax(logits, 0), options.edit_top)};
+            lm.forward({alone, torch::Tensor()}, plain).logits[0].to(torch::kCPU, torch::kFloat32);
+        p.row.edit =
+            EditReport{p.attributes, top_tokens(torch::log_softmax(before, 0), options.edit_top), {}};
       }
-    } catch (const ApiError& e) {
-      fail(job, e);
-      return;
-    } catch (const Error& e) {
-      fail(job, ApiError(400, e.field(), e.what()));
+    } catch (const std::exception& e) {
+      for (const Pending& p : pending)
+        fail(p.row.job, ApiError(500, "", std::string("internal error: ") + e.what(), "server_error"));
       return;
     }
-    {
-      const std::lock_guard<std::mutex> lock(mutex);
-      stats.prompt_tokens += row.prompt_tokens;
+    std::vector<std::int64_t> keep;
+    for (std::int64_t i = 0; i < g; ++i) {
+      Row& row = pending[static_cast<std::size_t>(i)].row;
+      const torch::Tensor row_logits = logits[i];
+      if (row.edit) row.edit->after = top_tokens(torch::log_softmax(row_logits, 0), options.edit_top);
+      {
+        const std::lock_guard<std::mutex> lock(mutex);
+        stats.prompt_tokens += row.prompt_tokens;
+      }
+      if (row.job->request.sampling.max_tokens == 0) {
+        finish(row, "length", "");
+        continue;
+      }
+      if (!advance(row, row_logits)) keep.push_back(i);
     }
-    if (r.sampling.max_tokens == 0) {
-      finish(row, "length", "");
-      return;
-    }
-    if (advance(row, logits)) return;
-    append_rows(this->cache, cache);
-    rows.push_back(std::move(row));
+    if (keep.empty()) return;
+    keep_rows(added, keep);
+    append_rows(cache, added);
+    for (const std::int64_t i : keep) rows.push_back(std::move(pending[static_cast<std::size_t>(i)].row));
   }
 
   void step() {
@@ -465,14 +514,7 @@ struct Scheduler::Impl {
         }
         stats.queued = static_cast<std::int64_t>(queue.size());
       }
-      for (const auto& job : admitted) {
-        if (job->cancelled) continue;
-        try {
-          admit(job);
-        } catch (const std::exception& e) {
-          fail(job, ApiError(500, "", std::string("internal error: ") + e.what(), "server_error"));
-        }
-      }
+      if (!admitted.empty()) admit(admitted);
       drop_cancelled();
       if (!rows.empty()) {
         try {

@@ -1,14 +1,14 @@
 // Continuous batching for `remedi serve`: one thread owns the model and runs every request's tokens.
 //
 // Each active request is a row of one KV cache (lm/model.h), rows left-padded to a common length.
-// Between two decode steps the thread admits waiting requests (up to max_batch rows): it runs each
-// new prompt alone, with that request's own edits as interventions (METHOD §6.3: edits act on the
-// prompt pass; later steps attend to the edited prompt's cached keys and values), samples its first
-// token, and appends its cache to the batch's. A decode step then feeds every row's last token at
-// once, whatever its edits, so requests with different edits share each step; a finished or
-// cancelled row leaves the cache at once and its slot goes to the next waiting request. Sampling is
-// per row (its own seeded generator, temperature, top-k, top-p), so a request gets the same tokens
-// whether it runs alone or among others (up to floating-point summation order in the batched step).
+// Between two decode steps the thread admits waiting requests (up to max_batch rows): it runs the
+// new prompts in one left-padded forward, each row with its own request's edits as interventions
+// (METHOD §6.3: edits act on the prompt pass; later steps attend to the edited prompt's cached keys
+// and values), samples their first tokens, and appends their caches to the batch's. A decode step then feeds
+// every row's last token at once, whatever its edits, so requests with different edits share each step; a
+// finished or cancelled row leaves the cache at once and its slot goes to the next waiting request. Sampling
+// is per row (its own seeded generator, temperature, top-k, top-p), so a request gets the same tokens whether
+// it runs alone or among others (up to floating-point summation order in the batched step).
 //
 // Editors are loaded once per (type, layer) from the editors directory; directions are cached per
 // (editor type, layer, entity, context, attribute): the editor reads the entity alone and the
