@@ -422,7 +422,8 @@ nlohmann::json response_json(const CompletionRequest& request, const CompletionR
 
 nlohmann::json chunk_json(const CompletionRequest& request, const std::string& delta,
                           const std::vector<StepInfo>& steps, const std::optional<std::string>& finish,
-                          const std::string& id, std::int64_t created, const std::string& model, bool first) {
+                          const std::string& id, std::int64_t created, const std::string& model, bool first,
+                          std::size_t offset) {
   const bool logprobs = request.sampling.logprobs >= 0 && !steps.empty();
   nlohmann::json choice = {{"index", 0},
                            {"finish_reason", finish ? nlohmann::json(*finish) : nlohmann::json(nullptr)}};
@@ -434,7 +435,7 @@ nlohmann::json chunk_json(const CompletionRequest& request, const std::string& d
     choice["logprobs"] = logprobs ? chat_logprobs_json(steps) : nlohmann::json(nullptr);
   } else {
     choice["text"] = delta;
-    choice["logprobs"] = logprobs ? completion_logprobs_json(steps, 0) : nlohmann::json(nullptr);
+    choice["logprobs"] = logprobs ? completion_logprobs_json(steps, offset) : nlohmann::json(nullptr);
   }
   return {{"id", id},
           {"object", request.chat ? "chat.completion.chunk" : "text_completion"},

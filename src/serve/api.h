@@ -117,10 +117,12 @@ struct CompletionResult {
 nlohmann::json response_json(const CompletionRequest& request, const CompletionResult& result,
                              const std::string& id, std::int64_t created, const std::string& model);
 // One server-sent event's JSON: a text delta (with its steps' logprobs when asked for); `finish` set
-// on the last one. For chat the first chunk also carries {"role": "assistant"}.
+// on the last one. For chat the first chunk also carries {"role": "assistant"}. `offset`: where the
+// first step's token starts in the completion (the legacy logprobs' text_offset).
 nlohmann::json chunk_json(const CompletionRequest& request, const std::string& delta,
                           const std::vector<StepInfo>& steps, const std::optional<std::string>& finish,
-                          const std::string& id, std::int64_t created, const std::string& model, bool first);
+                          const std::string& id, std::int64_t created, const std::string& model, bool first,
+                          std::size_t offset = 0);
 nlohmann::json usage_json(std::int64_t prompt_tokens, std::int64_t completion_tokens);
 nlohmann::json edit_json(const EditReport& report);
 

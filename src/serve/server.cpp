@@ -154,10 +154,13 @@ struct Server::Impl {
       channel->ready.notify_all();
     };
     auto first = std::make_shared<bool>(true);
+    auto offset = std::make_shared<std::size_t>(0);  // bytes of the tokens streamed so far
     const auto event = [](const nlohmann::json& j) { return "data: " + dump(j) + "\n\n"; };
     job->on_delta = [=, &request](const std::string& delta, const std::vector<StepInfo>& steps) {
-      push({event(chunk_json(request, delta, steps, std::nullopt, id, created, model, *first))}, false);
+      push({event(chunk_json(request, delta, steps, std::nullopt, id, created, model, *first, *offset))},
+           false);
       *first = false;
+      for (const StepInfo& s : steps) *offset += s.token.text.size();
       return true;
     };
     job->on_done = [=, this, &request](const CompletionResult& r) {

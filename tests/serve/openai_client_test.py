@@ -51,6 +51,11 @@ def main():
         check(len(with_logprobs.choices[0].logprobs.top_logprobs) == with_logprobs.usage.completion_tokens or
               with_logprobs.choices[0].finish_reason == "stop", with_logprobs)
 
+        offsets = [o for c in client.completions.create(model=model_id, prompt=prompt, max_tokens=6, temperature=0,
+                                                        logprobs=1, stream=True)
+                   if c.choices and c.choices[0].logprobs for o in c.choices[0].logprobs.text_offset]
+        check(len(offsets) == 6 and offsets == sorted(set(offsets)), f"streamed text_offset {offsets}")
+
         # Chat, plain and streamed.
         messages = [{"role": "system", "content": "answer"}, {"role": "user", "content": "where is paris?"}]
         chat = client.chat.completions.create(model=model_id, messages=messages, max_tokens=8, temperature=0)
