@@ -35,9 +35,9 @@ def make_model_and_editors(remedi, work, env):
 
 
 class Server:
-    def __init__(self, remedi, model, editors, env, max_batch=16):
+    def __init__(self, remedi, model, editors, env, max_batch=16, chat_template="chatml"):
         self.proc = subprocess.Popen([remedi, "serve", "-m", model, "-e", editors, "--port", "0",
-                                      "--chat-template", "chatml", "--api-key", KEY, "--max-batch", str(max_batch),
+                                      "--chat-template", chat_template, "--api-key", KEY, "--max-batch", str(max_batch),
                                       "--max-body", "65536"],
                                      stderr=subprocess.PIPE, text=True, env=env)
         line = self.proc.stderr.readline()
