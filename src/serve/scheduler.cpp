@@ -355,7 +355,14 @@ struct Scheduler::Impl {
     const lm::CausalLM& lm = model.lm();
     std::vector<Pending> pending;
     for (const auto& job : jobs) {
-      if (job->cancelled) continue;
+      if (job->cancelled) {  // its client went away while it waited
+        {
+          const std::lock_guard<std::mutex> lock(mutex);
+          ++stats.cancelled;
+        }
+        job->on_error(ApiError(499, "", "the client closed the request"));
+        continue;
+      }
       const CompletionRequest& r = job->request;
       Pending p;
       p.row.job = job;
