@@ -21,7 +21,7 @@ if ! printf '%s\n' "${units[@]}" | xargs -P "$(nproc)" -n 4 \
 fi
 cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability --inline-suppr \
   --suppress=missingIncludeSystem --std=c++20 --language=c++ -I src src apps python/src
-python_files=(python tests/python examples/quickstart.py bench/bench_python.py)
+python_files=(python tests/python tests/serve examples/quickstart.py bench/bench_python.py)
 .venv/bin/ruff check "${python_files[@]}"
 .venv/bin/ruff format --check "${python_files[@]}"
 echo "lint: clean"

@@ -57,6 +57,7 @@ int run(int argc, char** argv, std::vector<std::string> self) {
   register_generate_directions(app);
   register_report(app);
   register_x(app);
+  register_serve(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {

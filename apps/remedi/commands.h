@@ -38,5 +38,6 @@ void register_random_init_model(CLI::App& app);
 void register_generate_directions(CLI::App& app);
 void register_report(CLI::App& app);
 void register_x(CLI::App& app);
+void register_serve(CLI::App& app);
 
 }  // namespace remedi::cli
