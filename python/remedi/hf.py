@@ -69,11 +69,8 @@ def fingerprint(model: torch.nn.Module) -> str | None:
         return None
     embedding = model.get_input_embeddings().weight
     config = model.config
-    vocab = (
-        model.get_output_embeddings().weight.shape[0]
-        if model.get_output_embeddings() is not None
-        else embedding.shape[0]
-    )
+    head = model.get_output_embeddings()
+    vocab = (head.weight if head is not None else embedding).shape[0]
     return _core.model_fingerprint(family, len(blocks(model)), config.hidden_size, vocab, embedding.detach())
 
 

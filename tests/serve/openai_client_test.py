@@ -10,17 +10,15 @@ usage: openai_client_test.py REMEDI_BINARY
 """
 
 import concurrent.futures
-import json
 import os
 import re
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 
 import openai
-from serve_support import CITIES, KEY, Server, make_model_and_editors
+from serve_support import CITIES, KEY, Server, make_model_and_editors, remedi_edit_json
 
 
 def check(condition, message):
@@ -98,10 +96,9 @@ def main():
         report = edited.model_extra["edit"]
         check(len(report["before"]) == 10 and len(report["after"]) == 10, report)
         check([t["prob"] for t in report["before"]] != [t["prob"] for t in report["after"]], "the edit changed nothing")
-        cli = subprocess.run(
+        expected = remedi_edit_json(
+            remedi,
             [
-                remedi,
-                "edit",
                 "-m",
                 model,
                 "-e",
@@ -114,14 +111,9 @@ def main():
                 prompt,
                 "--alpha",
                 "3",
-                "--json",
             ],
-            check=True,
-            capture_output=True,
-            text=True,
-            env=env,
+            env,
         )
-        expected = json.loads(cli.stdout)
         check(
             edited.choices[0].text == expected["after"]["continuation"],
             f"served {edited.choices[0].text!r} != remedi edit {expected['after']['continuation']!r}",

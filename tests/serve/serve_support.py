@@ -139,3 +139,9 @@ class Server:
     def get(self, path):
         with urllib.request.urlopen(self.url + path, timeout=60) as r:
             return r.status, r.read().decode()
+
+
+def remedi_edit_json(remedi, args, env):
+    """What `remedi edit ARGS --json` prints, parsed: the reference an edited server answer must equal."""
+    out = subprocess.run([remedi, "edit", *args, "--json"], check=True, capture_output=True, text=True, env=env)
+    return json.loads(out.stdout)

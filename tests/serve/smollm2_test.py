@@ -8,13 +8,11 @@ usage: smollm2_test.py REMEDI_BINARY
 """
 
 import glob
-import json
 import os
-import subprocess
 import sys
 
 import openai
-from serve_support import KEY, Server
+from serve_support import KEY, Server, remedi_edit_json
 
 
 def main():
@@ -29,26 +27,9 @@ def main():
     model_id = client.models.list().data[0].id
     prompt, entity, context = "Dolomiten is written in", "Dolomiten", "Dolomiten is written in Russian"
 
-    cli = subprocess.run(
-        [
-            remedi,
-            "edit",
-            "-e",
-            "smollm2-counterfact",
-            "--entity",
-            entity,
-            "--context",
-            context,
-            "--prompt",
-            prompt,
-            "--json",
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-        env=env,
+    expected = remedi_edit_json(
+        remedi, ["-e", "smollm2-counterfact", "--entity", entity, "--context", context, "--prompt", prompt], env
     )
-    expected = json.loads(cli.stdout)
     plain = client.completions.create(model=model_id, prompt=prompt, max_tokens=12, temperature=0)
     edited = client.completions.create(
         model=model_id,
