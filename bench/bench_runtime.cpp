@@ -1,9 +1,10 @@
 // Runtime benchmarks on a model (default: the SmolLM2 GGUF). One measurement per process, so that
 // each reports its own peak RSS:
-//   bench_runtime load       [--model M] [--dtype fp32|bf16]   model load time
+//   bench_runtime load       [--model M] [--dtype fp32|bf16|q8_0|q4_0|q4_1]   model load time
 //   bench_runtime prompt     [--model M] [--batch 16 --tokens 32]  prompt processing GFLOP/s vs sgemm peak
-//   bench_runtime generate   [--model M] [--dtype fp32|bf16] [--new-tokens 128]  tokens/s vs bandwidth bound
-//   bench_runtime sample     [--model M] [--batch 16 --tokens 16 --new-tokens 84]  batched top-k 5 sampling
+//   bench_runtime generate   [--model M] [--dtype fp32|bf16|q8_0|q4_0|q4_1] [--new-tokens 128]  tokens/s vs
+//   bandwidth bound bench_runtime sample     [--model M] [--batch 16 --tokens 16 --new-tokens 84]  batched
+//   top-k 5 sampling
 //                            (the evaluations' generation): seconds per decoding step, tokens/s
 //   bench_runtime stop-early [--model M] [--layer 2]   forward to layer 2 vs full forward
 // Every mode takes --device cpu|cuda|cuda:N (default cpu). scripts/bench-runtime.sh runs them all. Every run
@@ -147,13 +148,13 @@ int main(int argc, char** argv) {
     std::cout << "mode " << args.mode << "\nBLAS " << remedi::lm::blas_description() << "\nthreads "
               << torch::get_num_threads() << "\n";
     const std::string path = remedi::lm::resolve_model_path(args.model);
-    const remedi::lm::LoadOptions options{remedi::lm::parse_device(args.device),
-                                          remedi::lm::parse_dtype(args.dtype)};
+    const remedi::lm::LoadOptions options = remedi::lm::load_options(args.device, args.dtype);
     auto start = Clock::now();
     const auto model = CausalLM::load(path, options);
     const double load_seconds = seconds_since(start);
     std::cout << "model " << path << "\ndevice " << args.device << "\ndtype " << args.dtype
               << "\nload_seconds " << load_seconds << "\n";
+    if (options.quantized) std::cout << "quantized_kernel " << remedi::lm::quant_kernel_name() << "\n";
 
     if (args.mode == "prompt") {
       const double peak = sgemm_peak_gflops();

@@ -62,8 +62,7 @@ void run(const EditArgs& flags) {
   args.editors = editors_dir(flags.editors);
   if (args.max_new_tokens < 0) throw Error("<argument>", "--max-new-tokens", "must be >= 0");
   if (args.top < 1) throw Error("<argument>", "--top", "must be >= 1");
-  const lm::LoadedModel model =
-      lm::load_model(args.model, {lm::parse_device(args.device), lm::parse_dtype(args.dtype)});
+  const lm::LoadedModel model = lm::load_model(args.model, lm::load_options(args.device, args.dtype));
   if (args.top > model.lm().config().vocab_size) {
     throw Error("<argument>", "--top",
                 std::to_string(args.top) + " is more than the model's " +
@@ -140,7 +139,8 @@ void register_edit(CLI::App& app) {
   require_finite(
       cmd->add_option("--beta", args->request.beta, "h <- beta h + alpha d")->capture_default_str());
   cmd->add_option("--device", args->device, "cpu | cuda | cuda:N")->capture_default_str();
-  cmd->add_option("--dtype", args->dtype, "fp32 | bf16 | fp16")->capture_default_str();
+  cmd->add_option("--dtype", args->dtype, "fp32 | bf16 | fp16 | q8_0 | q4_0 | q4_1 (quantized weights, CPU)")
+      ->capture_default_str();
   cmd->add_flag("--json", args->json, "Print one JSON object");
   cmd->callback([args] { run(*args); });
 }

@@ -21,7 +21,7 @@ namespace {
 void run(const evaluate::FactGenOptions& options) {
   evaluate::check_fact_gen_options(options);  // bad flags fail before the model loads
   const lm::LoadedModel model =
-      lm::load_model(options.model, {lm::parse_device(options.device), lm::parse_dtype(options.dtype)});
+      lm::load_model(options.model, lm::load_options(options.device, options.dtype));
   std::cout << evaluate::fact_gen(model, options).summary().dump(2) << "\n";
 }
 

@@ -32,8 +32,7 @@ void run(GenerateArgs args) {
   if (args.options.top_k < 0) throw Error("<argument>", "--top-k", "must be >= 0");
   if (args.logprobs < 0) throw Error("<argument>", "--logprobs", "must be >= 0");
   if (args.options.temperature <= 0) throw Error("<argument>", "--temperature", "must be > 0");
-  const lm::LoadedModel model =
-      lm::load_model(args.model, {lm::parse_device(args.device), lm::parse_dtype(args.dtype)});
+  const lm::LoadedModel model = lm::load_model(args.model, lm::load_options(args.device, args.dtype));
   args.options.logprobs = args.json ? args.logprobs : 0;
   const std::vector<lm::Completion> completions = lm::complete_prompts(model, args.prompts, args.options);
   if (!args.json) {
@@ -65,7 +64,8 @@ void register_generate(CLI::App& app) {
       cmd->add_option("--temperature", o.temperature, "Sampling temperature")->capture_default_str());
   cmd->add_option("--seed", o.seed, "Seed for sampling")->capture_default_str();
   cmd->add_option("--device", args->device, "cpu | cuda | cuda:N")->capture_default_str();
-  cmd->add_option("--dtype", args->dtype, "fp32 | bf16 | fp16")->capture_default_str();
+  cmd->add_option("--dtype", args->dtype, "fp32 | bf16 | fp16 | q8_0 | q4_0 | q4_1 (quantized weights, CPU)")
+      ->capture_default_str();
   cmd->add_flag("--json", args->json, "Print one JSON object with ids and per-step log-probabilities");
   cmd->add_option("--logprobs", args->logprobs, "Top-N log-probabilities per step in --json output")
       ->capture_default_str();

@@ -51,8 +51,7 @@ void run(const ServeArgs& flags) {
     throw Error("<argument>", "--port", "must be 0..65535");
   if (args.max_batch < 1) throw Error("<argument>", "--max-batch", "must be >= 1");
   if (!args.editors.empty()) args.editors = editors_dir(args.editors);
-  lm::LoadedModel model =
-      lm::load_model(args.model, {lm::parse_device(args.device), lm::parse_dtype(args.dtype)});
+  lm::LoadedModel model = lm::load_model(args.model, lm::load_options(args.device, args.dtype));
   try {
     args.server.chat_template = serve::detect_chat_template(model.path, args.chat_template);
   } catch (const serve::ApiError& e) {
@@ -113,7 +112,8 @@ void register_serve(CLI::App& app) {
   cmd->add_option("--chat-template", args->chat_template, "auto (the model's, if ChatML) | chatml")
       ->capture_default_str();
   cmd->add_option("--device", args->device, "cpu | cuda | cuda:N")->capture_default_str();
-  cmd->add_option("--dtype", args->dtype, "fp32 | bf16 | fp16")->capture_default_str();
+  cmd->add_option("--dtype", args->dtype, "fp32 | bf16 | fp16 | q8_0 | q4_0 | q4_1 (quantized weights, CPU)")
+      ->capture_default_str();
   cmd->callback([args] { run(*args); });
 }
 

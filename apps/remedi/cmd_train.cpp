@@ -21,8 +21,7 @@ namespace {
 void run(const TrainRunOptions& o) {
   check_train_run_options(o);
   const TrainSamples samples = select_train_samples(o);
-  const lm::LoadedModel model =
-      lm::load_model(o.model, {lm::parse_device(o.device), lm::parse_dtype(o.dtype)});
+  const lm::LoadedModel model = lm::load_model(o.model, lm::load_options(o.device, o.dtype));
   const auto show = [&](const TrainRunEvent& event) {
     if (o.quiet) return;
     const std::string editor = event.type + "/" + std::to_string(event.layer);

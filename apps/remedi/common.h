@@ -35,7 +35,7 @@ using evaluate::write_json;
 
 // The model an evaluation's -m, --device and --dtype name (lm::load_model).
 inline lm::LoadedModel load_eval_model(const EvalOptions& options) {
-  return lm::load_model(options.model, {lm::parse_device(options.device), lm::parse_dtype(options.dtype)});
+  return lm::load_model(options.model, lm::load_options(options.device, options.dtype));
 }
 
 // Refuses an empty row selector (`--rows ''`), which would otherwise mean every row: a row option

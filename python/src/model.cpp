@@ -19,8 +19,10 @@ namespace remedi::python {
 
 namespace {
 
-// The inverse of lm::parse_dtype: what load_model was given.
-std::string dtype_name(torch::ScalarType dtype) {
+// The inverse of lm::load_options: what load_model was given.
+std::string dtype_name(const lm::CausalLM& model) {
+  if (model.quantized()) return lm::quant_format_name(*model.quantized());
+  const torch::ScalarType dtype = model.dtype();
   return dtype == torch::kBFloat16 ? "bf16" : dtype == torch::kFloat16 ? "fp16" : "fp32";
 }
 
@@ -117,7 +119,7 @@ void bind_model(py::module_& m) {
       .def_property_readonly("context_length",
                              [](const lm::LoadedModel& s) { return s.lm().config().max_positions; })
       .def_property_readonly("device", [](const lm::LoadedModel& s) { return s.lm().device().str(); })
-      .def_property_readonly("dtype", [](const lm::LoadedModel& s) { return dtype_name(s.lm().dtype()); })
+      .def_property_readonly("dtype", [](const lm::LoadedModel& s) { return dtype_name(s.lm()); })
       .def_property_readonly("eos_id", [](const lm::LoadedModel& s) { return s.tok().eos_id(); })
       .def_property_readonly("pad_id", [](const lm::LoadedModel& s) { return s.tok().pad_id(); })
       .def_property_readonly("fingerprint",
@@ -207,9 +209,7 @@ void bind_model(py::module_& m) {
   m.def(
       "load_model",
       [](const std::string& name_or_path, const std::string& device, const std::string& dtype) {
-        lm::LoadOptions options;
-        options.device = lm::parse_device(device);
-        options.dtype = lm::parse_dtype(dtype);
+        const lm::LoadOptions options = lm::load_options(device, dtype);
         py::gil_scoped_release release;
         return lm::load_model(name_or_path, options);
       },

@@ -14,6 +14,11 @@ torch::Tensor layer_norm(const torch::Tensor& x, const torch::Tensor& weight, co
 }
 
 torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& weight, double eps) {
+  // float32: libtorch's fused kernel, one dispatch instead of seven and the same floats (it is
+  // x * rsqrt(mean(x^2) + eps) * w in float32 too). Other dtypes round twice, as HF does: below.
+  if (x.scalar_type() == torch::kFloat32 && weight.scalar_type() == torch::kFloat32) {
+    return torch::rms_norm(x, {x.size(-1)}, weight, eps);
+  }
   const torch::Tensor x32 = x.to(torch::kFloat32);
   const torch::Tensor normed = x32 * torch::rsqrt(x32.pow(2).mean(-1, /*keepdim=*/true) + eps);
   return weight * normed.to(x.scalar_type());
@@ -103,19 +108,17 @@ torch::Tensor self_attention(const ModelConfig& config, const torch::Tensor& pac
   const std::int64_t head_dim = config.head_dim;
   const std::int64_t n_head = config.n_head;
   const std::int64_t n_kv = config.n_kv_head;
-  // (B, T, heads, head_dim) -> (B, heads, T, head_dim)
-  torch::Tensor q =
-      qkv.narrow(-1, 0, n_head * head_dim).view({batch, length, n_head, head_dim}).transpose(1, 2);
-  torch::Tensor k = qkv.narrow(-1, n_head * head_dim, n_kv * head_dim)
-                        .view({batch, length, n_kv, head_dim})
-                        .transpose(1, 2);
+  // (B, T, heads, head_dim) -> (B, heads, T, head_dim); q and k rotate together, as one tensor of
+  // n_head + n_kv heads (half the dispatches of rotating each).
+  torch::Tensor qk = qkv.narrow(-1, 0, (n_head + n_kv) * head_dim)
+                         .view({batch, length, n_head + n_kv, head_dim})
+                         .transpose(1, 2);
+  if (config.rotary_dim > 0) qk = apply_rotary(config, qk, inputs);
+  torch::Tensor q = qk.narrow(1, 0, n_head);
+  torch::Tensor k = qk.narrow(1, n_head, n_kv);
   torch::Tensor v = qkv.narrow(-1, (n_head + n_kv) * head_dim, n_kv * head_dim)
                         .view({batch, length, n_kv, head_dim})
                         .transpose(1, 2);
-  if (config.rotary_dim > 0) {
-    q = apply_rotary(config, q, inputs);
-    k = apply_rotary(config, k, inputs);
-  }
   if (cache.keys != nullptr) {
     const std::int64_t needed = cache.past + length;
     if (!cache.keys->defined() || cache.keys->size(2) < needed) {
@@ -133,27 +136,15 @@ torch::Tensor self_attention(const ModelConfig& config, const torch::Tensor& pac
     k = cache.keys->narrow(2, 0, needed);
     v = cache.values->narrow(2, 0, needed);
   }
-  const std::int64_t key_length = k.size(2);
-  // Grouped-query attention without copying keys and values per query head: the `group` query heads
-  // that share a kv head (heads kv * group + g, as HF's repeat_kv orders them) are stacked along the
-  // query axis, (B, n_kv, group * T, head_dim), and meet that head's keys in one product. Expanding
-  // K and V to every query head instead copied 2 x B x n_head x T_past x head_dim floats per layer
-  // and step, the largest cost of batched decoding (docs/PERFORMANCE.md).
-  const std::int64_t group = n_head / n_kv;
-  const torch::Tensor grouped_q = q.reshape({batch, n_kv, group * length, head_dim});
-  // Scores and softmax in float32 whatever the compute dtype; masked keys get -inf-like weight.
-  torch::Tensor scores = torch::matmul(grouped_q, k.transpose(-1, -2))
-                             .view({batch, n_head, length, key_length})
-                             .to(torch::kFloat32) /
-                         std::sqrt(double(head_dim));
-  scores = scores.masked_fill(inputs.allowed.logical_not(), -1e30);
-  const torch::Tensor probs =
-      torch::softmax(scores, -1).to(v.scalar_type()).view({batch, n_kv, group * length, key_length});
-  // (B, n_kv, group * T, head_dim) -> (B, heads, T, head_dim) -> (B, T, heads * head_dim)
-  const torch::Tensor out = torch::matmul(probs, v)
-                                .view({batch, n_head, length, head_dim})
+  // libtorch's fused attention (its CPU flash kernel; grouped-query heads share their kv head without
+  // copies, as HF's repeat_kv orders them: query head h reads kv head h / (n_head / n_kv)). Softmax
+  // accumulates in float32 whatever the compute dtype; a query row with no visible key (padding) comes
+  // out as zeros. One dispatch instead of the ~15 of the explicit product, mask and softmax.
+  const torch::Tensor out = at::scaled_dot_product_attention(q, k, v, inputs.allowed, /*dropout_p=*/0.0,
+                                                             /*is_causal=*/false, /*scale=*/std::nullopt,
+                                                             /*enable_gqa=*/n_kv != n_head)
                                 .transpose(1, 2)
-                                .reshape({batch, length, n_head * head_dim});
+                                .reshape({batch, length, n_head * head_dim});  // (B, T, heads * head_dim)
   return unpadded ? unpad(out, inputs) : out;
 }
 

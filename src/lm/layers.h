@@ -6,6 +6,7 @@
 
 #include "lm/config.h"
 #include "lm/family.h"
+#include "lm/quantized.h"
 #include "lm/weights.h"
 
 namespace remedi::lm {
@@ -23,9 +24,11 @@ struct AttentionInputs {
 };
 
 // y = x W^T + b for the LM's projections, x (..., in), W (out, in), b (out) or undefined: the one place
-// where a projection's kernel is chosen. libtorch's own (MKL's sgemm on x86-64 wheels) measured faster
-// than calling the BLAS directly (docs/PERFORMANCE.md, "One libtorch").
+// where a projection's kernel is chosen. Dense weights: libtorch's own (MKL's sgemm on x86-64 wheels)
+// measured faster than calling the BLAS directly (docs/PERFORMANCE.md, "One libtorch"); quantized
+// weights (uint8 blocks, lm/quantized.h): remedi's kernels.
 inline torch::Tensor project(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias) {
+  if (weight.scalar_type() == torch::kUInt8) return quantized_linear(x, weight, bias);
   return torch::linear(x, weight, bias);
 }
 

@@ -56,6 +56,30 @@ void convert_weights(ModelWeights& w, const LoadOptions& options) {
   convert(w.lm_head_bias);
 }
 
+// Every projection to blocks of `format`; the head to Q8_0 under the 4-bit formats. A tied head
+// becomes a quantized copy: the token embedding stays float32 for the lookup (and the fingerprint).
+void quantize_weights(ModelWeights& w, QuantFormat format, const std::string& path) {
+  const auto convert = [&](torch::Tensor& t, const std::string& what, QuantFormat to) {
+    if (!t.defined()) return;
+    if (t.size(1) % kQuantBlock != 0) {
+      throw Error(path, "--dtype",
+                  quant_format_name(format) + " needs matrices whose input size is a multiple of 32; " +
+                      what + " has " + std::to_string(t.size(1)));
+    }
+    t = quantize_weight(t, to);
+  };
+  for (std::size_t l = 0; l < w.layers.size(); ++l) {
+    LayerWeights& layer = w.layers[l];
+    const std::string where = "layer " + std::to_string(l) + "'s ";
+    convert(layer.qkv_weight, where + "attention input", format);
+    convert(layer.out_weight, where + "attention output", format);
+    convert(layer.up_weight, where + "MLP input", format);
+    convert(layer.gate_up_weight, where + "MLP input", format);
+    convert(layer.down_weight, where + "MLP output", format);
+  }
+  convert(w.lm_head_weight, "the head", format == QuantFormat::Q8_0 ? format : QuantFormat::Q8_0);
+}
+
 bool is_gguf_path(const std::string& path) {
   return std::filesystem::path(path).extension() == ".gguf" && !std::filesystem::is_directory(path);
 }
@@ -88,6 +112,10 @@ std::unique_ptr<CausalLM> CausalLM::load(const std::string& path, const LoadOpti
     throw Error("<argument>", "--dtype",
                 "fp16 needs --device cuda (libtorch's CPU kernels lack half matmul); use bf16");
   }
+  if (options.quantized && (!options.device.is_cpu() || options.dtype != torch::kFloat32)) {
+    throw Error("<argument>", "--dtype",
+                quant_format_name(*options.quantized) + " weights run on the CPU with float32 activations");
+  }
   torch::NoGradGuard no_grad;
   ModelConfig config;
   ModelWeights weights;
@@ -105,6 +133,7 @@ std::unique_ptr<CausalLM> CausalLM::load(const std::string& path, const LoadOpti
                            ConvertingSource(*open_safetensors_source(folder.string()), options));
   }
   convert_weights(weights, options);  // what a family computed from the loaded tensors, if anything
+  if (options.quantized) quantize_weights(weights, *options.quantized, path);
   return std::make_unique<CausalLM>(std::move(config), std::move(weights), options, path);
 }
 
@@ -290,7 +319,23 @@ torch::ScalarType parse_dtype(const std::string& text) {
   if (text == "fp32" || text == "float32") return torch::kFloat32;
   if (text == "bf16" || text == "bfloat16") return torch::kBFloat16;
   if (text == "fp16" || text == "float16") return torch::kFloat16;
-  throw Error("<argument>", "--dtype", "'" + text + "' is not one of fp32, bf16, fp16");
+  throw Error("<argument>", "--dtype",
+              "'" + text + "' is not one of fp32, bf16, fp16, q8_0, q4_0, q4_1 (q4)");
+}
+
+std::optional<QuantFormat> parse_quant_format(const std::string& text) {
+  if (text == "q8_0") return QuantFormat::Q8_0;
+  if (text == "q4_0") return QuantFormat::Q4_0;
+  if (text == "q4_1" || text == "q4") return QuantFormat::Q4_1;
+  return std::nullopt;
+}
+
+LoadOptions load_options(const std::string& device, const std::string& dtype) {
+  LoadOptions options;
+  options.device = parse_device(device);
+  options.quantized = parse_quant_format(dtype);
+  options.dtype = options.quantized ? torch::kFloat32 : parse_dtype(dtype);
+  return options;
 }
 
 }  // namespace remedi::lm

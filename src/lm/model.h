@@ -98,7 +98,8 @@ class CausalLM {
   const ModelConfig& config() const { return config_; }
   const ModelWeights& weights() const { return weights_; }
   torch::Device device() const { return options_.device; }
-  torch::ScalarType dtype() const { return options_.dtype; }
+  torch::ScalarType dtype() const { return options_.dtype; }  // of activations (float32 when quantized)
+  std::optional<QuantFormat> quantized() const { return options_.quantized; }
   const std::string& path() const { return path_; }
   // Bytes of weights that one token's forward reads (every matrix once; embeddings one row).
   std::int64_t weight_bytes_per_token() const;
@@ -119,5 +120,10 @@ torch::Tensor apply_intervention(const torch::Tensor& hidden, const Intervention
 // option otherwise (and for cuda when libtorch has no CUDA device).
 torch::Device parse_device(const std::string& text);
 torch::ScalarType parse_dtype(const std::string& text);
+// "q8_0", "q4_0", "q4_1" (or "q4"): a weight-only quantized format; nullopt for anything else.
+std::optional<QuantFormat> parse_quant_format(const std::string& text);
+// A command's --device and --dtype: dense fp32 / bf16 / fp16, or quantized weights with float32
+// activations (q8_0, q4_0, q4_1; LoadOptions::quantized). remedi::Error naming the flag otherwise.
+LoadOptions load_options(const std::string& device, const std::string& dtype);
 
 }  // namespace remedi::lm

@@ -12,11 +12,13 @@
 #include <torch/types.h>
 
 #include <array>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "lm/config.h"
 #include "lm/family.h"
+#include "lm/quantized.h"
 
 namespace remedi::lm {
 
@@ -82,6 +84,10 @@ inline constexpr std::array<torch::Tensor ModelWeights::*, kModelSlotCount> kMod
 struct LoadOptions {
   torch::Device device = torch::kCPU;
   torch::ScalarType dtype = torch::kFloat32;
+  // Weight-only quantization (lm/quantized.h): every projection, the head included, kept as blocks
+  // of this format (the head Q8_0 under the 4-bit formats, as GGUF files hold it) and multiplied by
+  // remedi's CPU kernels; embeddings, norms and activations stay float32. CPU and fp32 only.
+  std::optional<QuantFormat> quantized;
 };
 
 // Source of named tensors (an HF safetensors checkpoint or a GGUF file), as float32 on the CPU in

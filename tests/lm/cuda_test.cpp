@@ -30,7 +30,7 @@ class CudaFamilyTest : public ::testing::TestWithParam<std::string> {
 
 TEST_P(CudaFamilyTest, LogitsAndEditsMatchTransformersInFp32) {
   torch::NoGradGuard no_grad;
-  const auto model = CausalLM::load(folder_, {torch::Device(torch::kCUDA), torch::kFloat32});
+  const auto model = CausalLM::load(folder_, {torch::Device(torch::kCUDA), torch::kFloat32, std::nullopt});
   const torch::Tensor& mask = ref_.at("attention_mask_right");
   const ForwardResult plain = model->forward({ref_.at("input_ids_right"), mask}, {});
   EXPECT_LE(test::max_abs_diff_at(plain.logits.cpu(), ref_.at("logits_right"), mask), 1e-4);
@@ -43,7 +43,7 @@ TEST_P(CudaFamilyTest, LogitsAndEditsMatchTransformersInFp32) {
 
 TEST_P(CudaFamilyTest, GreedyContinuationMatchesTransformers) {
   torch::NoGradGuard no_grad;
-  const auto model = CausalLM::load(folder_, {torch::Device(torch::kCUDA), torch::kFloat32});
+  const auto model = CausalLM::load(folder_, {torch::Device(torch::kCUDA), torch::kFloat32, std::nullopt});
   GenerateOptions options;
   const torch::Tensor& expected = ref_.at("greedy_ids");
   options.max_new_tokens = expected.size(1);
@@ -57,7 +57,7 @@ TEST_P(CudaFamilyTest, Bf16AndFp16StayCloseToFp32) {
   const torch::Tensor& mask = ref_.at("attention_mask_right");
   const torch::Tensor expected = ref_.at("logits_right");
   for (const torch::Dtype dtype : {torch::kBFloat16, torch::kFloat16}) {
-    const auto model = CausalLM::load(folder_, {torch::Device(torch::kCUDA), dtype});
+    const auto model = CausalLM::load(folder_, {torch::Device(torch::kCUDA), dtype, std::nullopt});
     const torch::Tensor logits =
         model->forward({ref_.at("input_ids_right"), mask}, {}).logits.to(torch::kCPU, torch::kFloat32);
     // bf16 keeps 8 bits of mantissa: a relative error of a few 1e-2 on logits of order 1.

@@ -7,6 +7,7 @@
 
 #include "lm/generate.h"
 #include "lm/model.h"
+#include "lm/quantized.h"
 #include "reference.h"
 #include "test_support.h"
 
@@ -86,6 +87,41 @@ TEST_F(SmolLM2Test, GreedyContinuationsMatchTransformers) {
     options.max_new_tokens = expected.size(0);
     const GenerateResult result = generate(*model_, {ids(k), torch::Tensor()}, options);
     EXPECT_TRUE(torch::equal(result.tokens[0], expected)) << result.tokens[0] << "\nexpected\n" << expected;
+  }
+}
+
+// `--dtype q4_1` keeps the file's blocks: every matrix dequantizes to the floats of the dense load,
+// so the model is the one transformers computes with (up to summation order).
+TEST_F(SmolLM2Test, Q4_1IsTheFilesModel) {
+  torch::NoGradGuard no_grad;
+  LoadOptions options;
+  options.quantized = QuantFormat::Q4_1;
+  const auto quantized = CausalLM::load(model_->path(), options);
+  for (std::size_t l = 0; l < quantized->weights().layers.size(); ++l) {
+    const LayerWeights& q = quantized->weights().layers[l];
+    const LayerWeights& dense = model_->weights().layers[l];
+    EXPECT_TRUE(torch::equal(dequantize_weight(q.qkv_weight), dense.qkv_weight)) << "layer " << l;
+    EXPECT_TRUE(torch::equal(dequantize_weight(q.out_weight), dense.out_weight)) << "layer " << l;
+    EXPECT_TRUE(torch::equal(dequantize_weight(q.gate_up_weight), dense.gate_up_weight)) << "layer " << l;
+    EXPECT_TRUE(torch::equal(dequantize_weight(q.down_weight), dense.down_weight)) << "layer " << l;
+  }
+  // The tied head: the file's Q8_0 embedding.
+  EXPECT_EQ(quant_format_of(quantized->weights().lm_head_weight), QuantFormat::Q8_0);
+  EXPECT_TRUE(torch::equal(dequantize_weight(quantized->weights().lm_head_weight),
+                           model_->weights().token_embedding));
+  for (std::int64_t k = 0; k < prompt_count(); ++k) {
+    SCOPED_TRACE("prompt " + std::to_string(k));
+    const std::string key = "prompt_" + std::to_string(k) + "_";
+    ForwardOptions last;
+    last.logits = LogitsAt::Last;
+    const torch::Tensor logits = quantized->forward({ids(k), torch::Tensor()}, last).logits[0];
+    const torch::Tensor top_ids = ref_->at(key + "top50_ids");
+    EXPECT_LE((logits.index_select(0, top_ids) - ref_->at(key + "top50_logits")).abs().max().item<double>(),
+              1e-3);
+    const torch::Tensor expected = ref_->at("greedy_" + std::to_string(k));
+    GenerateOptions greedy;
+    greedy.max_new_tokens = expected.size(0);
+    EXPECT_TRUE(torch::equal(generate(*quantized, {ids(k), torch::Tensor()}, greedy).tokens[0], expected));
   }
 }
 
