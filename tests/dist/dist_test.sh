@@ -5,7 +5,8 @@
 #             split 3 + 2) gives the 1-process editor within 1e-6 relative, and its report;
 #             --parallel layers gives each layer's 1-process editor bit for bit.
 #   failure   a rank killed (SIGKILL) or hung (SIGSTOP) mid-training: the other exits non-zero with a
-#             one-line error within --dist-timeout (plus start-up slack).
+#             one-line error within --dist-timeout (plus start-up slack); a 2-rank run killed after a
+#             checkpoint and resumed by one process ends with the uninterrupted 1-process editor.
 #   eval      `eval fact-gen` on 2 ranks writes the 1-process records and metrics.
 #
 #   tests/dist/dist_test.sh REMEDI_BINARY train|failure|eval
@@ -130,6 +131,33 @@ failure)
     [ "$(printf '%s\n' "$err" | wc -l)" -eq 1 ] || { echo "dist: not one line"; exit 1; }
     case "$err" in "remedi: error: rank 0 of 2: "*) ;; *) echo "dist: unexpected message"; exit 1 ;; esac
   done
+  # Both ranks killed after a checkpoint; one process resumes it (--resume with another world size)
+  # and ends with the editor of an uninterrupted one-process run.
+  resume_args=("${train_args[@]}" -l 1 --max-epochs 8 --patience 8)
+  "$remedi" "${resume_args[@]}" -n resume_one >/dev/null
+  port=$("$python" -c "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
+  for rank in 0 1; do
+    MASTER_ADDR=127.0.0.1 MASTER_PORT=$port WORLD_SIZE=2 RANK=$rank LOCAL_RANK=$rank \
+      "$remedi" "${resume_args[@]}" -n resume_two >/dev/null 2>&1 &
+    pids+=($!)
+  done
+  for _ in $(seq 300); do
+    [ -e "$REMEDI_RESULTS/resume_two/linear/1/checkpoint.pt" ] && break
+    sleep 0.1
+  done
+  # The checkpoint of epoch 0 only measures: wait for the next (a new file: written by rename).
+  checkpoint=$REMEDI_RESULTS/resume_two/linear/1/checkpoint.pt
+  first=$(stat -c %i "$checkpoint" 2>/dev/null || echo none)
+  for _ in $(seq 300); do
+    [ "$(stat -c %i "$checkpoint" 2>/dev/null || echo none)" != "$first" ] && break
+    sleep 0.05
+  done
+  kill -9 "${pids[-2]}" "${pids[-1]}" 2>/dev/null || true
+  wait "${pids[-2]}" "${pids[-1]}" 2>/dev/null || true
+  [ -e "$REMEDI_RESULTS/resume_two/linear/1/checkpoint.pt" ] || { echo "dist: no checkpoint to resume"; exit 1; }
+  [ ! -e "$REMEDI_RESULTS/resume_two/linear/1/editor.json" ] || { echo "dist: the 2-rank run ended before the kill"; exit 1; }
+  "$remedi" "${resume_args[@]}" -n resume_two --resume >/dev/null
+  tolerance=1e-6 compare resume_one resume_two 1
   echo "dist: failure ok"
   ;;
 eval)
