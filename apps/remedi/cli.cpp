@@ -10,6 +10,7 @@
 
 #include "commands.h"
 #include "lm/threads.h"
+#include "remedi/distributed.h"
 #include "util/error.h"
 
 namespace remedi::cli {
@@ -68,6 +69,9 @@ int run(int argc, char** argv, std::vector<std::string> self) {
   } catch (const Error& e) {
     std::cerr << "remedi: error: " << e.what() << "\n";
     return kBadInputExitCode;
+  } catch (const dist::Failure& e) {
+    std::cerr << "remedi: error: " << e.what() << "\n";
+    return 1;
   } catch (const std::exception& e) {
     std::cerr << "remedi: internal error: " << e.what() << "\n";
     return 1;

@@ -18,11 +18,16 @@ namespace remedi::cli {
 
 namespace {
 
-void run(const evaluate::FactGenOptions& options) {
+void run(evaluate::FactGenOptions options, const DistFlags& dist_flags) {
   evaluate::check_fact_gen_options(options);  // bad flags fail before the model loads
-  const lm::LoadedModel model =
-      lm::load_model(options.model, lm::load_options(options.device, options.dtype));
-  std::cout << evaluate::fact_gen(model, options).summary().dump(2) << "\n";
+  options.group = join_group(dist_flags);
+  const bool reports = dist::root(options.group.get());  // rank 0 alone reports
+  if (!reports) options.quiet = true;
+  const lm::LoadedModel model = lm::load_model(
+      options.model, lm::load_options(rank_device(options.device, options.group.get()), options.dtype));
+  const evaluate::FactGenResults results = evaluate::fact_gen(model, options);
+  if (reports) std::cout << results.summary().dump(2) << "
+";
 }
 
 }  // namespace
@@ -41,7 +46,9 @@ void register_eval_fact_gen(CLI::App& app, const std::string& name) {
   cmd->add_option("--max-length", options->max_length,
                   "Generation: total tokens per row including the left-padded prompt (docs/METHOD.md Q12)")
       ->capture_default_str();
-  cmd->callback([options] { run(*options); });
+  auto dist_flags = std::make_shared<DistFlags>();
+  add_dist_options(*cmd, *dist_flags);
+  cmd->callback([options, dist_flags] { run(*options, *dist_flags); });
 }
 
 }  // namespace remedi::cli

@@ -18,10 +18,16 @@ namespace remedi::cli {
 
 namespace {
 
-void run(const TrainRunOptions& o) {
+void run(TrainRunOptions o, const DistFlags& dist_flags, const std::string& parallel) {
   check_train_run_options(o);
+  o.parallel = parse_parallel(parallel);
+  o.group = join_group(dist_flags);
+  // Rank 0 alone reports; the others only train.
+  const bool reports = dist::root(o.group.get());
+  if (!reports) o.quiet = true;
   const TrainSamples samples = select_train_samples(o);
-  const lm::LoadedModel model = lm::load_model(o.model, lm::load_options(o.device, o.dtype));
+  const lm::LoadedModel model =
+      lm::load_model(o.model, lm::load_options(rank_device(o.device, o.group.get()), o.dtype));
   const auto show = [&](const TrainRunEvent& event) {
     if (o.quiet) return;
     const std::string editor = event.type + "/" + std::to_string(event.layer);
@@ -35,7 +41,7 @@ void run(const TrainRunOptions& o) {
     }
   };
   const TrainRunResult result = train_editors(model, o, samples, show);
-  std::cout << train_run_summary_json(result).dump(2) << "\n";
+  if (reports) std::cout << train_run_summary_json(result).dump(2) << "\n";
 }
 
 }  // namespace
@@ -93,7 +99,14 @@ void register_train(CLI::App& app) {
   cmd->add_flag("--faithful", a->faithful,
                 "Reproduce quirks Q1 (KL of the last row) and Q2 (save the last epoch)");
   cmd->add_flag("-q,--quiet", a->quiet, "No progress output");
-  cmd->callback([a] { run(*a); });
+  auto dist_flags = std::make_shared<DistFlags>();
+  auto parallel = std::make_shared<std::string>("data");
+  add_dist_options(*cmd, *dist_flags);
+  cmd->add_option("--parallel", *parallel,
+                  "Under torchrun: data (each rank takes part of every batch) or layers (editors dealt to "
+                  "the ranks)")
+      ->capture_default_str();
+  cmd->callback([a, dist_flags, parallel] { run(*a, *dist_flags, *parallel); });
 }
 
 }  // namespace remedi::cli

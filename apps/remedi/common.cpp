@@ -2,7 +2,9 @@
 
 #include <CLI/CLI.hpp>
 
+#include <chrono>
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <functional>
 #include <optional>
@@ -97,6 +99,28 @@ void add_classification_options(CLI::App& cmd, ClassificationOptions& o) {
                "Name the outputs *_control_model (use with -m <random-init-model output>)");
   cmd.add_flag("--no-normalize", o.no_normalize, "Skip the z-scoring of entity vectors and directions");
   cmd.add_option("--similarity", o.similarity, "dot | cosine")->capture_default_str();
+}
+
+void add_dist_options(CLI::App& cmd, DistFlags& flags) {
+  cmd.add_option("--dist-backend", flags.backend,
+                 "Process-group backend under torchrun (gloo; see docs/DISTRIBUTED.md)")
+      ->capture_default_str();
+  require_non_negative(cmd.add_option("--dist-timeout", flags.timeout_seconds,
+                                      "Seconds a rank waits for the others before it fails")
+                           ->capture_default_str());
+}
+
+std::shared_ptr<dist::Group> join_group(const DistFlags& flags) {
+  if (!(flags.timeout_seconds > 0)) throw Error("<argument>", "--dist-timeout", "must be positive");
+  dist::Options options;
+  options.backend = flags.backend;
+  options.timeout = std::chrono::milliseconds(static_cast<std::int64_t>(flags.timeout_seconds * 1000));
+  return dist::Group::from_environment(options);
+}
+
+std::string rank_device(const std::string& device, const dist::Group* group) {
+  if (group == nullptr || device != "cuda") return device;
+  return "cuda:" + std::to_string(group->local_rank());
 }
 
 }  // namespace remedi::cli

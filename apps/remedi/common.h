@@ -3,8 +3,12 @@
 // namespace so the commands name it briefly.
 #pragma once
 
+#include <memory>
+#include <string>
+
 #include "evaluate/setup.h"
 #include "lm/loaded_model.h"
+#include "remedi/distributed.h"
 
 namespace CLI {
 class App;
@@ -46,6 +50,19 @@ CLI::Option* require_row_selector(CLI::Option* option);
 // with a one-line remedi error naming it. Returns `option`.
 CLI::Option* require_finite(CLI::Option* option);
 CLI::Option* require_non_negative(CLI::Option* option);
+
+// --dist-backend and --dist-timeout: how a command started by torchrun (or with RANK, WORLD_SIZE, ...
+// set) joins its process group (docs/DISTRIBUTED.md).
+struct DistFlags {
+  std::string backend = "gloo";
+  double timeout_seconds = 300;
+};
+void add_dist_options(CLI::App& cmd, DistFlags& flags);
+// The environment's process group, or nullptr for one process (remedi::dist::Group::from_environment).
+std::shared_ptr<dist::Group> join_group(const DistFlags& flags);
+// `device` for this rank: "cuda" becomes "cuda:<LOCAL_RANK>" in a process group, so that the ranks
+// of one node take one GPU each.
+std::string rank_device(const std::string& device, const dist::Group* group);
 
 // The flags of evaluate::EvalOptions: -n, -m, -e, -t, -l, -f, --rows, --small, ...
 void add_eval_options(CLI::App& cmd, EvalOptions& options);

@@ -15,6 +15,7 @@
 #include "eval/results_layout.h"
 #include "evaluate/fact_gen_prompts.h"
 #include "evaluate/fact_gen_references.h"
+#include "evaluate/sharded.h"
 #include "remedi/editor.h"
 #include "remedi/editor_file.h"
 #include "remedi/generation.h"
@@ -25,6 +26,11 @@
 namespace remedi::evaluate {
 
 namespace {
+
+// Rank 0 alone writes (the other ranks hold the same gathered results).
+void write_result(const FactGenOptions& o, const std::string& path, const nlohmann::json& value) {
+  if (writes(o.group.get())) write_json(path, value);
+}
 
 bool contains(const std::vector<std::string>& list, const std::string& item) {
   return std::find(list.begin(), list.end(), item) != list.end();
@@ -133,7 +139,7 @@ GenerationSetup prepare_generation(const FactGenOptions& o, const std::vector<da
   g.options.allow_missing_entity = true;  // a paraphrase may name the subject differently: left unedited
   g.prompts = flatten_prompts(samples, generation_prompts);
   g.refs = build_references(samples, index, model, g.options, experiment);
-  write_json(g.refs.file, g.refs.json);
+  write_result(o, g.refs.file, g.refs.json);
   return g;
 }
 
@@ -188,12 +194,13 @@ nlohmann::json run_baseline(const FactGenOptions& o, const lm::LoadedModel& mode
         }
       }
       const auto start = std::chrono::steady_clock::now();
-      std::vector<std::string> texts = generate_texts(model.lm(), model.tok(), nullptr, rows, g.options);
+      std::vector<std::string> texts =
+          sharded_texts(o.group.get(), model.lm(), model.tok(), nullptr, rows, g.options);
       const double seconds = seconds_since(start);
       cut_contexts(texts, contexts);
       const GenerationMetrics m = generation_metrics(texts, g.prompts.owner, g.refs);
       metrics = generation_json(m, g, seconds);
-      write_json(eval::records_file(folder, benchmark), generation_records(rows, texts, nullptr));
+      write_result(o, eval::records_file(folder, benchmark), generation_records(rows, texts, nullptr));
       if (!o.quiet) std::cerr << o.baseline << " generation: fluency " << m.fluency.mean << "\n";
     } else if (benchmark == "essence") {
       // prefix: the context goes between the Wikipedia prefix and "<entity> is" and is cut from the
@@ -213,13 +220,14 @@ nlohmann::json run_baseline(const FactGenOptions& o, const lm::LoadedModel& mode
         }
       }
       const auto start = std::chrono::steady_clock::now();
-      std::vector<std::string> texts = generate_texts(model.lm(), model.tok(), nullptr, rows, sampling);
+      std::vector<std::string> texts =
+          sharded_texts(o.group.get(), model.lm(), model.tok(), nullptr, rows, sampling);
       const double seconds = seconds_since(start);
       for (std::string& text : texts) text = cut_wikipedia_prefix(text);
       cut_contexts(texts, contexts);
       metrics = essence_metrics_json(samples, texts, e);
       metrics["generation_seconds"] = seconds;
-      write_json(eval::records_file(folder, benchmark), essence_records(rows, texts, e));
+      write_result(o, eval::records_file(folder, benchmark), essence_records(rows, texts, e));
       if (!o.quiet) std::cerr << o.baseline << " essence: " << metrics["essence"]["mean"] << "\n";
     } else {
       ScoredBenchmark b = scored_benchmark(benchmark, samples, options);
@@ -227,17 +235,18 @@ nlohmann::json run_baseline(const FactGenOptions& o, const lm::LoadedModel& mode
       if (o.baseline == "prefix") {
         for (data::MediationSample& row : b.prompts.rows) row.prompt = data::prompt_in_context(row);
       }
-      const TargetScores scores = score_targets(model.lm(), model.tok(), nullptr, b.prompts.rows, b.scoring);
+      const TargetScores scores =
+          sharded_scores(o.group.get(), model.lm(), model.tok(), nullptr, b.prompts.rows, b.scoring);
       const eval::EfficacyMetrics m = group_efficacy(scores, b.prompts.owner, samples.size(), b.keeps_true);
       metrics = efficacy_json(m);
       metrics["prompts"] = b.prompts.rows.size();
-      write_json(eval::records_file(folder, benchmark),
-                 records_json(model.tok(), b.prompts.rows, scores, nullptr));
+      write_result(o, eval::records_file(folder, benchmark),
+                   records_json(model.tok(), b.prompts.rows, scores, nullptr));
       if (!o.quiet) std::cerr << o.baseline << " " << benchmark << ": score " << m.score.mean << "\n";
     }
     metrics["samples"] = samples.size();
     if (o.baseline == "replace") metrics["samples_without_replacement"] = dropped;
-    write_json(eval::metrics_file(folder, benchmark), metrics);
+    write_result(o, eval::metrics_file(folder, benchmark), metrics);
     summary[benchmark] = metrics;
   }
   return summary;
@@ -276,15 +285,16 @@ nlohmann::json run_editors(const FactGenOptions& o, const lm::LoadedModel& model
   std::vector<std::string> unedited_texts;
   if (pending("generation")) {
     g = prepare_generation(o, samples, index, model, experiment);
-    unedited_texts = generate_texts(model.lm(), model.tok(), nullptr, g->prompts.rows, g->options);
+    unedited_texts =
+        sharded_texts(o.group.get(), model.lm(), model.tok(), nullptr, g->prompts.rows, g->options);
   }
   std::optional<EssenceReferences> essence;
   if (pending("essence")) essence = essence_references(samples, model, generation_options(o), experiment);
   for (const std::string& benchmark : o.benchmarks) {
     if (benchmark == "generation" || benchmark == "essence" || !pending(benchmark)) continue;
     benchmarks.push_back(scored_benchmark(benchmark, samples, options));
-    unedited_scores.push_back(score_targets(model.lm(), model.tok(), nullptr, benchmarks.back().prompts.rows,
-                                            benchmarks.back().scoring));
+    unedited_scores.push_back(sharded_scores(o.group.get(), model.lm(), model.tok(), nullptr,
+                                             benchmarks.back().prompts.rows, benchmarks.back().scoring));
   }
   for (std::size_t e = 0; e < loaded.editors.size(); ++e) {
     const std::int64_t layer = layers[e];
@@ -295,7 +305,8 @@ nlohmann::json run_editors(const FactGenOptions& o, const lm::LoadedModel& model
       const ScoredBenchmark& b = benchmarks[i];
       if (done(b.name)) continue;
       const TargetScores& before = unedited_scores[i];
-      const TargetScores after = score_targets(model.lm(), model.tok(), editor, b.prompts.rows, b.scoring);
+      const TargetScores after =
+          sharded_scores(o.group.get(), model.lm(), model.tok(), editor, b.prompts.rows, b.scoring);
       const eval::EfficacyMetrics edited =
           group_efficacy(after, b.prompts.owner, samples.size(), b.keeps_true);
       const eval::EfficacyMetrics unedited =
@@ -304,9 +315,9 @@ nlohmann::json run_editors(const FactGenOptions& o, const lm::LoadedModel& model
       metrics["unedited"] = efficacy_json(unedited);
       metrics["samples"] = samples.size();
       metrics["prompts"] = b.prompts.rows.size();
-      write_json(eval::records_file(folder, b.name),
-                 records_json(model.tok(), b.prompts.rows, before, &after));
-      write_json(eval::metrics_file(folder, b.name), metrics);
+      write_result(o, eval::records_file(folder, b.name),
+                   records_json(model.tok(), b.prompts.rows, before, &after));
+      write_result(o, eval::metrics_file(folder, b.name), metrics);
       summary[std::to_string(layer)][b.name] = metrics;
       if (!o.quiet) {
         std::cerr << o.type << "/" << layer << " " << b.name << ": score " << edited.score.mean
@@ -316,16 +327,16 @@ nlohmann::json run_editors(const FactGenOptions& o, const lm::LoadedModel& model
     if (g && !done("generation")) {
       const auto start = std::chrono::steady_clock::now();
       const std::vector<std::string> texts =
-          generate_texts(model.lm(), model.tok(), editor, g->prompts.rows, g->options);
+          sharded_texts(o.group.get(), model.lm(), model.tok(), editor, g->prompts.rows, g->options);
       const double seconds = seconds_since(start);
       const GenerationMetrics edited = generation_metrics(texts, g->prompts.owner, g->refs);
       nlohmann::json metrics = generation_json(edited, *g, seconds);
       metrics["unedited"] =
           generation_metrics_json(generation_metrics(unedited_texts, g->prompts.owner, g->refs));
       metrics["samples"] = samples.size();
-      write_json(eval::records_file(folder, "generation"),
-                 generation_records(g->prompts.rows, unedited_texts, &texts));
-      write_json(eval::metrics_file(folder, "generation"), metrics);
+      write_result(o, eval::records_file(folder, "generation"),
+                   generation_records(g->prompts.rows, unedited_texts, &texts));
+      write_result(o, eval::metrics_file(folder, "generation"), metrics);
       summary[std::to_string(layer)]["generation"] = metrics;
       if (!o.quiet) {
         std::cerr << o.type << "/" << layer << " generation: fluency " << edited.fluency.mean
@@ -336,13 +347,13 @@ nlohmann::json run_editors(const FactGenOptions& o, const lm::LoadedModel& model
       const auto start = std::chrono::steady_clock::now();
       const std::vector<data::MediationSample> rows = essence_rows(samples);
       std::vector<std::string> texts =
-          generate_texts(model.lm(), model.tok(), editor, rows, generation_options(o));
+          sharded_texts(o.group.get(), model.lm(), model.tok(), editor, rows, generation_options(o));
       const double seconds = seconds_since(start);
       for (std::string& text : texts) text = cut_wikipedia_prefix(text);
       nlohmann::json metrics = essence_metrics_json(samples, texts, *essence);
       metrics["generation_seconds"] = seconds;
-      write_json(eval::records_file(folder, "essence"), essence_records(rows, texts, *essence));
-      write_json(eval::metrics_file(folder, "essence"), metrics);
+      write_result(o, eval::records_file(folder, "essence"), essence_records(rows, texts, *essence));
+      write_result(o, eval::metrics_file(folder, "essence"), metrics);
       summary[std::to_string(layer)]["essence"] = metrics;
       if (!o.quiet) {
         std::cerr << o.type << "/" << layer << " essence: " << metrics["essence"]["mean"] << " (" << seconds
@@ -414,17 +425,17 @@ FactGenResults fact_gen(const lm::LoadedModel& model, const FactGenOptions& o) {
   }
   const SubjectIndex index(pool);
   if (!o.baseline.empty()) {
-    write_args_file(results.experiment, fact_gen_options_json(o));
+    if (writes(o.group.get())) write_args_file(results.experiment, fact_gen_options_json(o));
     results.metrics = run_baseline(o, model, samples, index, results.experiment, options);
     return results;
   }
   const LoadedEditors loaded = load_eval_editors(o.editors, o.type, o.layers, model.lm());
-  write_args_file(results.experiment, fact_gen_options_json(o));
+  if (writes(o.group.get())) write_args_file(results.experiment, fact_gen_options_json(o));
   results.metrics = run_editors(o, model, samples, index, loaded, results.experiment, options);
   if (contains(o.benchmarks, "generation") && contains(o.benchmarks, "paraphrase")) {
     results.layer_selection = fact_gen_layer_selection(loaded.layers, results.metrics);
-    write_json(eval::layer_selection_file((std::filesystem::path(results.experiment) / o.type).string()),
-               results.layer_selection);
+    write_result(o, eval::layer_selection_file((std::filesystem::path(results.experiment) / o.type).string()),
+                 results.layer_selection);
   }
   return results;
 }

@@ -22,6 +22,10 @@ namespace remedi::lm {
 class CausalLM;
 }
 
+namespace remedi::dist {
+class Group;
+}  // namespace remedi::dist
+
 namespace remedi::evaluate {
 
 // $REMEDI_DATA, else the repository's data/ folder (REMEDI_DEFAULT_DATA_DIR, fixed at build time).
@@ -65,6 +69,9 @@ struct EvalOptions {
   std::string dtype = "fp32";
   std::string results;
   bool quiet = false;
+  // The job's process group (remedi/distributed.h); null: one process. The evaluations that support it
+  // (docs/DISTRIBUTED.md) split their rows across the ranks (evaluate/sharded.h) and rank 0 writes.
+  std::shared_ptr<dist::Group> group;
 };
 nlohmann::json eval_options_json(const EvalOptions& options);
 // The evaluation rows (--rows, or [5000, 6000) with --small; --attribute-no-entity applied) of

@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
+
 #include "remedi/editor.h"
 #include "util/error.h"
 
@@ -124,7 +126,7 @@ torch::Tensor edited_logprobs(const lm::CausalLM& model, EditBatch& batch, std::
 }
 
 LossResult remedi_loss(const lm::CausalLM& model, Editor& editor, EditBatch& batch, EditBatch* essence,
-                       const LossWeights& weights, ComputeMode mode) {
+                       const LossWeights& weights, ComputeMode mode, const BatchShare* share) {
   const std::int64_t layer = editor.config().layer;
   const torch::Device device = model.device();
   const std::int64_t rows = batch.size();
@@ -135,6 +137,10 @@ LossResult remedi_loss(const lm::CausalLM& model, Editor& editor, EditBatch& bat
   const torch::Tensor edited = logprobs_at(model, batch, layer, directions, read.flat, mode);  // (M, V)
   const torch::Tensor edited_last = edited.index_select(0, read.last.to(device));              // (B, V)
 
+  // The mean over the batch's rows; for a share of a larger batch, this rank's part of that mean.
+  const auto row_mean = [&](const torch::Tensor& per_row) {
+    return share == nullptr ? per_row.mean() : per_row.sum() / static_cast<double>(share->rows);
+  };
   LossResult result;
   torch::Tensor total = torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat32).device(device));
   const auto add = [&](const std::string& name, double weight, const torch::Tensor& value) {
@@ -144,7 +150,7 @@ LossResult remedi_loss(const lm::CausalLM& model, Editor& editor, EditBatch& bat
   };
   if (weights.mediated) {
     const torch::Tensor logp = edited_last.gather(1, batch.mediated_ids.to(device).unsqueeze(1)).squeeze(1);
-    add("mediated", *weights.mediated, -logp.mean());
+    add("mediated", *weights.mediated, -row_mean(logp));
   }
   if (weights.unmediated) {
     if (!batch.unmediated_ids.defined()) {
@@ -152,7 +158,7 @@ LossResult remedi_loss(const lm::CausalLM& model, Editor& editor, EditBatch& bat
     }
     const torch::Tensor logp = edited_last.gather(1, batch.unmediated_ids.to(device).unsqueeze(1)).squeeze(1);
     // log(1 - p), with p kept below 1 so that a certain unmediated target gives a large finite loss
-    add("unmediated", *weights.unmediated, -torch::log1p(-logp.exp().clamp_max(1.0 - 1e-7)).mean());
+    add("unmediated", *weights.unmediated, -row_mean(torch::log1p(-logp.exp().clamp_max(1.0 - 1e-7))));
   }
   if (weights.kl) {
     const torch::Tensor reference = reference_logprobs(model, batch, layer, read.flat, mode);
@@ -162,7 +168,16 @@ LossResult remedi_loss(const lm::CausalLM& model, Editor& editor, EditBatch& bat
         torch::zeros({rows}, per_position.options()).index_add(0, read.row.to(device), per_position);  // (B)
     const torch::Tensor nonempty_rows = read.count > 1;  // (B) rows with a KL position
     torch::Tensor kl;
-    if (weights.kl_last_row_only) {
+    if (share != nullptr) {
+      if (!weights.kl_last_row_only) {
+        kl = per_row.sum() / static_cast<double>(std::max<std::int64_t>(1, share->kl_rows)) /
+             static_cast<double>(share->rows);
+      } else if (share->last_kl_row >= 0) {
+        kl = per_row[share->last_kl_row] / static_cast<double>(share->rows);
+      } else {
+        kl = per_row.sum() * 0.0;  // the whole batch's last such row is on another rank
+      }
+    } else if (weights.kl_last_row_only) {
       kl = torch::zeros({}, per_row.options());
       for (std::int64_t b = rows - 1; b >= 0; --b) {
         if (nonempty_rows[b].item<bool>()) {
@@ -179,14 +194,14 @@ LossResult remedi_loss(const lm::CausalLM& model, Editor& editor, EditBatch& bat
     }
     add("kl", *weights.kl, kl);
   }
-  if (weights.norm) add("norm", *weights.norm, directions.norm(2, -1).mean());
+  if (weights.norm) add("norm", *weights.norm, row_mean(directions.norm(2, -1)));
   if (weights.essence) {
     if (essence == nullptr) throw Error("<argument>", "--lam-ess", "set, but no essence prompts were built");
     const std::int64_t length = batch_length(*essence);
     const torch::Tensor at = torch::arange(essence->size(), torch::kInt64) * length + essence->lengths - 1;
     const torch::Tensor edited_essence = logprobs_at(model, *essence, layer, directions, at, mode);  // (B, V)
     const torch::Tensor reference_essence = reference_logprobs(model, *essence, layer, at, mode);
-    add("essence", *weights.essence, kl_per_position(reference_essence, edited_essence).mean());
+    add("essence", *weights.essence, row_mean(kl_per_position(reference_essence, edited_essence)));
   }
   result.total = total;
   result.terms["total"] = total.item<double>();

@@ -40,6 +40,17 @@ struct LossResult {
   std::map<std::string, double> terms;  // each enabled term's weighted value ("mediated", "kl", ...)
 };
 
+// One rank's part of a batch split across data-parallel ranks (remedi/distributed.h). Given it,
+// remedi_loss returns this rank's share of the whole batch's loss: every mean over rows becomes a sum
+// over this rank's rows divided by the whole batch's count, so the ranks' totals, terms and gradients
+// add up to those of the whole batch in one process.
+struct BatchShare {
+  std::int64_t rows = 0;          // rows of the whole batch (B)
+  std::int64_t kl_rows = 0;       // rows of the whole batch with a KL position
+  std::int64_t last_kl_row = -1;  // --faithful (Q1): the local row that is the whole batch's last row
+                                  // with a KL position; -1: that row is on another rank
+};
+
 // Directions for the batch's rows from its editor inputs.
 torch::Tensor batch_directions(Editor& editor, const EditBatch& batch, torch::Device device);
 
@@ -51,8 +62,9 @@ torch::Tensor edited_logprobs(const lm::CausalLM& model, EditBatch& batch, std::
                               ComputeMode mode);
 
 // The loss of `editor` on `batch` (and `essence`, the same samples' "<entity> is a" prompts, when
-// weights.essence is set). Builds the autograd graph unless called under NoGradGuard.
+// weights.essence is set). Builds the autograd graph unless called under NoGradGuard. `share`: the
+// batch is one rank's part of a larger one (see BatchShare); null: the batch is whole.
 LossResult remedi_loss(const lm::CausalLM& model, Editor& editor, EditBatch& batch, EditBatch* essence,
-                       const LossWeights& weights, ComputeMode mode);
+                       const LossWeights& weights, ComputeMode mode, const BatchShare* share = nullptr);
 
 }  // namespace remedi

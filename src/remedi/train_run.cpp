@@ -8,6 +8,7 @@
 
 #include "data/derived.h"
 #include "data/splits.h"
+#include "remedi/distributed.h"
 #include "remedi/editor.h"
 #include "remedi/editor_file.h"
 #include "remedi/precompute.h"
@@ -57,6 +58,8 @@ TrainedEditor train_one(const lm::LoadedModel& loaded, const TrainRunOptions& o,
                         const std::string& folder, const TrainRunProgress& progress) {
   const lm::CausalLM& model = loaded.lm();
   const tok::Tokenizer& tokenizer = loaded.tok();
+  // Data parallel: this editor's batches are split across the ranks.
+  dist::Group* group = o.parallel == TrainRunOptions::Parallel::Data ? o.group.get() : nullptr;
   TrainedEditor trained{type, layer, folder, false, std::nullopt};
   const EditorConfig config = editor_config(o, type, layer, model.config().hidden_size);
   // Each layer's editor gets its own stream: the seed plus the layer.
@@ -74,15 +77,28 @@ TrainedEditor train_one(const lm::LoadedModel& loaded, const TrainRunOptions& o,
     editor->fit(entity_deltas(model, tokenizer, samples.train, precompute));
   } else if (!editor->parameters().empty()) {
     TrainOptions options = trainer_options(o);
-    const EditorInputs train_inputs = precompute_editor_inputs(model, tokenizer, samples.train, precompute);
-    const EditorInputs validation_inputs =
-        precompute_editor_inputs(model, tokenizer, samples.validation, precompute);
     const bool essence = options.weights.essence.has_value();
     const std::int64_t max_length = model.config().max_positions;
-    TrainingSplit train = make_training_split(tokenizer, samples.train, train_inputs, config, o.batch_size,
-                                              max_length, essence);
-    TrainingSplit validation = make_training_split(tokenizer, samples.validation, validation_inputs, config,
-                                                   o.batch_size, max_length, essence);
+    // One split's batches: whole, or (data parallel) this rank's part of each, whose editor inputs
+    // alone it precomputes.
+    const auto make_split = [&](const std::vector<data::MediationSample>& rows) {
+      if (group == nullptr) {
+        const EditorInputs inputs = precompute_editor_inputs(model, tokenizer, rows, precompute);
+        return make_training_split(tokenizer, rows, inputs, config, o.batch_size, max_length, essence);
+      }
+      const std::vector<std::size_t> mine =
+          shard_rows(rows.size(), o.batch_size, group->rank(), group->size());
+      std::vector<data::MediationSample> local;
+      for (const std::size_t i : mine) local.push_back(rows[i]);
+      const EditorInputs inputs =
+          local.empty() ? EditorInputs{} : precompute_editor_inputs(model, tokenizer, local, precompute);
+      return make_sharded_training_split(tokenizer, rows, mine, inputs, config, o.batch_size, max_length,
+                                         essence, *group);
+    };
+    TrainingSplit train = make_split(samples.train);
+    TrainingSplit validation = make_split(samples.validation);
+    options.group = group;
+    if (!dist::root(group)) options.progress = false;
     options.checkpoint_path = (fs::path(folder) / "checkpoint.pt").string();
     // What decides this editor's weights; the list of layers and types and the device may change
     // between a run and its resume.
@@ -101,13 +117,63 @@ TrainedEditor train_one(const lm::LoadedModel& loaded, const TrainRunOptions& o,
     }
     trained.report = report;
   }
-  save_editor(*editor, folder, model, training);
-  fs::remove(fs::path(folder) / "checkpoint.pt");
+  if (dist::root(group)) {
+    save_editor(*editor, folder, model, training);
+    fs::remove(fs::path(folder) / "checkpoint.pt");
+  }
+  // The other ranks go on once the editor is on disk (a resume after a kill then sees it saved).
+  if (group != nullptr) group->barrier();
   if (progress) progress({TrainRunEvent::Kind::Saved, type, layer, 0, folder});
   return trained;
 }
 
+TrainReport train_report_from_json(const nlohmann::json& j) {
+  TrainReport report;
+  report.best_epoch = j.at("best_epoch").get<std::int64_t>();
+  report.best_validation_loss = j.at("best_validation_loss").get<double>();
+  report.stopped_early = j.at("stopped_early").get<bool>();
+  for (const nlohmann::json& e : j.at("epochs")) {
+    report.epochs.push_back({e.at("epoch").get<std::int64_t>(), e.at("train_loss").get<double>(),
+                             e.at("validation_loss").get<double>(),
+                             e.at("validation_terms").get<std::map<std::string, double>>(),
+                             e.at("improved").get<bool>(), e.at("seconds").get<double>()});
+  }
+  return report;
+}
+
+// --parallel layers: every rank's editors on every rank, in the order one process lists them (rank r
+// trained editors r, r + size, ...).
+std::vector<TrainedEditor> gather_editors(dist::Group& group, const std::vector<TrainedEditor>& mine,
+                                          std::size_t total) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const TrainedEditor& e : mine) {
+    list.push_back({{"type", e.type},
+                    {"layer", e.layer},
+                    {"folder", e.folder},
+                    {"skipped", e.skipped},
+                    {"report", e.report ? train_report_json(*e.report) : nlohmann::json()}});
+  }
+  const std::vector<std::string> parts = group.all_gather(list.dump());
+  std::vector<nlohmann::json> lists;
+  for (const std::string& part : parts) lists.push_back(nlohmann::json::parse(part));
+  std::vector<TrainedEditor> all;
+  for (std::size_t index = 0; index < total; ++index) {
+    const nlohmann::json& e = lists.at(index % parts.size()).at(index / parts.size());
+    TrainedEditor editor{e.at("type").get<std::string>(), e.at("layer").get<std::int64_t>(),
+                         e.at("folder").get<std::string>(), e.at("skipped").get<bool>(), std::nullopt};
+    if (!e.at("report").is_null()) editor.report = train_report_from_json(e.at("report"));
+    all.push_back(editor);
+  }
+  return all;
+}
+
 }  // namespace
+
+TrainRunOptions::Parallel parse_parallel(const std::string& text) {
+  if (text == "data") return TrainRunOptions::Parallel::Data;
+  if (text == "layers") return TrainRunOptions::Parallel::Layers;
+  throw Error("<argument>", "--parallel", "'" + text + "' is not one of data, layers");
+}
 
 std::optional<double> default_unmediated_weight(const std::string& dataset) {
   if (dataset == "biosbias" || dataset == "mcrae") return std::nullopt;
@@ -160,12 +226,21 @@ TrainRunResult train_editors(const lm::LoadedModel& model, const TrainRunOptions
                   std::to_string(layer) + " is outside the model's 0.." + std::to_string(n_layer - 1));
     }
   }
-  if (o.clear && fs::exists(result.experiment)) fs::remove_all(result.experiment);
   const nlohmann::json args = train_run_args_json(o, model);
-  evaluate::write_args_file(result.experiment, args);
+  if (dist::root(o.group.get())) {
+    if (o.clear && fs::exists(result.experiment)) fs::remove_all(result.experiment);
+    evaluate::write_args_file(result.experiment, args);
+  }
+  if (o.group != nullptr) o.group->barrier();
   if (progress) progress({TrainRunEvent::Kind::Started, "", 0, 0, result.experiment});
+  const bool by_layers = o.group != nullptr && o.parallel == TrainRunOptions::Parallel::Layers;
+  std::size_t index = 0;  // of the editor in types x layers
   for (const std::string& type : o.types) {
     for (const std::int64_t layer : layers) {
+      if (by_layers &&
+          static_cast<int>(index++ % static_cast<std::size_t>(o.group->size())) != o.group->rank()) {
+        continue;  // another rank's editor
+      }
       const std::string folder = editor_folder(result.experiment, type, layer);
       if (o.resume && fs::exists(fs::path(folder) / "editor.json")) {
         // Saved: a checkpoint still there was left by a kill between the save and its removal.
@@ -177,6 +252,7 @@ TrainRunResult train_editors(const lm::LoadedModel& model, const TrainRunOptions
       result.editors.push_back(train_one(model, o, samples, args, type, layer, folder, progress));
     }
   }
+  if (by_layers) result.editors = gather_editors(*o.group, result.editors, o.types.size() * layers.size());
   return result;
 }
 

@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -25,6 +26,10 @@
 #include "remedi/trainer.h"
 
 namespace remedi {
+
+namespace dist {
+class Group;
+}
 
 // The options of `remedi train`, one per flag (the flag's name in comments where it differs).
 struct TrainRunOptions {
@@ -59,7 +64,19 @@ struct TrainRunOptions {
   bool reference_mode = false;  // compute as the original does (METHOD Q4)
   bool faithful = false;        // quirks Q1 (KL of the last row) and Q2 (keep the last epoch)
   bool quiet = false;           // no progress bars or per-epoch lines on stderr
+  // The job's process group (remedi/distributed.h; docs/DISTRIBUTED.md); null: one process. Nothing
+  // of it is recorded in the args file or the checkpoints: --resume works with any number of ranks.
+  std::shared_ptr<dist::Group> group;
+  // How the group's ranks share the work (--parallel). Data: every editor is trained by all ranks,
+  // each taking its part of every batch (same batches, split and seeds as one process; rank 0 writes).
+  // Layers: the editors (types x layers, in order) are dealt to the ranks in turn, each trained and
+  // saved by its rank alone, as one process would.
+  enum class Parallel { Data, Layers };
+  Parallel parallel = Parallel::Data;
 };
+
+// "data" or "layers" (--parallel); throws remedi::Error naming --parallel otherwise.
+TrainRunOptions::Parallel parse_parallel(const std::string& text);
 
 // The weight of the unmediated-target loss when --lam-u is not given (METHOD §7.6): 1, or none for
 // the data sets whose samples have no unmediated target (biosbias, mcrae).
@@ -109,6 +126,9 @@ struct TrainRunResult {
   std::vector<TrainedEditor> editors;  // types in the given order, each over the layers
 };
 
+// Data parallel: every rank precomputes only the editor inputs of its own rows. The result lists
+// every editor on every rank (--parallel layers: gathered from the ranks that trained them).
+//
 // Trains (or fits, or builds) every editor of options.types at options.layers on `samples` and
 // saves each to <experiment>/<type>/<layer>/ with {train_samples, validation_samples, args, report,
 // train_samples_per_second} as its training record; writes the args file (evaluate::write_args_file)

@@ -11,6 +11,7 @@
 #include "eval/early_stopping.h"
 #include "lm/model.h"
 #include "lm/weights.h"
+#include "remedi/distributed.h"
 #include "remedi/editor.h"
 #include "remedi/precompute.h"
 #include "util/atomic_file.h"
@@ -38,6 +39,94 @@ void restore(const std::vector<torch::Tensor>& params, const std::vector<torch::
 
 EditBatch* essence_of(TrainingSplit& split, std::size_t index) {
   return split.essence.empty() ? nullptr : &split.essence[index];
+}
+
+// One step of a pass: a whole batch (one process) or this rank's part of one (data parallel; no
+// batch when the rank has no row of it).
+struct Step {
+  EditBatch* batch = nullptr;
+  EditBatch* essence = nullptr;
+  const BatchShare* share = nullptr;
+  std::int64_t rows = 0;  // of the whole batch
+};
+
+std::size_t step_count(const TrainingSplit& split) {
+  return split.parts.empty() ? split.batches.size() : split.parts.size();
+}
+
+Step step_of(TrainingSplit& split, std::size_t index) {
+  if (split.parts.empty()) {
+    return {&split.batches[index], essence_of(split, index), nullptr, split.batches[index].size()};
+  }
+  const TrainingSplit::Part& part = split.parts[index];
+  if (part.batch < 0) return {nullptr, nullptr, &part.share, part.share.rows};
+  const auto local = static_cast<std::size_t>(part.batch);
+  return {&split.batches[local], essence_of(split, local), &part.share, part.share.rows};
+}
+
+// The names of the terms remedi_loss reports for `weights`, "total" last.
+std::vector<std::string> term_names(const LossWeights& weights) {
+  std::vector<std::string> names;
+  if (weights.mediated) names.emplace_back("mediated");
+  if (weights.unmediated) names.emplace_back("unmediated");
+  if (weights.kl) names.emplace_back("kl");
+  if (weights.norm) names.emplace_back("norm");
+  if (weights.essence) names.emplace_back("essence");
+  names.emplace_back("total");
+  return names;
+}
+
+// The step's loss. Data parallel: `total` is this rank's share (what its backward needs) and `terms`
+// the whole batch's, summed over the ranks (a collective: every rank calls it for every step).
+LossResult step_loss(const lm::CausalLM& model, Editor& editor, const Step& step,
+                     const TrainOptions& options) {
+  LossResult loss;
+  if (step.batch != nullptr) {
+    loss = remedi_loss(model, editor, *step.batch, step.essence, options.weights, options.mode, step.share);
+  }
+  if (options.group == nullptr) return loss;
+  const std::vector<std::string> names = term_names(options.weights);
+  std::vector<torch::Tensor> values{torch::zeros({static_cast<std::int64_t>(names.size())}, torch::kFloat64)};
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    const auto it = loss.terms.find(names[i]);
+    if (it != loss.terms.end()) values[0][static_cast<std::int64_t>(i)] = it->second;
+  }
+  options.group->all_reduce_sum(values);
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    loss.terms[names[i]] = values[0][static_cast<std::int64_t>(i)].item<double>();
+  }
+  return loss;
+}
+
+// Sums the editor's gradients over the ranks: one all-reduce of every gradient flattened, with one
+// flag per parameter appended so that a parameter without a gradient on every rank stays without one
+// (AdamW skips it, as one process does).
+void reduce_gradients(dist::Group& group, const std::vector<torch::Tensor>& params) {
+  std::vector<torch::Tensor> pieces;
+  std::vector<float> flags;
+  for (const torch::Tensor& p : params) {
+    const torch::Tensor& grad = p.grad();
+    pieces.push_back(grad.defined() ? grad.reshape(-1).to(torch::kFloat32)
+                                    : torch::zeros({p.numel()}, p.options().dtype(torch::kFloat32)));
+    flags.push_back(grad.defined() ? 1.0F : 0.0F);
+  }
+  const torch::Device device = params.empty() ? torch::Device(torch::kCPU) : params[0].device();
+  pieces.push_back(torch::tensor(flags, torch::kFloat32).to(device));
+  std::vector<torch::Tensor> buffer{torch::cat(pieces)};
+  group.all_reduce_sum(buffer);
+  torch::NoGradGuard no_grad;
+  std::int64_t offset = 0;
+  const std::int64_t flag_offset = buffer[0].numel() - static_cast<std::int64_t>(params.size());
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    torch::Tensor p = params[i];
+    const torch::Tensor sum = buffer[0].narrow(0, offset, p.numel()).view_as(p).to(p.scalar_type());
+    offset += p.numel();
+    if (buffer[0][flag_offset + static_cast<std::int64_t>(i)].item<float>() > 0) {
+      p.mutable_grad() = sum.clone();
+    } else {
+      p.mutable_grad() = torch::Tensor();
+    }
+  }
 }
 
 std::string format_loss(double value) {
@@ -171,6 +260,20 @@ void check_same_arguments(const std::string& path, const nlohmann::json& recorde
   }
 }
 
+// Appends the batch of samples [begin, end) to `split`, and its essence prompts' batch when asked.
+void add_batch(TrainingSplit& split, const tok::Tokenizer& tokenizer,
+               const std::vector<data::MediationSample>& samples, const EditorInputs& inputs,
+               std::size_t begin, std::size_t end, const EditorConfig& editor, std::int64_t max_length,
+               bool with_essence) {
+  split.batches.push_back(make_sample_batch(tokenizer, samples, inputs, begin, end, editor, max_length));
+  if (with_essence) {
+    std::vector<std::string> prompts;
+    for (std::size_t i = begin; i < end; ++i) prompts.push_back(essence_prompt(samples[i].entity));
+    split.essence.push_back(
+        make_sample_batch(tokenizer, samples, inputs, begin, end, editor, max_length, &prompts));
+  }
+}
+
 }  // namespace
 
 TrainingSplit make_training_split(const tok::Tokenizer& tokenizer,
@@ -182,18 +285,83 @@ TrainingSplit make_training_split(const tok::Tokenizer& tokenizer,
   const auto step = static_cast<std::size_t>(batch_size);
   for (std::size_t begin = 0; begin < samples.size(); begin += step) {
     const std::size_t end = std::min(samples.size(), begin + step);
-    split.batches.push_back(make_sample_batch(tokenizer, samples, inputs, begin, end, editor, max_length));
-    if (with_essence) {
-      std::vector<std::string> prompts;
-      for (std::size_t i = begin; i < end; ++i) prompts.push_back(essence_prompt(samples[i].entity));
-      split.essence.push_back(
-          make_sample_batch(tokenizer, samples, inputs, begin, end, editor, max_length, &prompts));
+    add_batch(split, tokenizer, samples, inputs, begin, end, editor, max_length, with_essence);
+  }
+  return split;
+}
+
+std::vector<std::size_t> shard_rows(std::size_t count, std::int64_t batch_size, int rank, int ranks) {
+  if (batch_size <= 0) throw Error("<argument>", "--batch-size", "must be positive");
+  std::vector<std::size_t> rows;
+  const auto step = static_cast<std::size_t>(batch_size);
+  for (std::size_t begin = 0; begin < count; begin += step) {
+    const auto [low, high] = dist::shard(std::min(step, count - begin), rank, ranks);
+    for (std::size_t i = low; i < high; ++i) rows.push_back(begin + i);
+  }
+  return rows;
+}
+
+TrainingSplit make_sharded_training_split(const tok::Tokenizer& tokenizer,
+                                          const std::vector<data::MediationSample>& samples,
+                                          const std::vector<std::size_t>& rows, const EditorInputs& inputs,
+                                          const EditorConfig& editor, std::int64_t batch_size,
+                                          std::int64_t max_length, bool with_essence, dist::Group& group) {
+  if (rows != shard_rows(samples.size(), batch_size, group.rank(), group.size())) {
+    throw Error("<training>", "rows", "not this rank's shard of the split");
+  }
+  std::vector<data::MediationSample> local;
+  for (const std::size_t i : rows) local.push_back(samples[i]);
+  const auto step = static_cast<std::size_t>(batch_size);
+  const auto batches = static_cast<std::int64_t>((samples.size() + step - 1) / step);
+  // Per whole batch: how many of its rows have a KL position, and the last such row (an index into
+  // the split), summed and maximised over the ranks.
+  std::vector<torch::Tensor> kl_rows{torch::zeros({batches}, torch::kInt64)};
+  torch::Tensor last_kl_row = torch::full({batches}, -1, torch::kInt64);
+  std::vector<std::size_t> first_row;  // per whole batch: the split index of this rank's first row
+  TrainingSplit split;
+  split.global_samples = static_cast<std::int64_t>(samples.size());
+  std::size_t next = 0;  // into `local`
+  for (std::int64_t b = 0; b < batches; ++b) {
+    const std::size_t begin = static_cast<std::size_t>(b) * step;
+    const std::size_t count = std::min(step, samples.size() - begin);
+    const auto [low, high] = dist::shard(count, group.rank(), group.size());
+    TrainingSplit::Part part;
+    part.share.rows = static_cast<std::int64_t>(count);
+    first_row.push_back(begin + low);
+    if (high > low) {
+      part.batch = static_cast<std::int64_t>(split.batches.size());
+      const std::size_t end = next + (high - low);
+      add_batch(split, tokenizer, local, inputs, next, end, editor, max_length, with_essence);
+      // A row has a KL position when its prompt goes on past the entity (remedi_loss's read.count > 1).
+      const torch::Tensor has_kl = split.batches.back().lengths > split.batches.back().entity_ends;
+      kl_rows[0][b] = has_kl.sum();
+      for (std::int64_t r = has_kl.size(0) - 1; r >= 0; --r) {
+        if (has_kl[r].item<bool>()) {
+          last_kl_row[b] = static_cast<std::int64_t>(begin + low) + r;
+          break;
+        }
+      }
+      next = end;
+    }
+    split.parts.push_back(part);
+  }
+  group.all_reduce_sum(kl_rows);
+  group.all_reduce_max(last_kl_row);
+  for (std::int64_t b = 0; b < batches; ++b) {
+    TrainingSplit::Part& part = split.parts[static_cast<std::size_t>(b)];
+    part.share.kl_rows = kl_rows[0][b].item<std::int64_t>();
+    if (part.batch < 0) continue;
+    const std::int64_t first = static_cast<std::int64_t>(first_row[static_cast<std::size_t>(b)]);
+    const std::int64_t last = last_kl_row[b].item<std::int64_t>();
+    if (last >= first && last < first + split.batches[static_cast<std::size_t>(part.batch)].size()) {
+      part.share.last_kl_row = last - first;
     }
   }
   return split;
 }
 
 std::int64_t TrainingSplit::samples() const {
+  if (!parts.empty()) return global_samples;
   std::int64_t count = 0;
   for (const EditBatch& batch : batches) count += batch.size();
   return count;
@@ -204,13 +372,12 @@ double evaluate_loss(const lm::CausalLM& model, Editor& editor, TrainingSplit& s
   torch::NoGradGuard no_grad;
   double sum = 0;
   std::map<std::string, double> term_sums;
-  for (std::size_t i = 0; i < split.batches.size(); ++i) {
-    const LossResult loss =
-        remedi_loss(model, editor, split.batches[i], essence_of(split, i), options.weights, options.mode);
+  for (std::size_t i = 0; i < step_count(split); ++i) {
+    const LossResult loss = step_loss(model, editor, step_of(split, i), options);
     sum += loss.terms.at("total");
     for (const auto& [name, value] : loss.terms) term_sums[name] += value;
   }
-  const auto count = static_cast<double>(std::max<std::size_t>(1, split.batches.size()));
+  const auto count = static_cast<double>(std::max<std::size_t>(1, step_count(split)));
   if (terms != nullptr) {
     terms->clear();
     for (const auto& [name, value] : term_sums) (*terms)[name] = value / count;
@@ -252,8 +419,9 @@ class TrainableLm {
 
 TrainReport train_editor(const lm::CausalLM& model, Editor& editor, TrainingSplit& train,
                          TrainingSplit& validation, const TrainOptions& options) {
-  if (train.batches.empty()) throw Error("<argument>", "--train-size", "no training batches");
-  if (validation.batches.empty()) throw Error("<argument>", "--hold-out", "no validation batches");
+  if (step_count(train) == 0) throw Error("<argument>", "--train-size", "no training batches");
+  if (step_count(validation) == 0) throw Error("<argument>", "--hold-out", "no validation batches");
+  const bool writes = dist::root(options.group);  // data parallel: rank 0 alone writes the checkpoint
   editor.train();
   const TrainableLm trainable_lm(model, options.mode == ComputeMode::Reference);
   const std::vector<torch::Tensor> params = parameters(editor);
@@ -288,17 +456,17 @@ TrainReport train_editor(const lm::CausalLM& model, Editor& editor, TrainingSpli
           train.samples(), options.progress);
       double sum = 0;
       const auto pass_start = Clock::now();
-      for (std::size_t i = 0; i < train.batches.size(); ++i) {
+      const std::size_t steps = step_count(train);
+      for (std::size_t i = 0; i < steps; ++i) {
+        const Step step = step_of(train, i);
         double value = 0;
         if (epoch == 0) {
           torch::NoGradGuard no_grad;
-          value = remedi_loss(model, editor, train.batches[i], essence_of(train, i), options.weights,
-                              options.mode)
-                      .terms.at("total");
+          value = step_loss(model, editor, step, options).terms.at("total");
         } else {
           optimizer.zero_grad();
-          const LossResult loss = remedi_loss(model, editor, train.batches[i], essence_of(train, i),
-                                              options.weights, options.mode);
+          const LossResult loss = step_loss(model, editor, step, options);
+          // Data parallel: the whole batch's value, so every rank takes the same decision.
           if (!std::isfinite(loss.terms.at("total"))) {
             // Stepping on it would make every weight NaN; the last checkpoint is still good.
             throw Error(options.label.empty() ? "<training>" : options.label,
@@ -306,18 +474,19 @@ TrainReport train_editor(const lm::CausalLM& model, Editor& editor, TrainingSpli
                         "the loss is not finite (" + format_loss(loss.terms.at("total")) +
                             "): lower --lr, or check the data");
           }
-          loss.total.backward();
+          if (loss.total.defined()) loss.total.backward();
+          if (options.group != nullptr) reduce_gradients(*options.group, params);
           optimizer.step();
           value = loss.terms.at("total");
         }
         sum += value;
-        bar.advance(train.batches[i].size(), format_loss(sum / static_cast<double>(i + 1)));
+        bar.advance(step.rows, format_loss(sum / static_cast<double>(i + 1)));
       }
       if (epoch > 0) {
         report.train_seconds += seconds_since(pass_start);
         report.train_samples += train.samples();
       }
-      record.train_loss = sum / static_cast<double>(train.batches.size());
+      record.train_loss = sum / static_cast<double>(steps);
     }
     record.validation_loss = evaluate_loss(model, editor, validation, options, &record.validation_terms);
     stop = tracker.update(record.validation_loss);
@@ -336,7 +505,7 @@ TrainReport train_editor(const lm::CausalLM& model, Editor& editor, TrainingSpli
     state.history = report.epochs;
     state.train_seconds = report.train_seconds;
     state.train_samples = report.train_samples;
-    if (!options.checkpoint_path.empty())
+    if (!options.checkpoint_path.empty() && writes)
       save_checkpoint(options.checkpoint_path, state, params, best, optimizer);
     if (options.after_epoch) options.after_epoch(epoch);
   }

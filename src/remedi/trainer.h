@@ -21,6 +21,10 @@ class Editor;
 struct EditorConfig;
 struct EditorInputs;
 
+namespace dist {
+class Group;
+}
+
 struct TrainOptions {
   LossWeights weights;
   double lr = 1e-3;
@@ -39,6 +43,10 @@ struct TrainOptions {
   std::string label;  // progress-bar prefix, e.g. "linear/1"
   // Called after each epoch's checkpoint is written (tests stop a run here to simulate a kill).
   std::function<void(std::int64_t epoch)> after_epoch;
+  // Data parallel (remedi/distributed.h): the splits are sharded (make_sharded_training_split), each
+  // step's loss terms and editor gradients are summed over the ranks, every rank steps the same AdamW,
+  // and rank 0 alone writes the checkpoint. Null: one process.
+  dist::Group* group = nullptr;
 };
 
 // Batches of one split; `essence` holds the same samples' "<entity> is a" batches when the essence
@@ -46,7 +54,16 @@ struct TrainOptions {
 struct TrainingSplit {
   std::vector<EditBatch> batches;
   std::vector<EditBatch> essence;
-  std::int64_t samples() const;
+  // Data parallel only: one entry per batch of the whole split, in order. `batch` indexes `batches`
+  // (this rank's rows of that batch; -1: it has none), `share` says what remedi_loss needs about the
+  // whole batch. Empty: `batches` are whole batches (one process).
+  struct Part {
+    std::int64_t batch = -1;
+    BatchShare share;
+  };
+  std::vector<Part> parts;
+  std::int64_t global_samples = 0;  // data parallel: the whole split's samples
+  std::int64_t samples() const;     // the whole split's samples
 };
 
 // Batches of `batch_size` samples in order, with the essence prompts when `with_essence`.
@@ -54,6 +71,19 @@ TrainingSplit make_training_split(const tok::Tokenizer& tokenizer,
                                   const std::vector<data::MediationSample>& samples,
                                   const EditorInputs& inputs, const EditorConfig& editor,
                                   std::int64_t batch_size, std::int64_t max_length, bool with_essence);
+
+// Data parallel: the positions in a split of `count` samples of the rows this rank takes, in order:
+// of every batch of `batch_size`, its dist::shard. Precompute only these rows' editor inputs.
+std::vector<std::size_t> shard_rows(std::size_t count, std::int64_t batch_size, int rank, int ranks);
+
+// Data parallel: this rank's part of make_training_split(all the split's samples): `rows` are
+// shard_rows(...), `inputs` their editor inputs (row i of `inputs` for samples[rows[i]]). Collective:
+// every rank of `group` calls it with the same split.
+TrainingSplit make_sharded_training_split(const tok::Tokenizer& tokenizer,
+                                          const std::vector<data::MediationSample>& samples,
+                                          const std::vector<std::size_t>& rows, const EditorInputs& inputs,
+                                          const EditorConfig& editor, std::int64_t batch_size,
+                                          std::int64_t max_length, bool with_essence, dist::Group& group);
 
 struct EpochRecord {
   std::int64_t epoch = 0;
