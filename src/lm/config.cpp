@@ -348,6 +348,33 @@ void rotary_from_json(const JsonConfig& json_config, ModelConfig& config, double
   config.rope_theta = theta;
 }
 
+void rotary_from_llama_json(const JsonConfig& json_config, ModelConfig& config) {
+  rotary_from_json(json_config, config, 10000.0, 1.0, "partial_rotary_factor");
+}
+
+void require_silu(const JsonConfig& json_config, ModelConfig& config) {
+  if (config.activation != Activation::Silu) {
+    throw Error(json_config.path(), "hidden_act", std::string(config.family.name) + " models need silu");
+  }
+}
+
+void check_layer_types(const JsonConfig& json_config, const ModelConfig& config) {
+  const json* types = json_config.find("layer_types");
+  if (types == nullptr) return;
+  if (!types->is_array() || static_cast<std::int64_t>(types->size()) != config.n_layer) {
+    throw Error(json_config.path(), "layer_types", "expected one entry per layer");
+  }
+  for (std::int64_t l = 0; l < config.n_layer; ++l) {
+    const json& type = (*types)[static_cast<std::size_t>(l)];
+    const std::string expected = is_sliding_layer(config, l) ? "sliding_attention" : "full_attention";
+    if (type != expected) {
+      throw Error(json_config.path(), "layer_types",
+                  "layer " + std::to_string(l) + " is " + JsonConfig::describe(type) + ", only '" + expected +
+                      "' is supported there");
+    }
+  }
+}
+
 void rotary_from_gguf(const GgufKeys& keys, ModelConfig& config) {
   config.rotary_dim = keys.size("rope.dimension_count", config.head_dim);
   check_rotary(config, keys.path(), keys.name("rope.dimension_count"));

@@ -2,6 +2,7 @@
 // No libtorch here: `remedi inspect` and the tokenizer use it too.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <iosfwd>
 #include <string>
@@ -17,7 +18,7 @@ namespace remedi::lm {
 // Editor files record the name, so it never changes. The constants name the families that callers
 // test for; a new family needs none.
 struct Family {
-  std::string_view name;  // "gpt2", "gptj", "gpt_neox", "llama"
+  std::string_view name;  // "gpt2", "gptj", "gpt_neox", "llama", "qwen2", "qwen3", "olmo2", "gemma2", ...
 
   static const Family GPT2, GPTJ, NeoX, Llama;
   friend constexpr bool operator==(Family a, Family b) { return a.name == b.name; }
@@ -55,18 +56,42 @@ struct ModelConfig {
   // tables load the bias tensors these flags name.
   bool attention_bias = false;  // q/k/v/o biases
   bool mlp_bias = false;        // MLP biases
+  // Sliding-window attention (Gemma 2/3, Phi-3): a query sees the keys fewer than `sliding_window`
+  // columns back. 0: every layer attends globally. Layer l is global when (l + 1) % global_every == 0
+  // and sliding otherwise (Gemma 2: every other layer; Gemma 3: one in six); global_every 0: every
+  // layer slides (Phi-3).
+  std::int64_t sliding_window = 0;
+  std::int64_t global_every = 1;
+  // "longrope" rotary scaling (Phi-3): frequencies divided by per-dimension factors, the short ones
+  // while a forward's positions stay within rope_original_max_positions and the long ones past it;
+  // cos and sin times rope_attention_factor. rope_factor_count 0: no such scaling.
+  std::int64_t rope_original_max_positions = 0;
+  double rope_attention_factor = 1.0;
+  std::int64_t rope_factor_count = 0;  // rotary_dim / 2 when set
+  std::array<float, 128> rope_short_factors{};
+  std::array<float, 128> rope_long_factors{};
+  double rope_local_theta = 0;       // rotary base of sliding layers (Gemma 3); 0: rope_theta
+  double query_pre_attn_scalar = 0;  // scores are scaled by its -1/2 power; 0: head_dim (Gemma sets it)
+  double attention_softcap = 0;      // scores <- cap * tanh(scores / cap) before masking; 0: none
+  double final_softcap = 0;          // logits likewise (Gemma 2)
+  bool scale_embedding = false;      // token embeddings times sqrt(hidden_size), in their dtype (Gemma)
   std::int64_t bos_token_id = -1;
   std::int64_t eos_token_id = -1;
   std::int64_t pad_token_id = -1;  // -1: use eos
 };
 
 // Reads and validates `<dir>/config.json` (or a config.json path) by the key table of the family
-// whose description lists its model_type (gpt2, gptj, gpt_neox, llama, mistral). Missing or invalid
-// fields throw remedi::Error(path, field, reason).
+// whose description lists its model_type (gpt2, gptj, gpt_neox, llama, mistral, qwen2, qwen3, olmo2,
+// gemma2, gemma3_text). Missing or invalid fields throw remedi::Error(path, field, reason).
 ModelConfig config_from_hf_json(const std::string& path);
 
-// From GGUF metadata: general.architecture (gpt2, gptj, gptneox, llama) picks the family, whose
-// table reads the `<arch>.*` keys.
+// Whether layer l attends through the sliding window.
+constexpr bool is_sliding_layer(const ModelConfig& config, std::int64_t layer) {
+  return config.sliding_window > 0 && (config.global_every == 0 || (layer + 1) % config.global_every != 0);
+}
+
+// From GGUF metadata: general.architecture (gpt2, gptj, gptneox, llama, qwen2, qwen3, olmo2, gemma2,
+// gemma3) picks the family, whose table reads the `<arch>.*` keys.
 ModelConfig config_from_gguf(const io::GgufFile& gguf);
 
 // Total parameter count implied by the config: the family's tensor table, as transformers counts it

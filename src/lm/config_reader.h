@@ -79,6 +79,17 @@ void check_rotary(const ModelConfig& config, const std::string& path, const std:
 void rotary_from_json(const JsonConfig& json, ModelConfig& config, double default_theta,
                       double default_partial, const std::string& check_key);
 
+// Llama's rotary settings and those of the families built like it: rotary_from_json with theta
+// 10000 and the whole head unless partial_rotary_factor says less.
+void rotary_from_llama_json(const JsonConfig& json, ModelConfig& config);
+
+// hidden_act must be silu (the SwiGLU families): "<family> models need silu" otherwise.
+void require_silu(const JsonConfig& json, ModelConfig& config);
+
+// config.json `layer_types` (transformers 5 writes one entry per layer), when present, must attend
+// as is_sliding_layer(config, l) says: "sliding_attention" or "full_attention".
+void check_layer_types(const JsonConfig& json, const ModelConfig& config);
+
 // GGUF rope.dimension_count (default head_dim), rope.freq_base (default 10000) and
 // rope.scaling.type (only "none").
 void rotary_from_gguf(const GgufKeys& keys, ModelConfig& config);

@@ -135,9 +135,14 @@ enum class Slot : std::uint8_t {
   GateUpBias,
   DownWeight,
   DownBias,
+  QNormWeight,              // RMSNorm of the queries: per head (head_dim) or the whole projection
+  KNormWeight,              // and of the keys (Qwen3, OLMo 2, Gemma 3)
+  PostAttentionNormWeight,  // on the attention's output, before the residual add (OLMo 2, Gemma 2/3)
+  PostMlpNormWeight,        // on the MLP's output, before the residual add
 };
 inline constexpr std::size_t kModelSlotCount = static_cast<std::size_t>(Slot::Norm1Weight);
-inline constexpr std::size_t kLayerSlotCount = static_cast<std::size_t>(Slot::DownBias) + 1 - kModelSlotCount;
+inline constexpr std::size_t kLayerSlotCount =
+    static_cast<std::size_t>(Slot::PostMlpNormWeight) + 1 - kModelSlotCount;
 constexpr bool is_layer_slot(Slot slot) { return slot >= Slot::Norm1Weight; }
 
 // The sizes a tensor dimension can have.
@@ -150,6 +155,8 @@ enum class Dim : std::uint8_t {
   QRows,      // n_head * head_dim
   KvRows,     // n_kv_head * head_dim
   QkvRows,    // (n_head + 2 * n_kv_head) * head_dim
+  HeadDim,    // head_dim
+  Inner2,     // 2 * intermediate_size (a fused gate and up projection)
 };
 // A dimension's size as two factors: their product may overflow 64 bits in a config that has not
 // been checked yet (parameter_count multiplies with overflow checks).
@@ -171,6 +178,10 @@ constexpr std::array<std::int64_t, 2> dim_factors(const ModelConfig& c, Dim dim)
       return {c.n_kv_head, c.head_dim};
     case Dim::QkvRows:
       return {c.n_head + 2 * c.n_kv_head, c.head_dim};
+    case Dim::HeadDim:
+      return {c.head_dim, 1};
+    case Dim::Inner2:
+      return {2, c.intermediate_size};
   }
   return {1, 1};
 }
@@ -208,6 +219,8 @@ enum class Layout : std::uint8_t {
   HeadGroupedQkv,  // rows grouped (head, {q, k, v}, head_dim) in both formats (NeoX)
   GgufRotaryRows,  // GGUF rows of each head reordered by llama.cpp's converter for its interleaved
                    // rotary (Llama Q and K); HF files as the slot
+  GgufPlusOne,     // GGUF holds 1 + the HF values: llama.cpp's converter folds Gemma's (1 + w) into
+                   // its norm weights; HF files as the slot
 };
 
 // One tensor of a checkpoint. Rows naming the same slot are concatenated along the rows in table
@@ -226,17 +239,19 @@ inline constexpr std::string_view kGgufLayers = "blk.";
 // ---- Blocks ----
 
 enum class Norm : std::uint8_t {
-  Layer,  // LayerNorm (weight and bias)
-  Rms,    // RMSNorm in float32 (weight)
+  Layer,       // LayerNorm (weight and bias)
+  Rms,         // RMSNorm in float32 (weight)
+  RmsOnePlus,  // Gemma's RMSNorm: scaled by (1 + weight), all in float32
 };
 enum class Mlp : std::uint8_t {
   Plain,  // down(act(up(x)))
   Gated,  // down(act(gate(x)) * up(x)), gate and up in GateUpWeight
 };
 // The one block forward (layers.cpp, transformer_block) follows the recipe, the config
-// (use_parallel_residual) and which optional slots are set: pre-norms, attention, MLP, residuals
-// either sequential or parallel (the MLP reads norm 2 of the input, or norm 1's output when the
-// layer has no norm 2, as GPT-J).
+// (use_parallel_residual, sliding windows, soft-capping) and which optional slots are set:
+// pre-norms (absent in OLMo 2), q/k norms, attention, post-norms of the attention and MLP outputs
+// (OLMo 2, Gemma), MLP, residuals either sequential or parallel (the MLP reads norm 2 of the input,
+// or norm 1's output when the layer has no norm 2, as GPT-J).
 struct BlockRecipe {
   Norm norm = Norm::Layer;  // of every norm, the final one included
   Mlp mlp = Mlp::Plain;

@@ -56,6 +56,24 @@ GenerateResult generate(const CausalLM& model, const Batch& batch, const Generat
     }
     if (options.eos_id >= 0) finished = finished | (next == options.eos_id);
     if (step + 1 == budget || finished.all().item<bool>()) break;
+    const ModelConfig& c = model.config();
+    if (c.rope_factor_count > 0 && cache.length() + 1 > c.rope_original_max_positions &&
+        cache.length() <= c.rope_original_max_positions) {
+      // The step that first passes longrope's original context: transformers' Phi-3 drops the
+      // cache (keys rotated with the short factors) and runs the whole sequence again, so that
+      // every key is rotated with the long factors from then on. Do the same.
+      cache = KVCache{};
+      const torch::Tensor prompt_mask = batch.attention_mask.defined()
+                                            ? batch.attention_mask.to(device, torch::kInt64)
+                                            : torch::ones({batch_size, width}, torch::kInt64).to(device);
+      const torch::Tensor generated = torch::stack(tokens, 1);
+      logits = model
+                   .forward({torch::cat({batch.input_ids.to(device), generated}, 1),
+                             torch::cat({prompt_mask, torch::ones_like(generated)}, 1)},
+                            prompt_pass)
+                   .logits;
+      continue;
+    }
     logits = model.forward({next.unsqueeze(1), torch::Tensor()}, step_pass).logits;
   }
 

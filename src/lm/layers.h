@@ -4,6 +4,8 @@
 
 #include <torch/types.h>
 
+#include <utility>
+
 #include "lm/config.h"
 #include "lm/family.h"
 #include "lm/quantized.h"
@@ -16,6 +18,11 @@ struct AttentionInputs {
   torch::Tensor allowed;  // (B, 1, T_new, T_past + T_new) bool: key visible to query
   torch::Tensor cos;      // (B, 1, T_new, rotary_dim) float32, undefined without rotary
   torch::Tensor sin;
+  // Sliding layers (ModelConfig::sliding_window): `allowed` within the window, and the rotary tables
+  // of rope_local_theta (undefined when it is rope_theta). Undefined without a window.
+  torch::Tensor allowed_local;
+  torch::Tensor cos_local;
+  torch::Tensor sin_local;
   // Unpadded forwards (ForwardOptions::unpadded): the blocks see only the N real tokens, (1, N, ...),
   // and attention scatters them back to (B, T) by these flat indices b * T + t. Undefined otherwise.
   torch::Tensor real_tokens;  // (N) int64
@@ -48,26 +55,38 @@ struct LayerCache {
 
 torch::Tensor layer_norm(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
                          double eps);
-// RMSNorm computed in float32 and cast back, as HF Llama does.
-torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& weight, double eps);
+// RMSNorm computed in float32 and cast back, as HF Llama does; `one_plus`: scaled by (1 + weight)
+// in float32 before the cast, as HF Gemma does.
+torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& weight, double eps,
+                       bool one_plus = false);
 torch::Tensor activation(const torch::Tensor& x, Activation kind);
 
-// cos/sin tables for `positions` (B, T) int64, shaped (B, 1, T, rotary_dim), float32.
-void rotary_tables(const ModelConfig& config, const torch::Tensor& positions, AttentionInputs& inputs);
+// cos/sin tables of base `theta` for `positions` (B, T) int64, each (B, 1, T, rotary_dim), float32.
+std::pair<torch::Tensor, torch::Tensor> rotary_tables(const ModelConfig& config, double theta,
+                                                      const torch::Tensor& positions);
+
+// What differs between the attention of one layer and another's.
+struct AttentionLayer {
+  Norm norm = Norm::Rms;         // of the q/k norms
+  torch::Tensor q_norm, k_norm;  // undefined: none; [head_dim]: per head; else the whole projection
+  bool sliding = false;          // the sliding-window mask and local rotary tables
+};
 
 // Causal self-attention from a fused projection `qkv` (B, T, (n_head + 2 n_kv_head) * head_dim):
-// rotary (if configured), cache append, grouped-query broadcast, masked softmax (float32), and the
-// heads concatenated back to (B, T, n_head * head_dim). The output projection is the caller's.
-// In an unpadded forward `qkv` is (1, N, ...) and so is the result.
+// q/k norms, rotary (if configured), cache append, grouped-query broadcast, masked softmax
+// (float32, soft-capped when configured), and the heads concatenated back to
+// (B, T, n_head * head_dim). The output projection is the caller's. In an unpadded forward `qkv`
+// is (1, N, ...) and so is the result.
 torch::Tensor self_attention(const ModelConfig& config, const torch::Tensor& qkv,
-                             const AttentionInputs& inputs, LayerCache cache);
+                             const AttentionInputs& inputs, LayerCache cache, const AttentionLayer& layer);
 
 // The norm of `kind`; RMSNorm ignores `bias`.
 torch::Tensor norm(Norm kind, const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
                    double eps);
 
-// One block of any family, x (B, T, H) -> (B, T, H), as `recipe` (lm/family.h) and the config say.
-torch::Tensor transformer_block(const BlockRecipe& recipe, const ModelConfig& config, const LayerWeights& w,
-                                const torch::Tensor& x, const AttentionInputs& inputs, LayerCache cache);
+// Block `layer` of any family, x (B, T, H) -> (B, T, H), as `recipe` (lm/family.h) and the config say.
+torch::Tensor transformer_block(const BlockRecipe& recipe, const ModelConfig& config, std::int64_t layer,
+                                const LayerWeights& w, const torch::Tensor& x, const AttentionInputs& inputs,
+                                LayerCache cache);
 
 }  // namespace remedi::lm

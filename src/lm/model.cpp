@@ -3,7 +3,9 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
+#include <tuple>
 
 #include "io/gguf.h"
 #include "lm/family.h"
@@ -185,7 +187,17 @@ ForwardResult CausalLM::forward(const Batch& batch, const ForwardOptions& option
   const torch::Tensor key_at = torch::arange(past + length, index_options).unsqueeze(0);  // (1, past + T)
   inputs.allowed =
       (key_at <= query_at).unsqueeze(0).unsqueeze(0) & full_mask.to(torch::kBool).unsqueeze(1).unsqueeze(1);
-  if (c.rotary_dim > 0) rotary_tables(c, positions, inputs);
+  if (c.sliding_window > 0) {
+    // Columns rather than position ids measure the distance, as in transformers: the same for the
+    // contiguous real tokens of a padded row.
+    inputs.allowed_local = inputs.allowed & (query_at - key_at < c.sliding_window).unsqueeze(0).unsqueeze(0);
+  }
+  if (c.rotary_dim > 0) {
+    std::tie(inputs.cos, inputs.sin) = rotary_tables(c, c.rope_theta, positions);
+    if (c.sliding_window > 0 && c.rope_local_theta > 0 && c.rope_local_theta != c.rope_theta) {
+      std::tie(inputs.cos_local, inputs.sin_local) = rotary_tables(c, c.rope_local_theta, positions);
+    }
+  }
 
   torch::Tensor x;  // (B, T, H)
   if (options.start_layer > 0) {
@@ -213,6 +225,10 @@ ForwardResult CausalLM::forward(const Batch& batch, const ForwardOptions& option
       }
     }
     x = weights_.token_embedding.index_select(0, ids.reshape(-1)).view({batch_size, length, c.hidden_size});
+    if (c.scale_embedding) {
+      // The factor rounded to the embedding's dtype first, as transformers' Gemma does.
+      x = x * torch::scalar_tensor(std::sqrt(static_cast<double>(c.hidden_size)), x.options());
+    }
     if (weights_.position_embedding.defined()) {
       x = x + weights_.position_embedding.index_select(0, positions.reshape(-1))
                   .view({batch_size, length, c.hidden_size});
@@ -239,7 +255,7 @@ ForwardResult CausalLM::forward(const Batch& batch, const ForwardOptions& option
       layer_cache.values = &cache->values[static_cast<std::size_t>(l)];
       layer_cache.past = past;
     }
-    x = transformer_block(family_->block, c, weights_.layers[static_cast<std::size_t>(l)], x, inputs,
+    x = transformer_block(family_->block, c, l, weights_.layers[static_cast<std::size_t>(l)], x, inputs,
                           layer_cache);
     for (const Intervention& edit : options.interventions) {
       if (edit.layer != l) continue;
@@ -280,7 +296,10 @@ ForwardResult CausalLM::forward(const Batch& batch, const ForwardOptions& option
 torch::Tensor CausalLM::logits(const torch::Tensor& last_block_output) const {
   const torch::Tensor normed = norm(family_->block.norm, last_block_output, weights_.final_norm_weight,
                                     weights_.final_norm_bias, config_.norm_eps);
-  return project(normed, weights_.lm_head_weight, weights_.lm_head_bias).to(torch::kFloat32);
+  const torch::Tensor logits =
+      project(normed, weights_.lm_head_weight, weights_.lm_head_bias).to(torch::kFloat32);
+  const double cap = config_.final_softcap;
+  return cap > 0 ? torch::tanh(logits / cap) * cap : logits;
 }
 
 std::int64_t CausalLM::weight_bytes_per_token() const {

@@ -72,6 +72,9 @@ torch::Tensor load_row(const TensorSpec& row, const std::string& name, const Mod
       if (!gguf) break;
       return undo_gguf_rotary_permutation(load_checked(source, name, shape), shape[0] / config.head_dim,
                                           config.head_dim);
+    case Layout::GgufPlusOne:
+      if (!gguf) break;
+      return load_checked(source, name, shape) - 1.0;
   }
   return load_checked(source, name, shape);
 }

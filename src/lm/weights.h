@@ -4,7 +4,8 @@
 // tensor names onto these slots; load_weights reads them. Matrices are stored [out, in] (as
 // torch.nn.Linear) and fused where one GEMM can do the work of several:
 //   qkv_weight [(n_head + 2 * n_kv_head) * head_dim, hidden]: rows are q (all heads), then k, then v
-//   gate_up_weight [2 * intermediate, hidden]: gate rows then up rows (gated MLPs: Llama's SwiGLU)
+//   gate_up_weight [2 * intermediate, hidden]: gate rows then up rows (gated MLPs: Llama's SwiGLU,
+//                  Gemma's GeGLU)
 // and their biases likewise. Absent optional tensors (biases, the second norm of GPT-J) are
 // undefined tensors.
 #pragma once
@@ -30,6 +31,9 @@ struct LayerWeights {
   torch::Tensor up_weight, up_bias;            // plain MLP in (GPT-2, GPT-J, NeoX)
   torch::Tensor gate_up_weight, gate_up_bias;  // gated MLP in (Llama)
   torch::Tensor down_weight, down_bias;        // MLP out
+  torch::Tensor q_norm_weight, k_norm_weight;  // [head_dim] or [heads * head_dim] (Qwen3, OLMo 2, Gemma 3)
+  torch::Tensor post_attention_norm_weight;    // on the attention output (OLMo 2, Gemma 2/3)
+  torch::Tensor post_mlp_norm_weight;          // on the MLP output
 
   // Every slot, in Slot order (lm/family.h), for code that treats all weights alike (dtype
   // conversion, byte counts, the loader).
@@ -39,11 +43,24 @@ struct LayerWeights {
 
 // The members of LayerWeights in Slot order, from Slot::Norm1Weight on.
 inline constexpr std::array<torch::Tensor LayerWeights::*, kLayerSlotCount> kLayerSlots{
-    &LayerWeights::norm1_weight, &LayerWeights::norm1_bias,     &LayerWeights::norm2_weight,
-    &LayerWeights::norm2_bias,   &LayerWeights::qkv_weight,     &LayerWeights::qkv_bias,
-    &LayerWeights::out_weight,   &LayerWeights::out_bias,       &LayerWeights::up_weight,
-    &LayerWeights::up_bias,      &LayerWeights::gate_up_weight, &LayerWeights::gate_up_bias,
-    &LayerWeights::down_weight,  &LayerWeights::down_bias};
+    &LayerWeights::norm1_weight,
+    &LayerWeights::norm1_bias,
+    &LayerWeights::norm2_weight,
+    &LayerWeights::norm2_bias,
+    &LayerWeights::qkv_weight,
+    &LayerWeights::qkv_bias,
+    &LayerWeights::out_weight,
+    &LayerWeights::out_bias,
+    &LayerWeights::up_weight,
+    &LayerWeights::up_bias,
+    &LayerWeights::gate_up_weight,
+    &LayerWeights::gate_up_bias,
+    &LayerWeights::down_weight,
+    &LayerWeights::down_bias,
+    &LayerWeights::q_norm_weight,
+    &LayerWeights::k_norm_weight,
+    &LayerWeights::post_attention_norm_weight,
+    &LayerWeights::post_mlp_norm_weight};
 
 inline std::array<torch::Tensor*, kLayerSlotCount> LayerWeights::all() {
   std::array<torch::Tensor*, kLayerSlotCount> slots{};

@@ -30,7 +30,7 @@ std::string activation_name(Activation activation) {
 
 TEST(HfConfig, MatchesWhatTransformersReads) {
   const auto expected = nlohmann::json::parse(test::read_file(test::fixture("config/expected.json")));
-  ASSERT_EQ(expected.size(), 12U);
+  ASSERT_EQ(expected.size(), 24U);
   for (const auto& [name, want] : expected.items()) {
     SCOPED_TRACE(name);
     const ModelConfig config = config_from_hf_json(test::fixture("config/" + name));
@@ -64,6 +64,15 @@ TEST(HfConfig, MatchesWhatTransformersReads) {
     if (want.contains("mlp_bias")) {
       EXPECT_EQ(config.mlp_bias, want["mlp_bias"]);
     }
+    // Gemma's attention (absent keys: what the other families have)
+    EXPECT_EQ(config.sliding_window, want.value("sliding_window", 0));
+    if (want.contains("global_every")) {
+      EXPECT_EQ(config.global_every, want["global_every"]);
+    }
+    EXPECT_DOUBLE_EQ(config.query_pre_attn_scalar, want.value("query_pre_attn_scalar", 0.0));
+    EXPECT_DOUBLE_EQ(config.attention_softcap, want.value("attention_softcap", 0.0));
+    EXPECT_DOUBLE_EQ(config.final_softcap, want.value("final_softcap", 0.0));
+    EXPECT_DOUBLE_EQ(config.rope_local_theta, want.value("rope_local_theta", 0.0));
     EXPECT_EQ(parameter_count(config), want["parameter_count"]);
   }
 }
@@ -88,8 +97,10 @@ class HfConfigErrors : public ::testing::Test {
 
 TEST_F(HfConfigErrors, MissingOrInvalidFields) {
   expect_rejected(R"({"n_layer": 2})", "model_type", "missing");
-  expect_rejected(R"({"model_type": "bert"})", "model_type",
-                  "unsupported model type 'bert' (gpt2, gptj, gpt_neox, llama, mistral)");
+  expect_rejected(
+      R"({"model_type": "bert"})", "model_type",
+      "unsupported model type 'bert' (gpt2, gptj, gpt_neox, llama, mistral, qwen2, qwen3, olmo2, gemma2, "
+      "gemma3_text, phi3)");
   expect_rejected(R"({"model_type": 7})", "model_type", "expected a string, found number 7");
   expect_rejected(R"({"model_type": "gpt2", "n_layer": "12"})", "n_layer",
                   "expected an integer, found string \"12\"");
@@ -253,8 +264,10 @@ TEST_F(GgufConfigErrors, MissingOrInvalidKeys) {
   test::GgufBuilder builder;
   expect_rejected(builder, "general.architecture", "missing metadata key");
   builder.add_string("general.architecture", "mamba");
-  expect_rejected(builder, "general.architecture",
-                  "unsupported architecture 'mamba' (gpt2, gptj, gptneox, llama)");
+  expect_rejected(
+      builder, "general.architecture",
+      "unsupported architecture 'mamba' (gpt2, gptj, gptneox, llama, qwen2, qwen3, olmo2, gemma2, gemma3, "
+      "phi3)");
 
   test::GgufBuilder gpt2;
   gpt2.add_string("general.architecture", "gpt2");

@@ -79,7 +79,8 @@ TEST(CudaBackend, LoadsOnDemandBesideLibtorchCpu) {
 
 INSTANTIATE_TEST_SUITE_P(Families, CudaFamilyTest,
                          ::testing::Values("gpt2", "gptj", "neox_parallel", "neox_sequential", "llama_gqa",
-                                           "llama_tied"));
+                                           "llama_tied", "qwen2", "qwen3", "olmo2", "gemma2", "gemma3",
+                                           "phi3"));
 
 }  // namespace
 }  // namespace remedi::lm

@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <string>
+#include <vector>
 
 #include "io/expect_error.h"
 #include "test_support.h"
@@ -53,6 +55,23 @@ TEST(ModelInfo, GgufKeepsItsMetadataAndStorageTypes) {
   EXPECT_GT(info.tensors_per_dtype.at("Q8_0"), 0);
   EXPECT_EQ(info.file_size, std::filesystem::file_size(file));
   EXPECT_TRUE(model_file_info_json(info, false, true).contains("metadata"));
+}
+
+// `remedi inspect` on the newer families, folder and GGUF: the tensors the files hold are the
+// parameters the family's table counts (the tied ones hold no head).
+TEST(ModelInfo, NewerFamiliesCountWhatTheirFilesHold) {
+  for (const std::string name : {"qwen2", "qwen3", "olmo2", "gemma2", "gemma3", "phi3"}) {
+    SCOPED_TRACE(name);
+    const std::string folder = test::fixture("lm/" + name);
+    std::vector<std::string> paths{folder};
+    if (std::filesystem::exists(folder + "/model.gguf")) paths.push_back(folder + "/model.gguf");
+    for (const std::string& path : paths) {
+      const ModelFileInfo info = inspect_model_file(path);
+      EXPECT_EQ(info.config.family.name, name);
+      EXPECT_EQ(info.total_parameters, parameter_count(info.config)) << path;
+      EXPECT_EQ(model_file_info_json(info, false, false)["architecture"], name);
+    }
+  }
 }
 
 TEST(ModelInfo, RefusesWhatIsNotAModel) {

@@ -19,7 +19,8 @@ Quantized types the `gguf` package can quantize (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, B
 from random floats; for the K-quants (dequantize only) the blocks are random bytes with finite f16
 scales, and the package's dequantization gives the expected values.
 
-Run from the repository root: python3 tests/reference/make_gguf_fixtures.py
+Run from the repository root: python3 tests/reference/make_gguf_fixtures.py (add `configs` to write
+only tests/fixtures/config)
 Needs: numpy, gguf, torch, transformers.
 """
 import json
@@ -207,11 +208,28 @@ def config_fields(config, model_type):
         fields.update(rotary_dim=c.rotary_dim or head_dim, rope_theta=10000.0, activation=c.activation_function)
     else:
         rope = c.rope_parameters
+        rope = rope.get("full_attention", rope)  # Gemma 3: one table per attention type
+        activation = getattr(c, "hidden_activation", None) or c.hidden_act
         fields.update(rotary_dim=int(head_dim * rope.get("partial_rotary_factor", 1.0)),
-                      rope_theta=float(rope["rope_theta"]), activation=c.hidden_act)
+                      rope_theta=float(rope["rope_theta"]),
+                      activation="gelu_new" if activation == "gelu_pytorch_tanh" else activation)
+    if model_type in ("gemma2", "gemma3_text"):
+        types = c.layer_types
+        fields.update(model_type="gemma3" if model_type == "gemma3_text" else model_type,
+                      sliding_window=c.sliding_window or 0,
+                      global_every=types.index("full_attention") + 1 if "full_attention" in types else None,
+                      query_pre_attn_scalar=float(c.query_pre_attn_scalar),
+                      attention_softcap=float(c.attn_logit_softcapping or 0),
+                      final_softcap=float(c.final_logit_softcapping or 0))
+        if fields["global_every"] is None:
+            del fields["global_every"]
+        if model_type == "gemma3_text":
+            fields["rope_local_theta"] = float(c.rope_parameters["sliding_attention"]["rope_theta"])
     if model_type == "gpt_neox":
         fields["use_parallel_residual"] = c.use_parallel_residual
-    if model_type == "llama":
+    if model_type == "phi3":
+        fields.update(sliding_window=c.sliding_window or 0, global_every=0)
+    if model_type in ("llama", "qwen3", "olmo2"):
         fields.update(attention_bias=getattr(c, "attention_bias", False), mlp_bias=getattr(c, "mlp_bias", False))
     return fields
 
@@ -234,6 +252,23 @@ def write_configs():
         "mistral": tf.MistralConfig(num_hidden_layers=2, hidden_size=16, num_attention_heads=4, num_key_value_heads=1,
                                     intermediate_size=24, vocab_size=50, max_position_embeddings=24,
                                     sliding_window=None, rope_theta=20000.0),
+        "qwen2": tf.Qwen2Config(num_hidden_layers=2, hidden_size=16, num_attention_heads=4, num_key_value_heads=2,
+                                intermediate_size=24, vocab_size=50, max_position_embeddings=24,
+                                rope_theta=1000000.0, tie_word_embeddings=True),
+        "qwen3": tf.Qwen3Config(num_hidden_layers=2, hidden_size=16, num_attention_heads=4, num_key_value_heads=2,
+                                head_dim=8, intermediate_size=24, vocab_size=50, max_position_embeddings=24,
+                                attention_bias=True),
+        "olmo2": tf.Olmo2Config(num_hidden_layers=2, hidden_size=16, num_attention_heads=4, intermediate_size=24,
+                                vocab_size=50, max_position_embeddings=24, rope_theta=500000.0),
+        "gemma2": tf.Gemma2Config(num_hidden_layers=3, hidden_size=16, num_attention_heads=4, num_key_value_heads=2,
+                                  head_dim=8, intermediate_size=24, vocab_size=50, max_position_embeddings=24,
+                                  sliding_window=8, query_pre_attn_scalar=12, final_logit_softcapping=None),
+        "phi3": tf.Phi3Config(num_hidden_layers=2, hidden_size=16, num_attention_heads=4, num_key_value_heads=2,
+                              intermediate_size=24, vocab_size=50, max_position_embeddings=24, sliding_window=7,
+                              rope_theta=20000.0, pad_token_id=0),
+        "gemma3": tf.Gemma3TextConfig(num_hidden_layers=7, hidden_size=16, num_attention_heads=4,
+                                      num_key_value_heads=1, head_dim=8, intermediate_size=24, vocab_size=50,
+                                      max_position_embeddings=24, sliding_window=8, rope_local_base_freq=20000.0),
     }
     # Hand-written: 4.x-era configs as they sit on the Hub (shapes shrunk), with top-level
     # rotary_pct / rope_theta.
@@ -266,10 +301,32 @@ def write_configs():
         "mistral_defaults": {"model_type": "mistral", "hidden_size": 64, "num_attention_heads": 4,
                              "num_key_value_heads": 2, "num_hidden_layers": 1, "intermediate_size": 128,
                              "vocab_size": 100, "sliding_window": None},
+        "qwen2_defaults": {"model_type": "qwen2", "hidden_size": 64, "num_attention_heads": 4,
+                           "num_key_value_heads": 2, "num_hidden_layers": 1, "intermediate_size": 128,
+                           "vocab_size": 100},
+        "qwen3_defaults": {"model_type": "qwen3", "hidden_size": 64, "num_attention_heads": 4,
+                           "num_key_value_heads": 2, "num_hidden_layers": 1, "intermediate_size": 128,
+                           "vocab_size": 100},
+        "phi3_defaults": {"model_type": "phi3", "hidden_size": 64, "num_attention_heads": 4, "num_hidden_layers": 1,
+                          "intermediate_size": 128, "vocab_size": 100, "pad_token_id": 0},
+        "olmo2_defaults": {"model_type": "olmo2", "hidden_size": 64, "num_attention_heads": 4,
+                           "num_hidden_layers": 1, "intermediate_size": 128, "vocab_size": 100},
+        "gemma2_defaults": {"model_type": "gemma2", "hidden_size": 64, "num_attention_heads": 4,
+                            "num_key_value_heads": 2, "head_dim": 16, "num_hidden_layers": 2,
+                            "intermediate_size": 128, "vocab_size": 100},
+        # A 4.x-era Gemma 3 text config: top-level rope_theta / rope_local_base_freq and the pattern.
+        "gemma3_hub": {"architectures": ["Gemma3ForCausalLM"], "model_type": "gemma3_text", "hidden_size": 64,
+                       "num_attention_heads": 4, "num_key_value_heads": 1, "head_dim": 16,
+                       "num_hidden_layers": 4, "intermediate_size": 128, "vocab_size": 100,
+                       "rope_theta": 1000000.0, "rope_local_base_freq": 10000.0, "rope_scaling": None,
+                       "sliding_window": 512, "sliding_window_pattern": 2, "query_pre_attn_scalar": 16,
+                       "hidden_activation": "gelu_pytorch_tanh", "transformers_version": "4.50.0"},
     })
     expected = {}
     classes = {"gpt2": tf.GPT2Config, "gptj": tf.GPTJConfig, "gpt_neox": tf.GPTNeoXConfig, "llama": tf.LlamaConfig,
-               "mistral": tf.MistralConfig}
+               "mistral": tf.MistralConfig, "qwen2": tf.Qwen2Config, "qwen3": tf.Qwen3Config,
+               "olmo2": tf.Olmo2Config, "gemma2": tf.Gemma2Config, "gemma3_text": tf.Gemma3TextConfig,
+               "phi3": tf.Phi3Config}
     for name, config in tiny.items():
         config.save_pretrained(CONFIG / name)  # writes only the values that differ from the defaults
     for name, raw in hub_style.items():
@@ -289,6 +346,11 @@ def write_configs():
 
 
 if __name__ == "__main__":
+    import sys
+    if sys.argv[1:] == ["configs"]:  # only tests/fixtures/config
+        CONFIG.mkdir(parents=True, exist_ok=True)
+        write_configs()
+        sys.exit(0)
     IO.mkdir(parents=True, exist_ok=True)
     CONFIG.mkdir(parents=True, exist_ok=True)
     write_quants()

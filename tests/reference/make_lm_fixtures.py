@@ -2,7 +2,8 @@
 """Reference fixtures for the C++ LM runtime (src/lm), computed with HF transformers.
 
 How to run (from the repository root; CPU only, about a minute):
-    python3 tests/reference/make_lm_fixtures.py
+    python3 tests/reference/make_lm_fixtures.py            every case and SmolLM2
+    python3 tests/reference/make_lm_fixtures.py qwen2 phi3 only the named cases (seeds do not change)
 It needs pip torch, transformers (>= 5, for the GGUF loader and `dtype=`), accelerate (transformers
 refuses to load a GGUF file without it), gguf, safetensors and numpy, and the default model
 ~/.cache/remedi/SmolLM2-135M-Instruct.Q4_1.gguf (fetch it with scripts/fetch-model.sh; $REMEDI_HOME
@@ -16,7 +17,8 @@ What it writes, under tests/fixtures/lm/ (tests/fixtures/lm/README.md is the con
 every tensor):
   <case>/config.json, <case>/model.safetensors   tiny random HF checkpoints (save_pretrained, fp32)
   <case>/reference.safetensors                   block outputs, logits, greedy ids, an edited forward
-  gpt2/model.gguf, llama_gqa/model.gguf          the same weights in llama.cpp's GGUF layout (F32)
+  <case>/model.gguf                              the same weights in llama.cpp's GGUF layout (F32) for
+                                                 gpt2, llama_gqa, qwen2, qwen3, olmo2, gemma2, gemma3
   llama_gqa/model-q8_0.gguf                      2-D weights quantized to Q8_0
   smollm2/reference.safetensors                  SmolLM2-135M (dequantized Q4_1) on a few prompts
 It prints, per case, the logit statistics and the greedy top-1/top-2 margins that C++ tolerances
@@ -46,6 +48,9 @@ SMOLLM2 = REMEDI_HOME / "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 SEED = 20230601
 VOCAB, HIDDEN, HEADS, INTERMEDIATE, MAX_POSITIONS = 300, 64, 4, 128, 128
+# The families added later are narrower, so that each case (safetensors, GGUF, references) stays
+# near 300 KB.
+SMALL_HIDDEN, SMALL_INTERMEDIATE = 32, 64
 SEQUENCE_LENGTHS = (10, 7, 4)  # the batch: three rows of different lengths, padded to 10
 EDIT_RANGES = ((2, 6), (3, 4), (0, 4))  # [i, j) per row; row 2 edits its whole sequence
 NEW_TOKENS = 8
@@ -86,10 +91,61 @@ def make_config(case: str) -> transformers.PretrainedConfig:
             num_key_value_heads=2 if gqa else HEADS, intermediate_size=INTERMEDIATE,
             max_position_embeddings=MAX_POSITIONS, rms_norm_eps=1e-5, tie_word_embeddings=not gqa,
             rope_parameters={"rope_type": "default", "rope_theta": 10000.0 if gqa else 100000.0}, **common)
+    if case == "qwen2":  # q/k/v biases, grouped-query attention, untied
+        return transformers.Qwen2Config(
+            hidden_size=SMALL_HIDDEN, num_hidden_layers=2, num_attention_heads=HEADS, num_key_value_heads=2,
+            intermediate_size=SMALL_INTERMEDIATE, max_position_embeddings=MAX_POSITIONS, rms_norm_eps=1e-6,
+            tie_word_embeddings=False, rope_parameters={"rope_type": "default", "rope_theta": 1000000.0},
+            **common)
+    if case == "qwen3":  # per-head q/k norms, head_dim (16) unlike hidden / heads (8), tied
+        return transformers.Qwen3Config(
+            hidden_size=SMALL_HIDDEN, num_hidden_layers=2, num_attention_heads=HEADS, num_key_value_heads=2,
+            head_dim=16, intermediate_size=SMALL_INTERMEDIATE, max_position_embeddings=MAX_POSITIONS,
+            rms_norm_eps=1e-6, tie_word_embeddings=True,
+            rope_parameters={"rope_type": "default", "rope_theta": 1000000.0}, **common)
+    if case == "olmo2":  # q/k norms over the whole projections, norms after attention and MLP
+        return transformers.Olmo2Config(
+            hidden_size=SMALL_HIDDEN, num_hidden_layers=2, num_attention_heads=HEADS, num_key_value_heads=HEADS,
+            intermediate_size=SMALL_INTERMEDIATE, max_position_embeddings=MAX_POSITIONS, rms_norm_eps=1e-6,
+            tie_word_embeddings=False, rope_parameters={"rope_type": "default", "rope_theta": 500000.0},
+            pad_token_id=PAD_ID, **common)
+    if case in ("gemma2", "gemma3"):
+        # Three layers: sliding, global, sliding, with a window of 4 columns (shorter than the prompts,
+        # so that it masks). query_pre_attn_scalar 24 is not head_dim (16). Gemma 2 soft-caps scores
+        # and logits at values the random weights exceed; Gemma 3 has per-head q/k norms and a
+        # different rotary base on its sliding layers.
+        gemma = dict(hidden_size=SMALL_HIDDEN, num_hidden_layers=3, num_attention_heads=HEADS,
+                     num_key_value_heads=2, head_dim=16, intermediate_size=SMALL_INTERMEDIATE,
+                     max_position_embeddings=MAX_POSITIONS, rms_norm_eps=1e-6, query_pre_attn_scalar=24,
+                     sliding_window=4, hidden_activation="gelu_pytorch_tanh", tie_word_embeddings=True,
+                     pad_token_id=PAD_ID, **common)
+        if case == "gemma2":
+            return transformers.Gemma2Config(attn_logit_softcapping=3.0, final_logit_softcapping=8.0,
+                                             rope_parameters={"rope_type": "default", "rope_theta": 10000.0},
+                                             **gemma)
+        return transformers.Gemma3TextConfig(
+            layer_types=["sliding_attention", "full_attention", "sliding_attention"],
+            rope_parameters={"full_attention": {"rope_type": "default", "rope_theta": 1000000.0},
+                             "sliding_attention": {"rope_type": "default", "rope_theta": 10000.0}}, **gemma)
+    if case == "phi3":
+        # Fused qkv and gate_up, a sliding window (6) on every layer, and longrope scaling whose
+        # original context (12) the 10-token prompts stay within while greedy decoding passes it:
+        # short factors for the prompt, long ones from position 12 on.
+        return transformers.Phi3Config(
+            hidden_size=SMALL_HIDDEN, num_hidden_layers=2, num_attention_heads=HEADS, num_key_value_heads=2,
+            intermediate_size=SMALL_INTERMEDIATE, max_position_embeddings=MAX_POSITIONS, rms_norm_eps=1e-5,
+            tie_word_embeddings=False, sliding_window=6, original_max_position_embeddings=12,
+            rope_parameters={"rope_type": "longrope", "rope_theta": 10000.0, "original_max_position_embeddings": 12,
+                             "short_factor": [1.0, 1.3, 2.0, 3.5], "long_factor": [1.5, 4.0, 9.0, 20.0]},
+            pad_token_id=PAD_ID, **common)
     raise ValueError(case)
 
 
-CASES = ("gpt2", "gptj", "neox_parallel", "neox_sequential", "llama_gqa", "llama_tied")
+CASES = ("gpt2", "gptj", "neox_parallel", "neox_sequential", "llama_gqa", "llama_tied", "qwen2", "qwen3",
+         "olmo2", "gemma2", "gemma3", "phi3")
+# Cases that get a model.gguf beside their safetensors (Llama also a Q8_0 one).
+GGUF_CASES = ("gpt2", "llama_gqa", "qwen2", "qwen3", "olmo2", "gemma2", "gemma3")
+GEMMA_TYPES = ("gemma2", "gemma3_text")
 
 # Two folders get config.json in the pre-v5 spelling found in most hub checkpoints (rotary_pct +
 # rotary_emb_base for NeoX, rope_theta for Llama) instead of v5's `rope_parameters`, so the C++
@@ -286,9 +342,14 @@ def undo_llama_cpp_rope_permute(weight: np.ndarray, n_head: int) -> np.ndarray:
     return weight.reshape(n_head, half, 2, *weight.shape[1:]).swapaxes(1, 2).reshape(weight.shape)
 
 
+GGUF_ARCHITECTURES = {"gpt2": gguf.MODEL_ARCH.GPT2, "llama": gguf.MODEL_ARCH.LLAMA, "qwen2": gguf.MODEL_ARCH.QWEN2,
+                      "qwen3": gguf.MODEL_ARCH.QWEN3, "olmo2": gguf.MODEL_ARCH.OLMO2,
+                      "gemma2": gguf.MODEL_ARCH.GEMMA2, "gemma3_text": gguf.MODEL_ARCH.GEMMA3}
+
+
 def gguf_tensors(folder: Path, config) -> list[tuple[str, str, np.ndarray]]:
     """(gguf name, hf name, array as llama.cpp stores it) for every tensor of model.safetensors."""
-    arch = gguf.MODEL_ARCH.LLAMA if config.model_type == "llama" else gguf.MODEL_ARCH.GPT2
+    arch = GGUF_ARCHITECTURES[config.model_type]
     name_map = gguf.get_tensor_name_map(arch, config.num_hidden_layers)
     out = []
     for hf_name, tensor in sorted(load_file(str(folder / "model.safetensors")).items()):
@@ -300,6 +361,10 @@ def gguf_tensors(folder: Path, config) -> list[tuple[str, str, np.ndarray]]:
 def to_gguf_layout(array: np.ndarray, hf_name: str, config) -> np.ndarray:
     if config.model_type == "gpt2" and hf_name.endswith(("c_attn.weight", "c_proj.weight", "c_fc.weight")):
         return array.T  # HF's Conv1D stores [in, out]; GGUF wants [out, in] like nn.Linear
+    if config.model_type in GEMMA_TYPES and hf_name.endswith("norm.weight"):
+        return array + np.float32(1)  # llama.cpp's converter folds Gemma's (1 + w) into the weights
+    if config.model_type != "llama":  # llama.cpp runs the others' rotary on HF's halves (rope type NEOX)
+        return array
     if hf_name.endswith("q_proj.weight"):
         return llama_cpp_rope_permute(array, config.num_attention_heads)
     if hf_name.endswith("k_proj.weight"):
@@ -310,6 +375,10 @@ def to_gguf_layout(array: np.ndarray, hf_name: str, config) -> np.ndarray:
 def from_gguf_layout(array: np.ndarray, hf_name: str, config) -> np.ndarray:
     if config.model_type == "gpt2" and hf_name.endswith(("c_attn.weight", "c_proj.weight", "c_fc.weight")):
         return array.T
+    if config.model_type in GEMMA_TYPES and hf_name.endswith("norm.weight"):
+        return array - np.float32(1)
+    if config.model_type != "llama":
+        return array
     if hf_name.endswith("q_proj.weight"):
         return undo_llama_cpp_rope_permute(array, config.num_attention_heads)
     if hf_name.endswith("k_proj.weight"):
@@ -318,20 +387,32 @@ def from_gguf_layout(array: np.ndarray, hf_name: str, config) -> np.ndarray:
 
 
 def write_gguf(folder: Path, config, path: Path, quantize_matrices: bool) -> None:
-    arch = config.model_type
+    arch = gguf.MODEL_ARCH_NAMES[GGUF_ARCHITECTURES[config.model_type]]
     writer = gguf.GGUFWriter(str(path.with_suffix(".tmp")), arch)
     writer.add_name(f"remedi-fixture-{folder.name}")
     writer.add_block_count(config.num_hidden_layers)
     writer.add_context_length(config.max_position_embeddings)
     writer.add_embedding_length(config.hidden_size)
     writer.add_head_count(config.num_attention_heads)
-    if arch == "llama":
+    if arch != "gpt2":
+        head_dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
         writer.add_feed_forward_length(config.intermediate_size)
         writer.add_head_count_kv(config.num_key_value_heads)
-        writer.add_rope_freq_base(config.rope_parameters["rope_theta"])
+        # Gemma 3 has a table per attention type; GGUF holds the global one (llama.cpp fixes the local 1e4).
+        writer.add_rope_freq_base(config.rope_parameters.get("full_attention", config.rope_parameters)["rope_theta"])
         writer.add_layer_norm_rms_eps(config.rms_norm_eps)
         writer.add_vocab_size(config.vocab_size)
-        writer.add_rope_dimension_count(config.head_dim)
+        writer.add_rope_dimension_count(head_dim)
+        if head_dim * config.num_attention_heads != config.hidden_size:
+            writer.add_key_length(head_dim)
+            writer.add_value_length(head_dim)
+        if arch in ("gemma2", "gemma3"):
+            writer.add_sliding_window(config.sliding_window)
+        if arch == "gemma2":
+            writer.add_attn_logit_softcapping(config.attn_logit_softcapping)
+            writer.add_final_logit_softcapping(config.final_logit_softcapping)
+        if arch == "gemma3":  # the period of global layers (llama.cpp's default is 6)
+            writer.add_sliding_window_pattern(config.layer_types.index("full_attention") + 1)
     else:
         writer.add_feed_forward_length(4 * config.n_embd)
         writer.add_layer_norm_eps(config.layer_norm_epsilon)
@@ -414,7 +495,10 @@ def make_case(index: int, case: str) -> dict[str, float]:
     logits_left_default_positions, _ = forward_with_blocks(model, ids_left, mask_left)
 
     greedy_ids = greedy_by_generate(model, ids_left, mask_left, NEW_TOKENS)
-    smallest_greedy_margin = greedy_margin(model, ids_left, mask_left, greedy_ids)
+    # Phi-3's longrope switches factors once generation passes the original context, so one plain
+    # forward over prompt + continuation (long factors throughout) is not what generate computed.
+    smallest_greedy_margin = (float("nan") if case == "phi3"
+                              else greedy_margin(model, ids_left, mask_left, greedy_ids))
 
     edit_layer = (n_layer - 1) // 2
     residual_std = real_positions(blocks_right[edit_layer], mask_right).std().item()
@@ -446,7 +530,7 @@ def make_case(index: int, case: str) -> dict[str, float]:
              "edit_max_logit_change": (edited_logits_right - logits_right).abs().max().item()}
     assert stats["left_vs_right"] < 1e-4, f"{case}: left and right padding differ by {stats['left_vs_right']}"
 
-    if case in ("gpt2", "llama_gqa"):
+    if case in GGUF_CASES:
         stats.update(make_gguf_variants(folder, model, ids_right, mask_right, logits_right, tensors))
     metadata = {**versions(), "case": case, "seed": str(SEED + index), "model_type": config.model_type,
                 "gguf_tokenizer_text": GGUF_TOKENIZER_TEXT}
@@ -459,8 +543,22 @@ def make_gguf_variants(folder: Path, model, ids, mask, logits, tensors: dict) ->
     write_gguf(folder, config, folder / "model.gguf", quantize_matrices=False)
     written = load_file(str(folder / "model.safetensors"))
     read_back = state_dict_from_gguf(folder / "model.gguf", folder, config)
-    assert read_back.keys() == written.keys() and all(torch.equal(read_back[k], written[k]) for k in written)
-    stats = {"transformers_gguf_f32": check_gguf_with_transformers(folder, "model.gguf", ids, mask, logits)}
+    assert read_back.keys() == written.keys()
+    # Exact, except for Gemma's norms: (w + 1) - 1 may round
+    assert all(torch.allclose(read_back[k], written[k], rtol=0, atol=1e-6) for k in written)
+    assert config.model_type in GEMMA_TYPES or all(torch.equal(read_back[k], written[k]) for k in written)
+    stats = {}
+    if config.model_type in GEMMA_TYPES:
+        # GGUF has no query_pre_attn_scalar: llama.cpp scales by head_dim (hidden / heads for the 27B
+        # models). The logits of that model are what the GGUF file must give.
+        as_llama_cpp = AutoModelForCausalLM.from_config(
+            type(config).from_dict({**config.to_dict(), "query_pre_attn_scalar": config.head_dim})).eval()
+        as_llama_cpp.load_state_dict(model.state_dict())
+        tensors["logits_right_gguf"], _ = forward_with_blocks(as_llama_cpp, ids, mask)
+    if config.model_type in ("gpt2", "llama"):  # the new families' files are checked by the read-back above
+        stats["transformers_gguf_f32"] = check_gguf_with_transformers(folder, "model.gguf", ids, mask, logits)
+    if config.model_type not in ("gpt2", "llama"):
+        return stats
     # The GGUF vocabulary is a working byte-level BPE; one golden encoding for the C++ tokenizer.
     tokenizer = AutoTokenizer.from_pretrained(str(folder), gguf_file="model.gguf")
     encoded = tokenizer(GGUF_TOKENIZER_TEXT, add_special_tokens=False).input_ids
@@ -532,13 +630,17 @@ def make_smollm2() -> dict[str, object]:
 
 def main() -> None:
     torch.set_num_threads(1)  # 2 threads spin-wait on a shared 2-core machine; 1 is faster here
+    # Named cases only (python3 tests/reference/make_lm_fixtures.py qwen2 olmo2), or every case and SmolLM2.
+    chosen = sys.argv[1:] or [*CASES, "smollm2"]
     for index, case in enumerate(CASES):
-        stats = make_case(index, case)
-        print(case, json.dumps({k: float(f"{v:.4g}") for k, v in stats.items()}))
-    print("smollm2", json.dumps(make_smollm2(), indent=1, ensure_ascii=False))
+        if case in chosen:
+            stats = make_case(index, case)
+            print(case, json.dumps({k: float(f"{v:.4g}") for k, v in stats.items()}))
+    if "smollm2" in chosen:
+        print("smollm2", json.dumps(make_smollm2(), indent=1, ensure_ascii=False))
     total = sum(p.stat().st_size for p in FIXTURES.rglob("*") if p.is_file())
     print(f"tests/fixtures/lm: {total / 1e6:.2f} MB")
-    assert total < 6e6, "fixtures grew past 6 MB"
+    assert total < 9e6, "fixtures grew past 9 MB"
 
 
 if __name__ == "__main__":

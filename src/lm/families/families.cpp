@@ -9,12 +9,14 @@
 namespace remedi::lm {
 
 // Defined in the families' files.
-extern const FamilyDescription kGpt2Family, kGptJFamily, kNeoXFamily, kLlamaFamily;
+extern const FamilyDescription kGpt2Family, kGptJFamily, kNeoXFamily, kLlamaFamily, kQwen2Family,
+    kQwen3Family, kOlmo2Family, kGemma2Family, kGemma3Family, kPhi3Family;
 
 namespace {
 
 // In the order error messages list them.
-constexpr std::array kFamilies{&kGpt2Family, &kGptJFamily, &kNeoXFamily, &kLlamaFamily};
+constexpr std::array kFamilies{&kGpt2Family,  &kGptJFamily,  &kNeoXFamily,   &kLlamaFamily,  &kQwen2Family,
+                               &kQwen3Family, &kOlmo2Family, &kGemma2Family, &kGemma3Family, &kPhi3Family};
 
 }  // namespace
 

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "lm/config_reader.h"
+#include "lm/families/tables.h"
 #include "lm/family.h"
 #include "util/error.h"
 
@@ -12,14 +13,6 @@ namespace remedi::lm {
 namespace {
 
 using C = ModelConfig;
-
-void rotary_from_llama_json(const JsonConfig& json, ModelConfig& config) {
-  rotary_from_json(json, config, 10000.0, 1.0, "partial_rotary_factor");
-}
-
-void require_silu(const JsonConfig& json, ModelConfig& config) {
-  if (config.activation != Activation::Silu) throw Error(json.path(), "hidden_act", "llama models need silu");
-}
 
 // A sliding window changes nothing while it covers the whole context.
 void refuse_sliding_window(const JsonConfig& json, const ModelConfig& config,
@@ -86,58 +79,52 @@ constexpr auto kMistralKeys = hf_keys({.n_kv_head = 8,
 constexpr std::array kHfModelTypes{HfModelType{"llama", kLlamaKeys}, HfModelType{"mistral", kMistralKeys}};
 
 // Llama's MLP width is not derived from the hidden size.
-constexpr std::array kGgufKeys{
-    GgufKey::size("feed_forward_length", &C::intermediate_size),
-    GgufKey::size("context_length", &C::max_positions),
-    GgufKey::number("attention.layer_norm_rms_epsilon", &C::norm_eps),
-    GgufKey::step(rotary_from_gguf),
-};
+constexpr auto kGgufKeys = kLlamaLikeGgufKeys;
 
 // GGUF Q and K (weights and biases) carry llama.cpp's row permutation.
-constexpr std::array kTensors{
-    TensorSpec{
-        Slot::TokenEmbedding, "model.embed_tokens.weight", "token_embd.weight", {Dim::Vocab, Dim::Hidden}},
-    TensorSpec{Slot::Norm1Weight, "input_layernorm.weight", "attn_norm.weight", {Dim::Hidden}},
-    TensorSpec{Slot::Norm2Weight, "post_attention_layernorm.weight", "ffn_norm.weight", {Dim::Hidden}},
-    TensorSpec{Slot::QkvWeight,
-               "self_attn.q_proj.weight",
-               "attn_q.weight",
-               {Dim::QRows, Dim::Hidden},
-               When::Always,
-               Layout::GgufRotaryRows},
-    TensorSpec{Slot::QkvWeight,
-               "self_attn.k_proj.weight",
-               "attn_k.weight",
-               {Dim::KvRows, Dim::Hidden},
-               When::Always,
-               Layout::GgufRotaryRows},
-    TensorSpec{Slot::QkvWeight, "self_attn.v_proj.weight", "attn_v.weight", {Dim::KvRows, Dim::Hidden}},
-    TensorSpec{Slot::OutWeight, "self_attn.o_proj.weight", "attn_output.weight", {Dim::Hidden, Dim::QRows}},
-    TensorSpec{Slot::QkvBias,
-               "self_attn.q_proj.bias",
-               "attn_q.bias",
-               {Dim::QRows},
-               When::AttentionBias,
-               Layout::GgufRotaryRows},
-    TensorSpec{Slot::QkvBias,
-               "self_attn.k_proj.bias",
-               "attn_k.bias",
-               {Dim::KvRows},
-               When::AttentionBias,
-               Layout::GgufRotaryRows},
-    TensorSpec{Slot::QkvBias, "self_attn.v_proj.bias", "attn_v.bias", {Dim::KvRows}, When::AttentionBias},
-    TensorSpec{
-        Slot::OutBias, "self_attn.o_proj.bias", "attn_output.bias", {Dim::Hidden}, When::AttentionBias},
-    TensorSpec{Slot::GateUpWeight, "mlp.gate_proj.weight", "ffn_gate.weight", {Dim::Inner, Dim::Hidden}},
-    TensorSpec{Slot::GateUpWeight, "mlp.up_proj.weight", "ffn_up.weight", {Dim::Inner, Dim::Hidden}},
-    TensorSpec{Slot::DownWeight, "mlp.down_proj.weight", "ffn_down.weight", {Dim::Hidden, Dim::Inner}},
-    TensorSpec{Slot::GateUpBias, "mlp.gate_proj.bias", "ffn_gate.bias", {Dim::Inner}, When::MlpBias},
-    TensorSpec{Slot::GateUpBias, "mlp.up_proj.bias", "ffn_up.bias", {Dim::Inner}, When::MlpBias},
-    TensorSpec{Slot::DownBias, "mlp.down_proj.bias", "ffn_down.bias", {Dim::Hidden}, When::MlpBias},
-    TensorSpec{Slot::FinalNormWeight, "model.norm.weight", "output_norm.weight", {Dim::Hidden}},
-    TensorSpec{
-        Slot::LmHeadWeight, "lm_head.weight", "output.weight", {Dim::Vocab, Dim::Hidden}, When::UnlessTied},
-};
+constexpr auto kTensors = join(
+    kLlamaLikeEmbedding,
+    std::array{
+        TensorSpec{Slot::Norm1Weight, "input_layernorm.weight", "attn_norm.weight", {Dim::Hidden}},
+        TensorSpec{Slot::Norm2Weight, "post_attention_layernorm.weight", "ffn_norm.weight", {Dim::Hidden}},
+        TensorSpec{Slot::QkvWeight,
+                   "self_attn.q_proj.weight",
+                   "attn_q.weight",
+                   {Dim::QRows, Dim::Hidden},
+                   When::Always,
+                   Layout::GgufRotaryRows},
+        TensorSpec{Slot::QkvWeight,
+                   "self_attn.k_proj.weight",
+                   "attn_k.weight",
+                   {Dim::KvRows, Dim::Hidden},
+                   When::Always,
+                   Layout::GgufRotaryRows},
+        TensorSpec{Slot::QkvWeight, "self_attn.v_proj.weight", "attn_v.weight", {Dim::KvRows, Dim::Hidden}},
+        TensorSpec{
+            Slot::OutWeight, "self_attn.o_proj.weight", "attn_output.weight", {Dim::Hidden, Dim::QRows}},
+        TensorSpec{Slot::QkvBias,
+                   "self_attn.q_proj.bias",
+                   "attn_q.bias",
+                   {Dim::QRows},
+                   When::AttentionBias,
+                   Layout::GgufRotaryRows},
+        TensorSpec{Slot::QkvBias,
+                   "self_attn.k_proj.bias",
+                   "attn_k.bias",
+                   {Dim::KvRows},
+                   When::AttentionBias,
+                   Layout::GgufRotaryRows},
+        TensorSpec{Slot::QkvBias, "self_attn.v_proj.bias", "attn_v.bias", {Dim::KvRows}, When::AttentionBias},
+        TensorSpec{
+            Slot::OutBias, "self_attn.o_proj.bias", "attn_output.bias", {Dim::Hidden}, When::AttentionBias},
+        TensorSpec{Slot::GateUpWeight, "mlp.gate_proj.weight", "ffn_gate.weight", {Dim::Inner, Dim::Hidden}},
+        TensorSpec{Slot::GateUpWeight, "mlp.up_proj.weight", "ffn_up.weight", {Dim::Inner, Dim::Hidden}},
+        TensorSpec{Slot::DownWeight, "mlp.down_proj.weight", "ffn_down.weight", {Dim::Hidden, Dim::Inner}},
+        TensorSpec{Slot::GateUpBias, "mlp.gate_proj.bias", "ffn_gate.bias", {Dim::Inner}, When::MlpBias},
+        TensorSpec{Slot::GateUpBias, "mlp.up_proj.bias", "ffn_up.bias", {Dim::Inner}, When::MlpBias},
+        TensorSpec{Slot::DownBias, "mlp.down_proj.bias", "ffn_down.bias", {Dim::Hidden}, When::MlpBias},
+    },
+    kLlamaLikeFinalRows);
 
 }  // namespace
 
