@@ -160,7 +160,10 @@ chaos_phase() {
     # shellcheck disable=SC2086 # $again: no argument or one
     "$remedi" "$@" -n "$phase-run$i" $again >/dev/null 2>&1
     check "$REMEDI_RESULTS/$phase-run$i" final
-    "$compare_fn" "$phase-run$i" "$phase-full"
+    "$compare_fn" "$phase-run$i" "$phase-full" || {
+      echo "chaos: $phase run $i ($([ "$status" -eq 137 ] && echo "killed at ${delay} s" || echo "finished before ${delay} s")) differs" >&2
+      exit 1
+    }
     echo "chaos: $phase run $i: $([ "$status" -eq 137 ] && echo "killed at ${delay} s" || echo "finished before ${delay} s"), run again: identical"
     rm -rf "${REMEDI_RESULTS:?}/$phase-run$i"
   done
