@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
-# Chaos test of training (issue 23): kill -9 `remedi train` at KILLS random moments, resume each
-# killed run to its end, and compare it with one uninterrupted run. After each kill: every file under
-# a final name is whole (JSON parses, safetensors headers and sizes agree). After each resume: the
-# saved editors are bit-identical to the uninterrupted run's, their editor.json equal but for timings,
-# and no temporary file or checkpoint is left. Runs on the tiny GPT-2 fixture (tests/fixtures/lm)
-# with the fixture tokenizer and twelve short samples, two layers: about 3 s per kill on 2 cores.
+# Chaos test (issue 23): kill -9 `remedi train`, `remedi generate-directions` and a long evaluation
+# (`remedi eval-fact-gen`, three benchmarks) at KILLS random moments each, run each killed run again
+# (training with --resume; the others resume on their own: an evaluation skips the benchmarks whose
+# metrics file exists, generate-directions writes its dump again) and compare it with one
+# uninterrupted run. After each kill: every file under a final name is whole (JSON parses,
+# safetensors headers and sizes agree). After each rerun: no temporary file or checkpoint is left,
+# and the outputs are identical to the uninterrupted run's (training: the saved editors bit for bit
+# and their editor.json but for timings; the others: every file, each JSON file but for timings
+# and the experiment's name; the args-<time>.json record of each invocation aside). Runs on the tiny
+# GPT-2 fixture (tests/fixtures/lm) with the fixture tokenizer, twelve short training samples and
+# six CounterFact rows: a few seconds per kill on 2 cores.
 #
-#   scripts/chaos.sh [KILLS (default 50)] [REMEDI_BINARY (default build/remedi)]
+#   scripts/chaos.sh [KILLS (default 50)] [REMEDI_BINARY (default build/remedi)] [PHASES (default "train directions fact-gen")]
 #
 # Prints one line per run and a summary; exit 1 on the first difference. The disk-full case is a
 # unit test (tests/util/atomic_file_test.cpp, a file-size limit: no root or tmpfs needed).
@@ -14,6 +19,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 kills=${1:-50}
 remedi=$(realpath "${2:-build/remedi}")
+phases=${3:-train directions fact-gen}
 python=.venv/bin/python
 [ -x "$python" ] || python=python3
 
@@ -72,7 +78,7 @@ PY
 
 # The saved editors of run $1 against the uninterrupted run's.
 compare() {
-  "$python" - "$REMEDI_RESULTS/full" "$REMEDI_RESULTS/$1" <<'PY'
+  "$python" - "$REMEDI_RESULTS/train-full" "$REMEDI_RESULTS/$1" <<'PY'
 import json, os, sys
 TIMING = ("seconds", "train_samples_per_second")
 def strip(value):
@@ -91,34 +97,97 @@ for layer in ("1", "2"):
 PY
 }
 
-start=$(date +%s.%N)
-"$remedi" "${train_args[@]}" -n full >/dev/null
-full_seconds=$("$python" -c "import time; print(round(time.time() - $start, 2))")
-echo "chaos: uninterrupted run: ${full_seconds} s"
+# Every output of run $1 against the uninterrupted run $2's: the same files, byte for byte, JSON
+# files equal once timings and the experiment's name are left out; args-<time>.json aside (one per
+# invocation).
+compare_tree() {
+  "$python" - "$REMEDI_RESULTS/$2" "$REMEDI_RESULTS/$1" <<'PY'
+import json, os, re, sys
+def strip(value):
+    if isinstance(value, dict):
+        return {k: strip(v) for k, v in value.items()
+                if not re.search(r"seconds|per_second|experiment", k)}
+    if isinstance(value, list):
+        return [strip(v) for v in value]
+    return value
+def files(root):
+    found = set()
+    for folder, _, names in os.walk(root):
+        for name in names:
+            if not re.fullmatch(r"args-.*\.json", name):
+                found.add(os.path.relpath(os.path.join(folder, name), root))
+    return found
+full, run = sys.argv[1], sys.argv[2]
+if files(full) != files(run):
+    sys.exit(f"chaos: {run} holds {sorted(files(run) ^ files(full))} unlike the uninterrupted run")
+for name in sorted(files(full)):
+    a, b = os.path.join(full, name), os.path.join(run, name)
+    if name.endswith(".json"):
+        if strip(json.load(open(a))) != strip(json.load(open(b))):
+            sys.exit(f"chaos: {b} differs from the uninterrupted run's (timings aside)")
+    elif open(a, "rb").read() != open(b, "rb").read():
+        sys.exit(f"chaos: {b} differs from the uninterrupted run's")
+PY
+}
 
-# Moments drawn over the uninterrupted run's time; a run that finished first does not count, so
-# draws go on (at most 4 x KILLS runs) until KILLS runs were killed.
-killed=0
-runs=0
-while [ "$killed" -lt "$kills" ] && [ "$runs" -lt $((4 * kills)) ]; do
-  runs=$((runs + 1))
-  i=$runs
-  delay=$("$python" -c "import random; print(round(random.uniform(0.1, $full_seconds), 2))")
-  status=0
-  "$remedi" "${train_args[@]}" -n "run$i" >/dev/null 2>&1 &
-  pid=$!
-  sleep "$delay"
-  kill -9 "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || status=$?  # returns once the process is gone, its writes ended
-  if [ "$status" -eq 137 ]; then
-    killed=$((killed + 1))
-    check "$REMEDI_RESULTS/run$i" partial
-  fi
-  "$remedi" "${train_args[@]}" -n "run$i" --resume >/dev/null
-  check "$REMEDI_RESULTS/run$i" final
-  compare "run$i"
-  echo "chaos: run $i: $([ "$status" -eq 137 ] && echo "killed at ${delay} s" || echo "finished before ${delay} s"), resumed: identical"
-  rm -rf "${REMEDI_RESULTS:?}/run$i"
+# Phase $1: the uninterrupted run "$1-full", then runs killed at moments drawn over its time, each
+# checked, run again (with $2 appended, e.g. --resume) and compared by function $3. The rest of the
+# arguments are the remedi command.
+chaos_phase() {
+  local phase=$1 again=$2 compare_fn=$3
+  shift 3
+  local start full_seconds killed=0 runs=0 i delay status pid
+  start=$(date +%s.%N)
+  "$remedi" "$@" -n "$phase-full" >/dev/null
+  full_seconds=$("$python" -c "import time; print(round(time.time() - $start, 2))")
+  echo "chaos: $phase: uninterrupted run: ${full_seconds} s"
+  # A run that finished before its moment does not count, so draws go on (at most 4 x KILLS runs)
+  # until KILLS runs were killed.
+  while [ "$killed" -lt "$kills" ] && [ "$runs" -lt $((4 * kills)) ]; do
+    runs=$((runs + 1))
+    i=$runs
+    delay=$("$python" -c "import random; print(round(random.uniform(0.1, $full_seconds), 2))")
+    status=0
+    "$remedi" "$@" -n "$phase-run$i" >/dev/null 2>&1 &
+    pid=$!
+    sleep "$delay"
+    kill -9 "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || status=$?  # returns once the process is gone, its writes ended
+    if [ "$status" -eq 137 ]; then
+      killed=$((killed + 1))
+      check "$REMEDI_RESULTS/$phase-run$i" partial
+    fi
+    # shellcheck disable=SC2086 # $again: no argument or one
+    "$remedi" "$@" -n "$phase-run$i" $again >/dev/null 2>&1
+    check "$REMEDI_RESULTS/$phase-run$i" final
+    "$compare_fn" "$phase-run$i" "$phase-full" || {
+      echo "chaos: $phase run $i ($([ "$status" -eq 137 ] && echo "killed at ${delay} s" || echo "finished before ${delay} s")) differs" >&2
+      exit 1
+    }
+    echo "chaos: $phase run $i: $([ "$status" -eq 137 ] && echo "killed at ${delay} s" || echo "finished before ${delay} s"), run again: identical"
+    rm -rf "${REMEDI_RESULTS:?}/$phase-run$i"
+  done
+  echo "chaos: $phase: $runs runs, $killed killed by kill -9 (the rest finished first): every rerun identical to the uninterrupted run, no partial or temporary file"
+  [ "$killed" -ge "$kills" ] || { echo "chaos: $phase: only $killed of $kills runs were killed" >&2; exit 1; }
+}
+
+# The training phase's comparison (compare above), on the run folders' names.
+compare_train() { compare "$1"; }
+
+# The later phases use the editors of the uninterrupted training run, and six CounterFact rows.
+counterfact=data/counterfact/counterfact-val.json
+eval_args=(-m "$model" -e "$REMEDI_RESULTS/train-full" -l 1 2 -f "$counterfact" --rows 'train[:6]' --batch-size 2 -q)
+case " $phases " in
+  *" train "*) ;;
+  *) "$remedi" "${train_args[@]}" -n train-full >/dev/null ;;  # the editors the other phases use
+esac
+for phase in $phases; do
+  case $phase in
+    train) chaos_phase train --resume compare_train "${train_args[@]}" ;;
+    directions) chaos_phase directions "" compare_tree generate-directions "${eval_args[@]}" ;;
+    # Three benchmarks, each its own records and metrics files (the generation benchmark's
+    # references take minutes even on six rows).
+    fact-gen) chaos_phase fact-gen "" compare_tree eval-fact-gen "${eval_args[@]}" -b efficacy paraphrase neighborhood ;;
+    *) echo "chaos: unknown phase '$phase' (train, directions, fact-gen)" >&2; exit 2 ;;
+  esac
 done
-echo "chaos: $runs runs, $killed killed by kill -9 (the rest finished first): every resume identical to the uninterrupted run, no partial or temporary file"
-[ "$killed" -ge "$kills" ] || { echo "chaos: only $killed of $kills runs were killed" >&2; exit 1; }

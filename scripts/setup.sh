@@ -24,8 +24,10 @@ packages=(build-essential cmake ninja-build pkg-config git ca-certificates unzip
 if [ "$demo" -eq 0 ]; then
   # chromium-headless-shell, zlib1g-dev: the report test (tests/apps/report_cli_test.cpp) opens the
   # HTML page in the browser and decodes its PNG screenshot.
+  # clang + libclang-rt-dev (libFuzzer and the sanitizer runtimes; only recommended by clang, which
+  # --no-install-recommends skips): the fuzz targets' smoke run (scripts/fuzz.sh, docs/FUZZING.md).
   packages+=(libgtest-dev libgmock-dev libbenchmark-dev clang-format clang-tidy cppcheck
-             chromium-headless-shell zlib1g-dev)
+             chromium-headless-shell zlib1g-dev clang libclang-rt-dev)
 fi
 missing=()
 for p in "${packages[@]}"; do

@@ -100,7 +100,7 @@ std::vector<MediationSample> parse_samples(const std::string& text, const std::s
     Json record;
     try {
       record = Json::parse(object_text);
-    } catch (const Json::parse_error& e) {
+    } catch (const Json::exception& e) {  // a syntax error, or a number too large for a double
       throw Error(file, where, std::string("invalid JSON: ") + e.what());
     }
     samples.push_back(sample_from_json(record, file, where));

@@ -211,7 +211,7 @@ CompletionRequest parse_request(const std::string& body, bool chat, const ChatTe
   json root;
   try {
     root = json::parse(body);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // a syntax error, or a number too large for a double
     throw ApiError(400, "", std::string("malformed JSON body: ") + e.what());
   }
   if (!root.is_object()) bad("", "the body must be a JSON object");

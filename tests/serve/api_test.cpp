@@ -91,6 +91,7 @@ TEST(ServeApi, ReadsSmolLM2sTemplateFromItsGguf) {
 
 TEST(ServeApi, RefusesBadFieldsNamingThem) {
   EXPECT_EQ(refused("{\"prompt\": \"a\""), "");                     // malformed JSON
+  EXPECT_EQ(refused(R"({"prompt": "a", "seed": 1e999})"), "");      // too large (fuzz_serve_request)
   EXPECT_EQ(refused("[1]"), "");                                    // not an object
   EXPECT_EQ(refused(R"({"prompt": "a", "colour": 1})"), "colour");  // unknown field
   EXPECT_EQ(refused(R"({"prompt": 3})"), "prompt");                 // wrong type
