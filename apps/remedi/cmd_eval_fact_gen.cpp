@@ -26,8 +26,7 @@ void run(evaluate::FactGenOptions options, const DistFlags& dist_flags) {
   const lm::LoadedModel model = lm::load_model(
       options.model, lm::load_options(rank_device(options.device, options.group.get()), options.dtype));
   const evaluate::FactGenResults results = evaluate::fact_gen(model, options);
-  if (reports) std::cout << results.summary().dump(2) << "
-";
+  if (reports) std::cout << results.summary().dump(2) << "\n";
 }
 
 }  // namespace
