@@ -187,7 +187,10 @@ template <QuantFormat F, int Rows>
 REMEDI_AVX512 void dot_avx512(const std::uint8_t* row, std::int64_t nb, const float* const* x, float* out) {
   __m512 acc_low[Rows];
   __m512 acc_high[Rows];
+  const float* rows[Rows];
+#pragma GCC unroll 4
   for (int m = 0; m < Rows; ++m) {
+    rows[m] = x[m];
     acc_low[m] = _mm512_setzero_ps();
     acc_high[m] = _mm512_setzero_ps();
   }
@@ -195,12 +198,14 @@ REMEDI_AVX512 void dot_avx512(const std::uint8_t* row, std::int64_t nb, const fl
     __m512 low;
     __m512 high;
     widen_block<F>(row + b * block_bytes(F), low, high);
+#pragma GCC unroll 4
     for (int m = 0; m < Rows; ++m) {
-      const float* xb = x[m] + b * kQuantBlock;
+      const float* xb = rows[m] + b * kQuantBlock;
       acc_low[m] = _mm512_fmadd_ps(low, _mm512_loadu_ps(xb), acc_low[m]);
       acc_high[m] = _mm512_fmadd_ps(high, _mm512_loadu_ps(xb + 16), acc_high[m]);
     }
   }
+#pragma GCC unroll 4
   for (int m = 0; m < Rows; ++m) out[m] = _mm512_reduce_add_ps(_mm512_add_ps(acc_low[m], acc_high[m]));
 }
 
