@@ -47,7 +47,7 @@ remedi_decode() {  # dtype -> tokens/s
 }
 remedi_sample() {  # rows -> tokens/s over all rows
   "${envcmd[@]}" "$bench" sample --batch "$1" --tokens 16 --new-tokens 84 >"$tmp/sample_$1.txt"
-  field tokens_per_second "$tmp/sample_$1.txt"
+  field new_tokens_per_second "$tmp/sample_$1.txt"
 }
 llama_decode() {  # gguf -> tg128 tokens/s (mean of 3)
   "${envcmd[@]}" "$llama/llama-bench" -m "$1" -p 0 -n 128 -t 2 -r 3 -o csv 2>/dev/null |
