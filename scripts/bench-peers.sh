@@ -6,17 +6,18 @@
 #   sampled decode, 16 and 64 rows (16 prompt + 84 new tokens): `bench_runtime sample` vs
 #     `llama-batched-bench` (F32) S_TG;
 #   training samples/s at layers 1 and 15: scripts/bench-train.sh vs the original REMEDI
-#     (../shared/peers/bench-original.sh, PyPI torch env).
-# A peer that is not set up is skipped with a message (set-up: ../shared/peers/README.md).
+#     ($PEERS_DIR/bench-original.sh, PyPI torch env).
+# A peer that is not set up is skipped with a message. The peers live outside this repository: their
+# set-up scripts (setup.sh, bench-original.sh, README.md) are wherever PEERS_DIR points.
 #
 # Usage: scripts/bench-peers.sh [--skip-training] [--avx512]
-#   PEERS_WORK  the peers' work folder made by ../shared/peers/setup.sh (default ~/peers-work)
-#   PEERS_DIR   the peers' scripts (default ../shared/peers beside this checkout)
+#   PEERS_WORK  the peers' work folder made by their setup.sh (default ~/peers-work)
+#   PEERS_DIR   the peers' scripts, needed only for the original REMEDI's column (no default)
 #   --avx512    unsets OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE for the benchmark commands only
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work=${PEERS_WORK:-$HOME/peers-work}
-peers=${PEERS_DIR:-../shared/peers}
+peers=${PEERS_DIR:-}
 training=1
 envcmd=(env)
 while [ $# -gt 0 ]; do
@@ -60,7 +61,7 @@ llama_batched() {  # gguf -> "S_TG at 16 rows" "S_TG at 64 rows"
 
 have_llama=0
 if [ -x "$llama/llama-bench" ] && [ -f "$models/smollm2-f32.gguf" ]; then have_llama=1; else
-  echo "llama.cpp: not set up in $work (../shared/peers/setup.sh --steps llamacpp,model): its columns are empty"
+  echo "llama.cpp: not set up in $work (the peers' setup.sh --steps llamacpp,model): its columns are empty"
 fi
 
 for pair in "fp32 smollm2-f32.gguf" "bf16 smollm2-bf16.gguf" "q4_1 SmolLM2-135M-Instruct.Q4_1.gguf" \
@@ -89,14 +90,16 @@ if [ "$training" = 1 ]; then
   for layer in 1 15; do
     ours=$(awk -v l="$layer" '$1 == l && $2 == "efficient" { print $3 }' "$tmp/train.txt")
     theirs="-"
-    if [ -x "$work/venv/bin/python" ] && [ -x "$peers/bench-original.sh" ]; then
+    if [ -n "$peers" ] && [ -x "$work/venv/bin/python" ] && [ -x "$peers/bench-original.sh" ]; then
       PEERS_WORK=$work "$peers/bench-original.sh" --layers "$layer" --envs pypi >"$tmp/original_$layer.txt" 2>&1 || true
       theirs=$(python3 -c 'import json, sys; print("%.2f" % json.load(open(sys.argv[1]))["train_samples_per_second"])' \
         "$work/results/result-pypi-layer$layer.json" 2>/dev/null || echo "-")
     fi
     rows+=("training, layer $layer (samples/s)|$ours|original REMEDI (torch 2.7.1)|$theirs")
   done
-  [ -x "$work/venv/bin/python" ] || echo "original REMEDI: not set up in $work (../shared/peers/setup.sh): its column is empty"
+  if [ -z "$peers" ] || [ ! -x "$work/venv/bin/python" ]; then
+    echo "original REMEDI: PEERS_DIR unset or its environment not set up in $work: its column is empty"
+  fi
 fi
 
 echo
