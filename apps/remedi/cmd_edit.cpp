@@ -139,8 +139,7 @@ void register_edit(CLI::App& app) {
   require_finite(
       cmd->add_option("--beta", args->request.beta, "h <- beta h + alpha d")->capture_default_str());
   cmd->add_option("--device", args->device, "cpu | cuda | cuda:N")->capture_default_str();
-  cmd->add_option("--dtype", args->dtype, "fp32 | bf16 | fp16 | q8_0 | q4_0 | q4_1 (quantized weights, CPU)")
-      ->capture_default_str();
+  cmd->add_option("--dtype", args->dtype, kInferenceDtypes)->capture_default_str();
   cmd->add_flag("--json", args->json, "Print one JSON object");
   cmd->callback([args] { run(*args); });
 }

@@ -64,8 +64,7 @@ void register_generate(CLI::App& app) {
       cmd->add_option("--temperature", o.temperature, "Sampling temperature")->capture_default_str());
   cmd->add_option("--seed", o.seed, "Seed for sampling")->capture_default_str();
   cmd->add_option("--device", args->device, "cpu | cuda | cuda:N")->capture_default_str();
-  cmd->add_option("--dtype", args->dtype, "fp32 | bf16 | fp16 | q8_0 | q4_0 | q4_1 (quantized weights, CPU)")
-      ->capture_default_str();
+  cmd->add_option("--dtype", args->dtype, kInferenceDtypes)->capture_default_str();
   cmd->add_flag("--json", args->json, "Print one JSON object with ids and per-step log-probabilities");
   cmd->add_option("--logprobs", args->logprobs, "Top-N log-probabilities per step in --json output")
       ->capture_default_str();

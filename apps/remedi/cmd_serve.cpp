@@ -112,8 +112,7 @@ void register_serve(CLI::App& app) {
   cmd->add_option("--chat-template", args->chat_template, "auto (the model's, if ChatML) | chatml")
       ->capture_default_str();
   cmd->add_option("--device", args->device, "cpu | cuda | cuda:N")->capture_default_str();
-  cmd->add_option("--dtype", args->dtype, "fp32 | bf16 | fp16 | q8_0 | q4_0 | q4_1 (quantized weights, CPU)")
-      ->capture_default_str();
+  cmd->add_option("--dtype", args->dtype, kInferenceDtypes)->capture_default_str();
   cmd->callback([args] { run(*args); });
 }
 

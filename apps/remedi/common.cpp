@@ -84,8 +84,7 @@ void add_eval_options(CLI::App& cmd, EvalOptions& o) {
       ->capture_default_str();
   cmd.add_option("--batch-size", o.batch_size, "Prompts per batch")->capture_default_str();
   cmd.add_option("--device", o.device, "cpu | cuda | cuda:N")->capture_default_str();
-  cmd.add_option("--dtype", o.dtype, "fp32 | bf16 | fp16 | q8_0 | q4_0 | q4_1 (quantized weights, CPU)")
-      ->capture_default_str();
+  cmd.add_option("--dtype", o.dtype, kInferenceDtypes)->capture_default_str();
   cmd.add_option("--results-dir", o.results, "Results root (default $REMEDI_RESULTS or ./results)");
   cmd.add_flag("-q,--quiet", o.quiet, "No progress output");
 }

@@ -38,6 +38,10 @@ using evaluate::write_args_file;
 using evaluate::write_json;
 
 // The model an evaluation's -m, --device and --dtype name (lm::load_model).
+// --dtype's help for commands that run the model without training it (lm::load_options).
+inline constexpr const char* kInferenceDtypes =
+    "fp32 | bf16 | fp16 | q8_0 | q4_0 | q4_1 (quantized weights, CPU)";
+
 inline lm::LoadedModel load_eval_model(const EvalOptions& options) {
   return lm::load_model(options.model, lm::load_options(options.device, options.dtype));
 }

@@ -11,6 +11,7 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 
@@ -236,12 +237,6 @@ void dot_avx512_any(QuantFormat format, const std::uint8_t* row, std::int64_t nb
 }
 #endif
 
-std::string shape_text(const torch::Tensor& t) {
-  std::string text = "(";
-  for (std::int64_t d = 0; d < t.dim(); ++d) text += (d > 0 ? ", " : "") + std::to_string(t.size(d));
-  return text + ")";
-}
-
 }  // namespace
 
 std::string quant_format_name(QuantFormat format) {
@@ -267,7 +262,7 @@ std::optional<QuantFormat> quant_format_of(const torch::Tensor& weight) {
 torch::Tensor quantize_weight(const torch::Tensor& w, QuantFormat format) {
   if (w.dim() != 2 || w.size(1) % kQuantBlock != 0) {
     throw Error("<quantize>", "weight",
-                "needs a matrix whose rows are a multiple of 32 values, got " + shape_text(w));
+                "needs a matrix whose rows are a multiple of 32 values, got " + c10::str(w.sizes()));
   }
   const torch::Tensor dense = w.to(torch::kCPU, torch::kFloat32).contiguous();
   const std::int64_t rows = dense.size(0);
@@ -284,7 +279,7 @@ torch::Tensor quantize_weight(const torch::Tensor& w, QuantFormat format) {
 
 torch::Tensor dequantize_weight(const torch::Tensor& q) {
   const std::optional<QuantFormat> format = quant_format_of(q);
-  if (!format) throw Error("<dequantize>", "weight", "not a quantized weight: " + shape_text(q));
+  if (!format) throw Error("<dequantize>", "weight", "not a quantized weight: " + c10::str(q.sizes()));
   const torch::Tensor blocks = q.contiguous();
   const std::int64_t count = blocks.size(0) * blocks.size(1);
   torch::Tensor dense = torch::empty({blocks.size(0), blocks.size(1) * kQuantBlock}, torch::kFloat32);
@@ -311,7 +306,8 @@ std::string quant_kernel_name() { return cpu_has_avx512_kernel() ? "avx512" : "p
 torch::Tensor quantized_linear(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
                                QuantKernel kernel) {
   const std::optional<QuantFormat> format = quant_format_of(weight);
-  if (!format) throw Error("<quantized_linear>", "weight", "not a quantized weight: " + shape_text(weight));
+  if (!format)
+    throw Error("<quantized_linear>", "weight", "not a quantized weight: " + c10::str(weight.sizes()));
   const std::int64_t n_out = weight.size(0);
   const std::int64_t nb = weight.size(1);
   const std::int64_t n_in = nb * kQuantBlock;
@@ -326,11 +322,11 @@ torch::Tensor quantized_linear(const torch::Tensor& x, const torch::Tensor& weig
                     " weights are for inference (generate, edit, evaluations, serve); training "
                     "differentiates through the model: load it with fp32 or bf16");
   }
+  const std::int64_t m_rows = x.numel() / n_in;
+  if (m_rows > kDenseRows) return torch::linear(x.to(torch::kFloat32), dequantize_weight(weight), bias);
   std::vector<std::int64_t> out_shape(x.sizes().begin(), x.sizes().end());
   out_shape.back() = n_out;
-  const torch::Tensor rows = x.reshape({-1, n_in}).to(torch::kFloat32).contiguous();
-  const std::int64_t m_rows = rows.size(0);
-  if (m_rows > kDenseRows) return torch::linear(x.to(torch::kFloat32), dequantize_weight(weight), bias);
+  const torch::Tensor rows = x.reshape({m_rows, n_in}).to(torch::kFloat32).contiguous();
 
   torch::Tensor y = torch::empty({m_rows, n_out}, torch::kFloat32);
   const torch::Tensor blocks = weight.contiguous();
