@@ -188,7 +188,12 @@ torch::Tensor self_attention(const ModelConfig& config, const torch::Tensor& pac
   const double scale_dim = config.query_pre_attn_scalar > 0 ? config.query_pre_attn_scalar : double(head_dim);
   const torch::Tensor& allowed = layer.sliding ? inputs.allowed_local : inputs.allowed;
   torch::Tensor out;  // (B, heads, T, head_dim)
-  if (config.attention_softcap <= 0) {
+  // The fused kernel's backward is not bit-reproducible on CPU (its sums depend on how threads are
+  // scheduled: two identical training runs on a loaded machine differed by 1e-4), so whatever needs
+  // gradients takes the explicit path, whose every sum has a fixed order.
+  const bool needs_grad =
+      torch::GradMode::is_enabled() && (q.requires_grad() || k.requires_grad() || v.requires_grad());
+  if (config.attention_softcap <= 0 && !needs_grad) {
     // libtorch's fused attention (its CPU flash kernel; grouped-query heads share their kv head
     // without copies, as HF's repeat_kv orders them: query head h reads kv head h / (n_head / n_kv)).
     // Softmax accumulates in float32 whatever the compute dtype; a query row with no visible key
@@ -197,7 +202,8 @@ torch::Tensor self_attention(const ModelConfig& config, const torch::Tensor& pac
         at::scaled_dot_product_attention(q, k, v, allowed, /*dropout_p=*/0.0, /*is_causal=*/false,
                                          /*scale=*/1.0 / std::sqrt(scale_dim), /*enable_gqa=*/n_kv != n_head);
   } else {
-    // Soft-capped scores (Gemma 2), which the fused kernel cannot apply: the explicit product.
+    // Soft-capped scores (Gemma 2), which the fused kernel cannot apply, and training: the explicit
+    // product.
     const std::int64_t key_length = k.size(2);
     // Grouped-query attention without copying keys and values per query head: the `group` query
     // heads that share a kv head (heads kv * group + g) are stacked along the query axis,
@@ -209,7 +215,8 @@ torch::Tensor self_attention(const ModelConfig& config, const torch::Tensor& pac
                                .view({batch, n_head, length, key_length})
                                .to(torch::kFloat32) /
                            std::sqrt(scale_dim);
-    scores = torch::tanh(scores / config.attention_softcap) * config.attention_softcap;
+    if (config.attention_softcap > 0)
+      scores = torch::tanh(scores / config.attention_softcap) * config.attention_softcap;
     scores = scores.masked_fill(allowed.logical_not(), -1e30);
     const torch::Tensor probs =
         torch::softmax(scores, -1).to(v.scalar_type()).view({batch, n_kv, group * length, key_length});
