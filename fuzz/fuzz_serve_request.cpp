@@ -19,10 +19,35 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (size == 0) return 0;
   namespace serve = remedi::serve;
   const bool chat = (data[0] & 1) != 0;
+  // bits 1-3 of the first byte: no template, or one of the kinds with their options
   serve::ChatTemplate chat_template;
-  if ((data[0] & 2) != 0) {
-    chat_template.kind = serve::ChatTemplate::Kind::ChatML;
-    if ((data[0] & 4) != 0) chat_template.default_system = "You are a helpful assistant.";
+  switch ((data[0] >> 1) & 7) {
+    case 1:
+      chat_template.kind = serve::ChatTemplate::Kind::ChatML;
+      break;
+    case 2:
+      chat_template.kind = serve::ChatTemplate::Kind::ChatML;
+      chat_template.default_system = "You are a helpful assistant.";
+      break;
+    case 3:
+      chat_template.kind = serve::ChatTemplate::Kind::Llama3;
+      chat_template.dated_system = true;
+      chat_template.date = "26 Jul 2024";
+      chat_template.bos = "<|begin_of_text|>";
+      break;
+    case 4:
+      chat_template.kind = serve::ChatTemplate::Kind::Gemma;
+      chat_template.system_role = false;
+      chat_template.bos = "<bos>";
+      break;
+    case 5:
+      chat_template.kind = serve::ChatTemplate::Kind::Gemma;
+      break;
+    case 6:
+      chat_template.kind = serve::ChatTemplate::Kind::Phi3;
+      break;
+    default:
+      break;
   }
   const std::string body(reinterpret_cast<const char*>(data + 1), size - 1);
   try {

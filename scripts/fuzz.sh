@@ -110,11 +110,14 @@ PY
         i=$((i + 1))
       done ;;
     serve_request)
-      # Selector byte (bit 0: chat, bit 1: ChatML template, bit 2: a default system message), then the body.
+      # Selector byte (bit 0: chat; bits 1-3: the chat template, fuzz_serve_request.cpp), then the body.
       printf '\x00%s' '{"model": "m", "prompt": "The Eiffel Tower is in", "max_tokens": 8, "temperature": 0.7, "top_p": 0.9, "top_k": 5, "seed": 3, "stop": ["\n", "."], "logprobs": 2, "stream": true, "stream_options": {"include_usage": true}}' >"$dir/completion"
       printf '\x00%s' '{"prompt": "Rome is in", "edits": [{"entity": "Rome", "context": "Rome is in France", "layer": 1, "editor": "linear", "alpha": 1.5, "beta": 0.5}], "return_edit": true}' >"$dir/edit"
       printf '\x03%s' '{"model": "m", "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}, {"role": "user", "content": "Where is Rome?"}], "max_tokens": 4, "n": 1, "logprobs": true, "top_logprobs": 2}' >"$dir/chat"
-      printf '\x07%s' '{"messages": [{"role": "user", "content": "Rome"}], "edits": [{"entity": "Rome", "attribute": "in France"}]}' >"$dir/chat_edit" ;;
+      printf '\x05%s' '{"messages": [{"role": "user", "content": "Rome"}], "edits": [{"entity": "Rome", "attribute": "in France"}]}' >"$dir/chat_edit"
+      for selector in 07 09 0b 0d; do  # Llama 3, Gemma 2, Gemma 3, Phi-3
+        printf "\\x$selector%s" '{"messages": [{"role": "system", "content": " Be brief. "}, {"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}, {"role": "user", "content": "Rome?"}]}' >"$dir/chat_$selector"
+      done ;;
     *) echo "fuzz: unknown target '$t' (known: ${all[*]})" >&2; exit 2 ;;
   esac
   if [ -d "fuzz/regressions/$t" ]; then cp fuzz/regressions/"$t"/* "$dir/" 2>/dev/null || true; fi

@@ -54,6 +54,8 @@ void run(const ServeArgs& flags) {
   lm::LoadedModel model = lm::load_model(args.model, lm::load_options(args.device, args.dtype));
   try {
     args.server.chat_template = serve::detect_chat_template(model.path, args.chat_template);
+    if (model.tok().bos_id() >= 0)
+      args.server.chat_template.bos = model.tok().token_string(model.tok().bos_id());
   } catch (const serve::ApiError& e) {
     throw Error("<argument>", "--chat-template", e.what());
   }
@@ -109,7 +111,9 @@ void register_serve(CLI::App& app) {
   cmd->add_option("--model-id", args->server.model_id, "Model name in /v1/models (default: the file's name)");
   cmd->add_option("--max-body", args->server.max_body, "Largest request body in bytes")
       ->capture_default_str();
-  cmd->add_option("--chat-template", args->chat_template, "auto (the model's, if ChatML) | chatml")
+  cmd->add_option("--chat-template", args->chat_template,
+                  "auto (the model's own, when it is ChatML, Llama 3, Gemma or Phi-3) | chatml | llama3 | "
+                  "gemma | phi3")
       ->capture_default_str();
   cmd->add_option("--device", args->device, "cpu | cuda | cuda:N")->capture_default_str();
   cmd->add_option("--dtype", args->dtype, kInferenceDtypes)->capture_default_str();

@@ -1,12 +1,8 @@
 #include "serve/api.h"
 
 #include <cmath>
-#include <filesystem>
-#include <fstream>
 #include <set>
 #include <utility>
-
-#include "io/gguf.h"
 
 namespace remedi::serve {
 
@@ -146,67 +142,6 @@ std::string message_content(const json& content, const std::string& field) {
 
 }  // namespace
 
-ChatTemplate detect_chat_template(const std::string& model_path, const std::string& forced) {
-  ChatTemplate out;
-  if (forced == "chatml") {
-    out.kind = ChatTemplate::Kind::ChatML;
-    out.description = "chatml (--chat-template)";
-    return out;
-  }
-  if (!forced.empty() && forced != "auto") {
-    throw ApiError(400, "--chat-template", "'" + forced + "' is not a supported template (auto, chatml)");
-  }
-  std::string text;
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  if (fs::is_regular_file(model_path, ec) && fs::path(model_path).extension() == ".gguf") {
-    const io::GgufFile gguf = io::GgufFile::open(model_path);
-    if (gguf.has("tokenizer.chat_template")) text = gguf.get_string("tokenizer.chat_template");
-  } else if (fs::is_directory(model_path, ec) &&
-             fs::exists(fs::path(model_path) / "tokenizer_config.json", ec)) {
-    std::ifstream in(fs::path(model_path) / "tokenizer_config.json");
-    const json config = json::parse(in, nullptr, /*allow_exceptions=*/false);
-    if (config.is_object() && config.contains("chat_template") && config["chat_template"].is_string()) {
-      text = config["chat_template"].get<std::string>();
-    }
-  }
-  if (text.empty()) {
-    out.description = "none (the model has no chat template; --chat-template chatml sets one)";
-    return out;
-  }
-  if (text.find("<|im_start|>") == std::string::npos || text.find("<|im_end|>") == std::string::npos) {
-    out.description = "unsupported (the model's template is not ChatML; only ChatML is rendered)";
-    return out;
-  }
-  out.kind = ChatTemplate::Kind::ChatML;
-  out.description = "chatml (from the model)";
-  // A default system message: the literal system turn the template writes when the first message
-  // is not a system one (SmolLM2's "{% if loop.first and messages[0]['role'] != 'system' %}...").
-  const std::size_t condition = text.find("!= 'system'");
-  const std::string open = "<|im_start|>system\n";
-  const std::size_t start = condition == std::string::npos ? std::string::npos : text.find(open, condition);
-  const std::size_t end = start == std::string::npos ? std::string::npos : text.find("<|im_end|>", start);
-  if (end != std::string::npos && text.find("{{", start) > end) {
-    out.default_system = text.substr(start + open.size(), end - start - open.size());
-    out.description += ", with a default system message";
-  }
-  return out;
-}
-
-std::string render_chat(const ChatTemplate& chat_template, const nlohmann::json& messages) {
-  if (chat_template.kind != ChatTemplate::Kind::ChatML)
-    bad("messages", "the model has no supported chat template");
-  std::string prompt;
-  if (!chat_template.default_system.empty() && (messages.empty() || messages[0]["role"] != "system")) {
-    prompt += "<|im_start|>system\n" + chat_template.default_system + "<|im_end|>\n";
-  }
-  for (const auto& m : messages) {
-    prompt += "<|im_start|>" + m["role"].get<std::string>() + "\n" + m["content"].get<std::string>() +
-              "<|im_end|>\n";
-  }
-  return prompt + "<|im_start|>assistant\n";
-}
-
 CompletionRequest parse_request(const std::string& body, bool chat, const ChatTemplate& chat_template) {
   json root;
   try {
@@ -317,10 +252,8 @@ CompletionRequest parse_request(const std::string& body, bool chat, const ChatTe
   }
   if (!has_prompt) bad(chat ? "messages" : "prompt", "is required");
   if (chat) {
-    if (chat_template.kind != ChatTemplate::Kind::ChatML) {
-      bad("messages", "this model's chat template is not supported: " + chat_template.description);
-    }
     request.prompt = render_chat(chat_template, messages);
+    request.end_of_turn = end_of_turn(chat_template);
     if (top_logprobs && !chat_logprobs) bad("top_logprobs", "needs logprobs: true");
     if (chat_logprobs) request.sampling.logprobs = top_logprobs.value_or(0);
   }

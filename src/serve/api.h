@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "serve/chat_template.h"
+
 namespace remedi::serve {
 
 // A request the server refuses: answered with HTTP `status` and OpenAI's error object
@@ -54,35 +56,16 @@ struct Sampling {
 };
 
 struct CompletionRequest {
-  bool chat = false;   // /v1/chat/completions (else /v1/completions)
-  std::string model;   // as sent; echoed back
-  std::string prompt;  // the text run (for chat: the messages through the template)
+  bool chat = false;        // /v1/chat/completions (else /v1/completions)
+  std::string end_of_turn;  // chat: the template's end-of-turn token text, a stop token
+  std::string model;        // as sent; echoed back
+  std::string prompt;       // the text run (for chat: the messages through the template)
   Sampling sampling;
   bool stream = false;
   bool include_usage = false;  // stream_options.include_usage: a last chunk with the token counts
   std::vector<EditSpec> edits;
   bool return_edit = false;  // report the top next tokens before and after the edits
 };
-
-// Chat templates the server renders itself. ChatML (`<|im_start|>role\ncontent<|im_end|>\n`, then
-// `<|im_start|>assistant\n`) is SmolLM2's and Qwen's; a model whose template is something else gets
-// a clear error on /v1/chat/completions instead of a prompt it was not trained on.
-struct ChatTemplate {
-  enum class Kind { None, ChatML };
-  Kind kind = Kind::None;
-  // The system message the template puts first when the messages do not start with one (SmolLM2's
-  // "You are a helpful AI assistant named SmolLM, ..."); empty: none.
-  std::string default_system;
-  std::string description;  // what was found, for errors, /v1/models and the start-up line
-};
-
-// Reads the model's template: `tokenizer.chat_template` of a .gguf file, or "chat_template" of the
-// tokenizer_config.json next to an HF model; `forced` ("chatml", or "auto"/"" to read the model)
-// overrides it. Throws ApiError naming --chat-template for another `forced` value.
-ChatTemplate detect_chat_template(const std::string& model_path, const std::string& forced);
-
-// The prompt of a chat request's messages [{role: system|user|assistant, content: string}].
-std::string render_chat(const ChatTemplate& chat_template, const nlohmann::json& messages);
 
 // Parses a body sent to /v1/completions (`chat` false) or /v1/chat/completions. Unknown fields,
 // wrongly typed or out-of-range values, malformed JSON, n != 1 and an edit's entity missing from

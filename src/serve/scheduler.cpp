@@ -371,8 +371,8 @@ struct Scheduler::Impl {
       p.row.generator = at::make_generator<at::CPUGeneratorImpl>(r.sampling.seed ? *r.sampling.seed
                                                                                  : std::random_device{}());
       p.row.stop_ids.insert(model.tok().eos_id());
-      if (r.chat) {
-        if (const auto end = model.tok().token_id("<|im_end|>")) p.row.stop_ids.insert(*end);
+      if (r.chat && !r.end_of_turn.empty()) {
+        if (const auto end = model.tok().token_id(r.end_of_turn)) p.row.stop_ids.insert(*end);
       }
       try {
         p.edits = interventions(*job, p.encoding, p.attributes);

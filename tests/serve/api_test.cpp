@@ -86,7 +86,7 @@ TEST(ServeApi, ReadsSmolLM2sTemplateFromItsGguf) {
   EXPECT_EQ(t.default_system.rfind("You are a helpful AI assistant named SmolLM", 0), 0U) << t.default_system;
   EXPECT_EQ(detect_chat_template(test::fixture("lm/gpt2"), "auto").kind, ChatTemplate::Kind::None);
   EXPECT_EQ(detect_chat_template(test::fixture("lm/gpt2"), "chatml").kind, ChatTemplate::Kind::ChatML);
-  EXPECT_THROW(detect_chat_template(model, "llama3"), ApiError);
+  EXPECT_THROW(detect_chat_template(model, "vicuna"), ApiError);
 }
 
 TEST(ServeApi, RefusesBadFieldsNamingThem) {
