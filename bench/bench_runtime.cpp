@@ -7,6 +7,9 @@
 //   top-k 5 sampling
 //                            (the evaluations' generation): seconds per decoding step, tokens/s
 //   bench_runtime stop-early [--model M] [--layer 2]   forward to layer 2 vs full forward
+//   bench_runtime edit       [--model M] [--dtype …] [--layer 2 --tokens 16 --new-tokens 128]  greedy
+//   decoding
+//                            with an edit applied vs without, interleaved
 // Every mode takes --device cpu|cuda|cuda:N (default cpu). scripts/bench-runtime.sh runs them all. Every run
 // prints the BLAS, the CPU kernels and the thread count.
 #include <sys/resource.h>
@@ -53,7 +56,8 @@ struct Args {
 
 Args parse(int argc, char** argv) {
   Args args;
-  if (argc < 2) throw std::runtime_error("usage: bench_runtime load|prompt|generate|stop-early [options]");
+  if (argc < 2)
+    throw std::runtime_error("usage: bench_runtime load|prompt|generate|sample|edit|stop-early [options]");
   args.mode = argv[1];
   for (int i = 2; i + 1 < argc; i += 2) {
     const std::string key = argv[i];
@@ -211,6 +215,45 @@ int main(int argc, char** argv) {
       std::cout << "batch " << args.batch << " x " << args.tokens << " prompt tokens, " << steps + 1
                 << " new tokens\nprompt_pass_seconds " << prompt_only << "\nseconds_per_step " << per_step
                 << "\nnew_tokens_per_second " << static_cast<double>(args.batch) / per_step << "\n";
+    } else if (args.mode == "edit") {
+      // What an edit adds to greedy decoding at batch 1: the same prompt decoded with and without an
+      // intervention (a random direction of the hidden states' size at --layer, over prompt positions
+      // 2..4, as a REMEDI edit of a 3-token entity), runs interleaved so that load affects both alike.
+      // Per step and prompt pass timed apart, best of --repeats each.
+      const torch::Tensor ids = random_ids(*model, 1, args.tokens);
+      remedi::lm::Intervention edit;
+      edit.layer = args.layer;
+      edit.directions = torch::randn({1, model->config().hidden_size}).to(model->dtype());
+      edit.ranges = torch::tensor({2, 5}, torch::kInt64).view({1, 2});
+      double prompt[2] = {1e30, 1e30};
+      double whole[2] = {1e30, 1e30};
+      std::int64_t steps = 0;
+      for (int i = 0; i <= args.repeats; ++i) {  // run 0 warms up
+        for (const int edited : {0, 1}) {
+          remedi::lm::GenerateOptions run;
+          if (edited == 1) run.interventions = {edit};
+          run.max_new_tokens = 1;
+          start = Clock::now();
+          remedi::lm::generate(*model, {ids, torch::Tensor()}, run);
+          const double prompt_seconds = seconds_since(start);
+          run.max_new_tokens = args.new_tokens;
+          start = Clock::now();
+          steps = remedi::lm::generate(*model, {ids, torch::Tensor()}, run).tokens.size(1) - 1;
+          const double whole_seconds = seconds_since(start);
+          if (i > 0) {
+            prompt[edited] = std::min(prompt[edited], prompt_seconds);
+            whole[edited] = std::min(whole[edited], whole_seconds);
+          }
+        }
+      }
+      const auto per_step = [&](int edited) {
+        return (whole[edited] - prompt[edited]) / static_cast<double>(steps);
+      };
+      std::cout << "prompt " << args.tokens << " tokens, " << steps + 1 << " new tokens, edit at layer "
+                << args.layer << "\nprompt_pass_seconds unedited " << prompt[0] << " edited " << prompt[1]
+                << "\nseconds_per_step unedited " << per_step(0) << " edited " << per_step(1)
+                << "\nstep_cost_ratio_edited_to_unedited " << per_step(1) / per_step(0)
+                << "\nwhole_ratio_edited_to_unedited " << whole[1] / whole[0] << "\n";
     } else if (args.mode == "stop-early") {
       const torch::Tensor ids = random_ids(*model, args.batch, args.tokens);
       remedi::lm::ForwardOptions partial;

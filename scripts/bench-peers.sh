@@ -5,8 +5,9 @@
 #     at the same weights: fp32 vs F32, bf16 vs BF16, q4_1 and q8_0 (remedi's quantized kernels) vs Q4_1;
 #   sampled decode, 16 and 64 rows (16 prompt + 84 new tokens): `bench_runtime sample` vs
 #     `llama-batched-bench` (F32) S_TG;
+#   greedy decode with an edit applied against without (`bench_runtime edit`, interleaved runs);
 #   training samples/s at layers 1 and 15: scripts/bench-train.sh vs the original REMEDI
-#     ($PEERS_DIR/bench-original.sh, PyPI torch env).
+#     ($PEERS_DIR/bench-original.sh, in its PyPI torch env where set up, else its Debian torch env).
 # A peer that is not set up is skipped with a message. The peers live outside this repository: their
 # set-up scripts (setup.sh, bench-original.sh, README.md) are wherever PEERS_DIR points.
 #
@@ -85,19 +86,34 @@ fi
 rows+=("sampled decode, 16 rows, fp32 (tok/s)|$(remedi_sample 16)|llama.cpp F32|${batched16:--}")
 rows+=("sampled decode, 64 rows, fp32 (tok/s)|$(remedi_sample 64)|llama.cpp F32|${batched64:--}")
 
+"${envcmd[@]}" "$bench" edit --tokens 16 --new-tokens 128 --layer 2 --repeats 5 >"$tmp/edit.txt"
+grep -E "^(prompt_pass_seconds|seconds_per_step|step_cost_ratio|whole_ratio)" "$tmp/edit.txt" | sed 's/^/edit vs none: /'
+
+original_env=""
+original_label="not set up"
+if [ -x "$work/venv/bin/python" ]; then
+  original_env=pypi
+elif [ -x "$work/venv-debian/bin/python" ]; then
+  original_env=debian
+fi
 if [ "$training" = 1 ]; then
   scripts/bench-train.sh --layers "1 15" >"$tmp/train.txt"
   for layer in 1 15; do
     ours=$(awk -v l="$layer" '$1 == l && $2 == "efficient" { print $3 }' "$tmp/train.txt")
     theirs="-"
-    if [ -n "$peers" ] && [ -x "$work/venv/bin/python" ] && [ -x "$peers/bench-original.sh" ]; then
-      PEERS_WORK=$work "$peers/bench-original.sh" --layers "$layer" --envs pypi >"$tmp/original_$layer.txt" 2>&1 || true
+    if [ -n "$peers" ] && [ -n "$original_env" ] && [ -x "$peers/bench-original.sh" ]; then
+      rm -f "$work/results/result-$original_env-layer$layer.json"
+      PEERS_WORK=$work "$peers/bench-original.sh" --layers "$layer" --envs "$original_env" >"$tmp/original_$layer.txt" 2>&1 || true
+      result=$work/results/result-$original_env-layer$layer.json
       theirs=$(python3 -c 'import json, sys; print("%.2f" % json.load(open(sys.argv[1]))["train_samples_per_second"])' \
-        "$work/results/result-pypi-layer$layer.json" 2>/dev/null || echo "-")
+        "$result" 2>/dev/null || echo "-")
+      torch_version=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["versions"]["torch"])' \
+        "$result" 2>/dev/null || echo "?")
+      original_label="$original_env env, torch $torch_version"
     fi
-    rows+=("training, layer $layer (samples/s)|$ours|original REMEDI (torch 2.7.1)|$theirs")
+    rows+=("training, layer $layer (samples/s)|$ours|original REMEDI ($original_label)|$theirs")
   done
-  if [ -z "$peers" ] || [ ! -x "$work/venv/bin/python" ]; then
+  if [ -z "$peers" ] || [ -z "$original_env" ]; then
     echo "original REMEDI: PEERS_DIR unset or its environment not set up in $work: its column is empty"
   fi
 fi

@@ -258,7 +258,8 @@ class Model:
 
 def load_model(name_or_path: str = "smollm2", device: str = "cpu", dtype: str = "fp32") -> Model:
     """Loads a model: a short name (smollm2, gpt2, gpt2-xl, gptj, neox; $REMEDI_HOME) or a path
-    (an HF folder or a .gguf file); ``device`` "cpu", "cuda", "cuda:N"; ``dtype`` fp32, bf16, fp16."""
+    (an HF folder or a .gguf file); ``device`` "cpu", "cuda", "cuda:N"; ``dtype`` fp32, bf16, fp16, or
+    weight-only quantized q8_0, q4_0, q4_1 (inference only)."""
     return Model(_core.load_model(str(name_or_path), device, dtype))
 
 
