@@ -270,6 +270,23 @@ TEST_F(TrainerTest, AMalformedCheckpointIsRefusedNamingTheFile) {
   // Well-formed state but no weights.
   with_meta(R"({"epoch": 1, "tracker_best": 0, "tracker_bad_epochs": 0, "finished": false, "history": []})");
   test::expect_error(resume, path, "editor_0", "missing or shaped for another editor");
+  // The editor's weights but an optimizer state that is not its AdamW's.
+  {
+    torch::serialize::OutputArchive archive;
+    archive.write("meta", c10::IValue(std::string(
+                              R"({"epoch": 1, "tracker_best": 0, "tracker_bad_epochs": 0, "finished": false,
+                                  "history": []})")));
+    std::size_t i = 0;
+    for (const torch::Tensor& p : fresh_editor()->parameters()) {
+      archive.write("editor_" + std::to_string(i), p.detach());
+      archive.write("best_" + std::to_string(i++), p.detach());
+    }
+    torch::serialize::OutputArchive optimizer;
+    optimizer.write("pytorch_version", c10::IValue(std::string("1.5.0")));
+    archive.write("optimizer", optimizer);
+    archive.save_to(path);
+  }
+  test::expect_error(resume, path, "optimizer", "not the state of this editor's optimizer");
 }
 
 }  // namespace
