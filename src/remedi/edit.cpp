@@ -70,7 +70,21 @@ PreparedEdits prepare_edits(const lm::LoadedModel& model, const std::vector<Edit
     }
     PrecomputeOptions precompute;
     precompute.layer = editor.config().layer;
-    const EditorInputs inputs = precompute_editor_inputs(lm, model.tok(), samples, precompute);
+    EditorInputs inputs;
+    try {
+      inputs = precompute_editor_inputs(lm, model.tok(), samples, precompute);
+    } catch (const Error& e) {
+      // precompute names a row "<data>: sample <id> <field>", and <id> is this row's field prefix:
+      // the request's own field is named instead (the context, for an attribute the cut removed).
+      if (e.file() != "<data>") throw;
+      for (const std::size_t row : members) {
+        const std::string prefix = "sample " + field(row, "") + " ";
+        if (!e.field().starts_with(prefix)) continue;
+        const std::string what = e.field().substr(prefix.size());
+        throw Error("<argument>", field(row, what == "attribute" ? "context" : what), e.reason());
+      }
+      throw;
+    }
     const torch::Tensor directions =
         editor.forward(inputs.entity(editor.config().input_last_entity_token).to(lm.device()),
                        inputs.attribute_average.to(lm.device()));  // (members, H)

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <sstream>
 
 #include "io/safetensors.h"
@@ -170,7 +171,11 @@ std::shared_ptr<Editor> load_editor(const std::string& folder, const EditorTarge
   try {
     editor = make_editor(config, 0);
   } catch (const Error& e) {
-    throw Error(sidecar_path, e.field(), e.reason());
+    // make_editor names the command-line flags; here the values came from editor.json's fields.
+    const std::map<std::string, std::string> fields = {
+        {"--editor-types", "type"}, {"--rank", "options.rank"}, {"--use-entity", "options.use_entity"}};
+    const auto field = fields.find(e.field());
+    throw Error(sidecar_path, field == fields.end() ? e.field() : field->second, e.reason());
   }
   const auto state = editor_state(*editor);
   if (!state.empty()) {

@@ -35,6 +35,16 @@ std::vector<std::string> generate_texts(const lm::CausalLM& model, const tok::To
     for (std::size_t i = begin; i < end; ++i) prompts.push_back(rows[i].prompt);
     const lm::EncodedBatch batch = lm::encode_batch(tokenizer, prompts, lm::PaddingSide::Left);
     const std::int64_t width = batch.batch.input_ids.size(1);
+    // Prompts are not cut (the original's generate does not truncate): one longer than the model's
+    // context is refused here, naming the row, rather than by the model's forward pass.
+    for (std::size_t row = 0; row < prompts.size(); ++row) {
+      if (batch.lengths[row] > model.config().max_positions) {
+        throw Error("<data>", "sample " + rows[begin + row].id + " prompt",
+                    "has " + std::to_string(batch.lengths[row]) +
+                        " tokens, more than the model's context of " +
+                        std::to_string(model.config().max_positions));
+      }
+    }
     const bool by_new_tokens = options.max_new_tokens > 0;
     const bool overlong = !by_new_tokens && width >= options.max_length;
     if (overlong && !options.overlong_one_token) {

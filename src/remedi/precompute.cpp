@@ -83,6 +83,25 @@ std::string sample_field(const data::MediationSample& sample, const std::string&
   return "sample " + sample.id + " " + field;
 }
 
+// Texts are cut to the model's context as the original does; the hidden states of the tokens kept
+// are exact (the model is causal), so a cut matters only when it removes the span looked for, and
+// then the error says so instead of the span search's "no token covers characters".
+Error span_error(const data::MediationSample& sample, const std::string& field, const lm::EncodedBatch& batch,
+                 std::size_t row, const std::string& text_name, const Error& e) {
+  if (batch.full_lengths[row] > batch.lengths[row] && text_name == field) {
+    return Error("<data>", sample_field(sample, field),
+                 "has " + std::to_string(batch.full_lengths[row]) +
+                     " tokens, more than the model's context of " + std::to_string(batch.lengths[row]));
+  }
+  if (batch.full_lengths[row] > batch.lengths[row]) {
+    return Error("<data>", sample_field(sample, field),
+                 "the " + text_name + " has " + std::to_string(batch.full_lengths[row]) + " tokens and the " +
+                     field + " is not within the first " + std::to_string(batch.lengths[row]) +
+                     " that the model's context holds");
+  }
+  return Error("<data>", sample_field(sample, field), e.reason());
+}
+
 }  // namespace
 
 std::int64_t first_token_id(const tok::Tokenizer& tokenizer, const std::string& word,
@@ -126,16 +145,17 @@ EditorInputs precompute_editor_inputs(const lm::CausalLM& model, const tok::Toke
       const data::MediationSample& sample = samples[static_cast<std::size_t>(i)];
       const auto row = static_cast<std::size_t>(i - begin);
       const auto locate = [&](const lm::EncodedBatch& batch, const std::string& text, const std::string& part,
-                              const std::string& field) {
+                              const std::string& field, const std::string& text_name) {
         try {
           return tok::token_range(batch.encodings[row].offsets, text, part);
         } catch (const Error& e) {
-          throw Error("<data>", sample_field(sample, field), e.reason());
+          throw span_error(sample, field, batch, row, text_name, e);
         }
       };
-      const tok::TokenRange entity_range = locate(entity_batch, sample.entity, sample.entity, "entity");
+      const tok::TokenRange entity_range =
+          locate(entity_batch, sample.entity, sample.entity, "entity", "entity");
       const tok::TokenRange attribute_range =
-          locate(context_batch, sample.context, sample.attribute, "attribute");
+          locate(context_batch, sample.context, sample.attribute, "attribute", "context");
       const torch::Tensor entity_row = entity_hidden[i - begin];
       const torch::Tensor context_row = context_hidden[i - begin];
       inputs.entity_last[i].copy_(entity_row[entity_range.end - 1]);
@@ -172,7 +192,7 @@ torch::Tensor entity_deltas(const lm::CausalLM& model, const tok::Tokenizer& tok
         const tok::TokenRange second = tok::token_range(batch.encodings[row].offsets, text, sample.entity, 1);
         deltas[i].copy_(pooled(hidden[i - begin], second) - pooled(hidden[i - begin], first));
       } catch (const Error& e) {
-        throw Error("<data>", sample_field(sample, "entity"), e.reason());
+        throw span_error(sample, "entity", batch, row, "prompt in its context", e);
       }
     }
   }

@@ -133,7 +133,8 @@ struct TrainRunResult {
 // saves each to <experiment>/<type>/<layer>/ with {train_samples, validation_samples, args, report,
 // train_samples_per_second} as its training record; writes the args file (evaluate::write_args_file)
 // first. Throws remedi::Error naming --layers for a layer the model lacks (before anything is
-// written), and the errors of check_train_run_options.
+// written), and the errors of check_train_run_options; an error about one of `samples` names
+// options.data's file (the samples are taken to be select_train_samples(options)).
 TrainRunResult train_editors(const lm::LoadedModel& model, const TrainRunOptions& options,
                              const TrainSamples& samples, const TrainRunProgress& progress = {});
 // The same on select_train_samples(options).

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -14,6 +15,7 @@
 #include "remedi/distributed.h"
 #include "remedi/editor.h"
 #include "remedi/precompute.h"
+#include "tok/tokenizer.h"
 #include "util/atomic_file.h"
 #include "util/error.h"
 #include "util/progress.h"
@@ -211,23 +213,34 @@ Checkpoint load_checkpoint(const std::string& path, const std::vector<torch::Ten
   Checkpoint state;
   c10::IValue meta_value;
   if (!archive.try_read("meta", meta_value) || !meta_value.isString()) throw Error(path, "meta", "missing");
-  const nlohmann::json meta = nlohmann::json::parse(meta_value.toStringRef());
-  state.epoch = meta.at("epoch").get<std::int64_t>();
-  state.tracker_best = meta.at("tracker_best").get<double>();
-  state.tracker_bad_epochs = meta.at("tracker_bad_epochs").get<std::int64_t>();
-  state.finished = meta.at("finished").get<bool>();
-  for (const nlohmann::json& r : meta.at("history")) state.history.push_back(epoch_from_json(r));
-  // Absent from checkpoints written before they were recorded.
-  state.train_seconds = meta.value("train_seconds", 0.0);
-  state.train_samples = meta.value("train_samples", std::int64_t{0});
-  state.arguments = meta.value("arguments", nlohmann::json());
+  // The loop's state is JSON of our own, but the file may be damaged or edited: any missing key or
+  // wrong type is a one-line error naming the checkpoint, and counts out of range are refused before
+  // they steer the loop (a negative patience count, an epoch whose successor overflows).
+  try {
+    const nlohmann::json meta = nlohmann::json::parse(meta_value.toStringRef());
+    state.epoch = meta.at("epoch").get<std::int64_t>();
+    state.tracker_best = meta.at("tracker_best").get<double>();
+    state.tracker_bad_epochs = meta.at("tracker_bad_epochs").get<std::int64_t>();
+    state.finished = meta.at("finished").get<bool>();
+    for (const nlohmann::json& r : meta.at("history")) state.history.push_back(epoch_from_json(r));
+    // Absent from checkpoints written before they were recorded.
+    state.train_seconds = meta.value("train_seconds", 0.0);
+    state.train_samples = meta.value("train_samples", std::int64_t{0});
+    state.arguments = meta.value("arguments", nlohmann::json());
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(path, "meta", std::string("malformed: ") + e.what());
+  }
+  if (state.epoch < -1 || state.epoch >= std::numeric_limits<std::int32_t>::max() ||
+      state.tracker_bad_epochs < 0 || state.train_samples < 0) {
+    throw Error(path, "meta", "malformed: epoch, tracker_bad_epochs or train_samples out of range");
+  }
   torch::NoGradGuard no_grad;
   for (std::size_t i = 0; i < params.size(); ++i) {
     torch::Tensor value;
     torch::Tensor best_value;
     if (!archive.try_read("editor_" + std::to_string(i), value) ||
         !archive.try_read("best_" + std::to_string(i), best_value) ||
-        !value.sizes().equals(params[i].sizes())) {
+        !value.sizes().equals(params[i].sizes()) || !best_value.sizes().equals(params[i].sizes())) {
       throw Error(path, "editor_" + std::to_string(i), "missing or shaped for another editor");
     }
     params[i].copy_(value);
@@ -235,7 +248,11 @@ Checkpoint load_checkpoint(const std::string& path, const std::vector<torch::Ten
   }
   torch::serialize::InputArchive optimizer_archive;
   if (!archive.try_read("optimizer", optimizer_archive)) throw Error(path, "optimizer", "missing");
-  optimizer.load(optimizer_archive);
+  try {
+    optimizer.load(optimizer_archive);
+  } catch (const c10::Error&) {
+    throw Error(path, "optimizer", "not the state of this editor's optimizer");
+  }
   return state;
 }
 
@@ -265,6 +282,16 @@ void add_batch(TrainingSplit& split, const tok::Tokenizer& tokenizer,
                const std::vector<data::MediationSample>& samples, const EditorInputs& inputs,
                std::size_t begin, std::size_t end, const EditorConfig& editor, std::int64_t max_length,
                bool with_essence) {
+  // A training prompt cut to the context would be trained to predict its target after the cut, not
+  // after the prompt: refused, where the evaluations keep the original's truncation.
+  for (std::size_t i = begin; i < end && max_length > 0; ++i) {
+    const auto tokens = static_cast<std::int64_t>(tokenizer.encode(samples[i].prompt).ids.size());
+    if (tokens > max_length) {
+      throw Error("<data>", "sample " + samples[i].id + " prompt",
+                  "has " + std::to_string(tokens) + " tokens, more than the model's context of " +
+                      std::to_string(max_length));
+    }
+  }
   split.batches.push_back(make_sample_batch(tokenizer, samples, inputs, begin, end, editor, max_length));
   if (with_essence) {
     std::vector<std::string> prompts;

@@ -215,6 +215,14 @@ TEST(Edit, BadRequestsNameTheRowAndField) {
   EXPECT_NE(message({request(long_prompt, "Tom", "Tom plays", editor)})
                 .find("more than the model's context of 128"),
             std::string::npos);
+  // A context whose attribute lies past the model's 128 positions names the request's context.
+  std::string long_context = "Tom";
+  for (int i = 0; i < 200; ++i) long_context += " x";
+  long_context += " plays the piano";
+  EditRequest cut = request("Tom plays", "Tom", long_context, editor);
+  cut.attribute = "plays the piano";
+  EXPECT_NE(message({good, cut}).find("<argument>: request 1 context: the context has "), std::string::npos)
+      << message({good, cut});
   EXPECT_THROW(top_next_tokens(model, prepare_edits(model, {good}), 301), Error);
 }
 

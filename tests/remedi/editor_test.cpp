@@ -192,6 +192,18 @@ TEST_F(EditorFileTest, RefusesIncompleteOrMalformedFolders) {
   test::write_file(folder + "/editor.json", "{\"format\": \"remedi-editor\", \"version\": 1, \"type\": 3}");
   test::expect_error_containing([&] { load_editor(folder, *model_); }, folder + "/editor.json", "type",
                                 "wrong type");
+  // What make_editor refuses is named by editor.json's field, not by a command-line flag.
+  save_editor(*make_editor(model_config("linear"), 9), folder, *model_);
+  nlohmann::json sidecar = test::read_json(folder + "/editor.json");
+  sidecar["type"] = "bogus";
+  test::write_file(folder + "/editor.json", sidecar.dump());
+  test::expect_error_containing([&] { load_editor(folder, *model_); }, folder + "/editor.json", "type",
+                                "unknown editor type 'bogus'");
+  sidecar["type"] = "mlp";
+  sidecar["options"]["rank"] = 2;
+  test::write_file(folder + "/editor.json", sidecar.dump());
+  test::expect_error_containing([&] { load_editor(folder, *model_); }, folder + "/editor.json",
+                                "options.rank", "only the linear editor has a rank");
 }
 
 TEST_F(EditorFileTest, RefusesALayerOtherThanItsFolderAndNonFiniteWeights) {

@@ -142,5 +142,29 @@ TEST_F(GenerationTest, SamplingIsSeededAndAPromptWithoutTheEntityIsNamed) {
   EXPECT_EQ(generate_texts(*model_, *tokenizer_, editor.get(), rows, options).size(), 3U);
 }
 
+TEST(GenerationContext, APromptLongerThanTheContextIsRefused) {
+  // Prompts are never cut; one over the model's context (128 tokens for the tiny GPT-2) is named
+  // before any forward pass, even where an over-long batch would get its one token.
+  torch::NoGradGuard no_grad;
+  const auto model = lm::CausalLM::load(test::fixture("lm/gpt2"));
+  const tok::Tokenizer tokenizer = tok::Tokenizer::from_hf_json(test::fixture("lm/tokenizer.json"));
+  std::vector<data::MediationSample> rows = {
+      sample("0", "rome", "rome is in spain", "is in spain", "rome is in"),
+      sample("1", "rome", "rome is in spain", "is in spain", "rome")};
+  for (int i = 0; i < 150; ++i) rows[1].prompt += " and";
+  const auto tokens = static_cast<std::int64_t>(tokenizer.encode(rows[1].prompt).ids.size());
+  ASSERT_GT(tokens, 128);
+  GenerationOptions options;
+  options.overlong_one_token = true;
+  try {
+    generate_texts(*model, tokenizer, nullptr, rows, options);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.file(), "<data>");
+    EXPECT_EQ(e.field(), "sample 1 prompt");
+    EXPECT_EQ(e.reason(), "has " + std::to_string(tokens) + " tokens, more than the model's context of 128");
+  }
+}
+
 }  // namespace
 }  // namespace remedi

@@ -95,6 +95,26 @@ TEST_F(PrecomputeTest, MissingAttributeIsNamed) {
                                 "<data>", "sample Rome attribute", "is in France");
 }
 
+TEST(PrecomputeContext, AnAttributeCutOffByTheContextIsNamedAsSuch) {
+  // Contexts are cut to the model's context as in the original (128 tokens for the tiny GPT-2);
+  // when the cut removes the attribute the error says so, not "no token covers characters".
+  const auto model = lm::CausalLM::load(test::fixture("lm/gpt2"));
+  const tok::Tokenizer tokenizer = tok::Tokenizer::from_hf_json(test::fixture("lm/tokenizer.json"));
+  data::MediationSample s;
+  s.id = "7";
+  s.entity = "rome";
+  s.context = "rome";
+  for (int i = 0; i < 150; ++i) s.context += " and";
+  s.context += " in spain";
+  s.attribute = "in spain";
+  const auto tokens = static_cast<std::int64_t>(tokenizer.encode(s.context).ids.size());
+  ASSERT_GT(tokens, 128);
+  test::expect_error(
+      [&] { precompute_editor_inputs(*model, tokenizer, {s}, {}); }, "<data>", "sample 7 attribute",
+      "the context has " + std::to_string(tokens) +
+          " tokens and the attribute is not within the first 128 that the model's context holds");
+}
+
 TEST_F(PrecomputeTest, FirstTokenIdReadsTheSpacedWord) {
   EXPECT_EQ(first_token_id(*tokenizer_, "Paris", "target"), tokenizer_->encode(" Paris").ids.front());
 }

@@ -217,6 +217,18 @@ TEST_F(TrainRunTest, AResumeWithOtherArgumentsIsRefusedNamingThem) {
   EXPECT_FALSE(fs::exists(checkpoint));
 }
 
+TEST_F(TrainRunTest, ABadSampleIsNamedByItsFile) {
+  // A sample whose attribute is not in its context: the error names the data file, not "<data>".
+  std::vector<data::MediationSample> rows = samples();
+  rows[2].attribute = "is on mars";
+  const std::string file = *dir_ + "/bad_samples.jsonl";
+  data::write_samples(file, rows);
+  TrainRunOptions o = options("bad_sample");
+  o.data.file = file;
+  test::expect_error_containing([&] { train_editors(*model_, o); }, file, "sample berlin attribute",
+                                "\"is on mars\" has no occurrence");
+}
+
 TEST_F(TrainRunTest, ParameterFreeEditorsAreSavedWithoutAReport) {
   TrainRunOptions o = options("identity");
   o.types = {"identity"};

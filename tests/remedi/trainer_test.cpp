@@ -10,9 +10,11 @@
 #include "io/expect_error.h"
 #include "lm/model.h"
 #include "remedi/editor.h"
+#include "remedi/precompute.h"
 #include "remedi/trainer.h"
 #include "test_support.h"
 #include "tiny_batch.h"
+#include "tok/tokenizer.h"
 
 namespace remedi {
 namespace {
@@ -193,6 +195,98 @@ TEST_F(TrainerTest, ResumeAfterAKillGivesTheSameWeights) {
   // The training passes before the kill still count (editor.json's samples per second).
   EXPECT_EQ(report.train_samples, full.train_samples);
   EXPECT_GT(report.train_seconds, 0);
+}
+
+// A training prompt longer than the context is refused: cut, it would train the target after the cut.
+TEST_F(TrainerTest, ATrainingPromptLongerThanTheContextIsRefused) {
+  const tok::Tokenizer tokenizer = tok::Tokenizer::from_hf_json(test::fixture("lm/tokenizer.json"));
+  const data::MediationSample ok{.id = "0",
+                                 .entity = "anna",
+                                 .attribute = "in rome",
+                                 .context = "anna is in rome",
+                                 .prompt = "anna met",
+                                 .target_mediated = "rome",
+                                 .target_unmediated = std::nullopt,
+                                 .source = {}};
+  data::MediationSample long_prompt = ok;
+  long_prompt.id = "1";
+  long_prompt.prompt = "anna met paris and rome and paris";
+  const auto tokens = static_cast<std::int64_t>(tokenizer.encode(long_prompt.prompt).ids.size());
+  ASSERT_GT(tokens, 10);
+  EditorInputs inputs;
+  for (torch::Tensor* t :
+       {&inputs.entity_last, &inputs.entity_average, &inputs.attribute_last, &inputs.attribute_average})
+    *t = torch::zeros({2, model_->config().hidden_size});
+  EditorConfig config;
+  config.layer = 1;
+  config.hidden_size = model_->config().hidden_size;
+  ASSERT_LE(static_cast<std::int64_t>(tokenizer.encode(ok.prompt).ids.size()), 10);
+  EXPECT_EQ(make_training_split(tokenizer, {ok, ok}, inputs, config, 2, 10, false).batches.size(), 1U);
+  test::expect_error(
+      [&] {
+        make_training_split(tokenizer, {ok, long_prompt}, inputs, config, 2, 10, false);
+      },
+      "<data>", "sample 1 prompt",
+      "has " + std::to_string(tokens) + " tokens, more than the model's context of 10");
+}
+
+// A damaged checkpoint.pt gives a one-line error naming the file, never an internal error (issue 23).
+TEST_F(TrainerTest, AMalformedCheckpointIsRefusedNamingTheFile) {
+  const std::string path = dir_ + "/bad/checkpoint.pt";
+  std::filesystem::create_directories(dir_ + "/bad");
+  TrainOptions o = options(2);
+  o.checkpoint_path = path;
+  o.resume = true;
+  const auto resume = [&] {
+    auto editor = fresh_editor();
+    TrainingSplit train = split(100, 1);
+    TrainingSplit validation = split(200, 1);
+    train_editor(*model_, *editor, train, validation, o);
+  };
+  test::write_file(path, "not an archive");
+  test::expect_error(resume, path, "", "not a readable training checkpoint");
+  const auto with_meta = [&](const std::string& meta) {
+    torch::serialize::OutputArchive archive;
+    archive.write("meta", c10::IValue(meta));
+    archive.save_to(path);
+  };
+  with_meta("{\"epoch\": 1");
+  test::expect_error_containing(resume, path, "meta", "malformed: [json.exception.parse_error");
+  with_meta("{\"epoch\": 1}");  // keys missing
+  test::expect_error_containing(resume, path, "meta", "malformed: [json.exception.out_of_range");
+  with_meta(
+      R"({"epoch": "one", "tracker_best": 0, "tracker_bad_epochs": 0, "finished": false, "history": []})");
+  test::expect_error_containing(resume, path, "meta", "malformed: [json.exception.type_error");
+  with_meta(R"({"epoch": 1, "tracker_best": 0, "tracker_bad_epochs": 0, "finished": false,
+                "history": [{"epoch": 0}]})");
+  test::expect_error_containing(resume, path, "meta", "malformed: [json.exception.out_of_range");
+  with_meta(R"({"epoch": 1, "tracker_best": 0, "tracker_bad_epochs": -3, "finished": false, "history": []})");
+  test::expect_error(resume, path, "meta",
+                     "malformed: epoch, tracker_bad_epochs or train_samples out of range");
+  with_meta(R"({"epoch": 9223372036854775807, "tracker_best": 0, "tracker_bad_epochs": 0, "finished": false,
+                "history": []})");
+  test::expect_error(resume, path, "meta",
+                     "malformed: epoch, tracker_bad_epochs or train_samples out of range");
+  // Well-formed state but no weights.
+  with_meta(R"({"epoch": 1, "tracker_best": 0, "tracker_bad_epochs": 0, "finished": false, "history": []})");
+  test::expect_error(resume, path, "editor_0", "missing or shaped for another editor");
+  // The editor's weights but an optimizer state that is not its AdamW's.
+  {
+    torch::serialize::OutputArchive archive;
+    archive.write("meta", c10::IValue(std::string(
+                              R"({"epoch": 1, "tracker_best": 0, "tracker_bad_epochs": 0, "finished": false,
+                                  "history": []})")));
+    std::size_t i = 0;
+    for (const torch::Tensor& p : fresh_editor()->parameters()) {
+      archive.write("editor_" + std::to_string(i), p.detach());
+      archive.write("best_" + std::to_string(i++), p.detach());
+    }
+    torch::serialize::OutputArchive optimizer;
+    optimizer.write("pytorch_version", c10::IValue(std::string("1.5.0")));
+    archive.write("optimizer", optimizer);
+    archive.save_to(path);
+  }
+  test::expect_error(resume, path, "optimizer", "not the state of this editor's optimizer");
 }
 
 }  // namespace
