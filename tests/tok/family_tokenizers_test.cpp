@@ -113,6 +113,26 @@ TEST(FamilyTokenizer, GgufPreNamesSplitLikeTheTokenizerJsonRegexes) {
   }
 }
 
+// HF cannot be given bytes that are not UTF-8; here they pass the normalizers untouched, become
+// byte-fallback tokens or unknowns, and every offset stays inside the text.
+TEST(FamilyTokenizer, InvalidUtf8StaysInsideTheText) {
+  for (const char* style : {"qwen2", "neox", "gemma", "spm", "metaspace", "metaspace_split"}) {
+    const Tokenizer tokenizer = Tokenizer::load(test::fixture(std::string("tok_families/") + style));
+    for (const std::string& text :
+         {std::string("bad \xFF byte"), std::string("e\xCC"), std::string("\xCC\x81x e\xCC\x81"),
+          std::string("\xF0\x9F a\x80 <start_of_turn>\xFE")}) {
+      const Encoding encoding = tokenizer.encode(text);
+      ASSERT_EQ(encoding.offsets.size(), encoding.ids.size()) << style;
+      for (const Offset& offset : encoding.offsets) {
+        EXPECT_LE(0, offset.start) << style;
+        EXPECT_LE(offset.start, offset.end) << style;
+        EXPECT_LE(offset.end, utf8_length(text)) << style;
+      }
+      (void)tokenizer.decode(encoding.ids);
+    }
+  }
+}
+
 TEST(FamilyTokenizer, SentencePieceTokensDecodeToTheirText) {
   const Tokenizer gemma = Tokenizer::load(test::fixture("tok_families/gemma"));
   EXPECT_EQ(gemma.token_bytes(*gemma.token_id("<0x0A>")), "\n");
