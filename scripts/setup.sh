@@ -20,7 +20,7 @@ for arg in "$@"; do
 done
 
 packages=(build-essential cmake ninja-build pkg-config git ca-certificates unzip python3-venv python3-pip
-          nlohmann-json3-dev libcli11-dev libpcre2-dev python3-dev libcpp-httplib-dev)
+          nlohmann-json3-dev libcli11-dev libpcre2-dev libicu-dev python3-dev libcpp-httplib-dev)
 if [ "$demo" -eq 0 ]; then
   # chromium-headless-shell, zlib1g-dev: the report test (tests/apps/report_cli_test.cpp) opens the
   # HTML page in the browser and decodes its PNG screenshot.

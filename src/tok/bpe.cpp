@@ -1,10 +1,12 @@
 #include "tok/bpe.h"
 
+#include <algorithm>
 #include <functional>
 #include <queue>
 
 #include "tok/byte_alphabet.h"
 #include "util/error.h"
+#include "util/utf8.h"
 
 namespace remedi::tok {
 
@@ -46,6 +48,10 @@ BpeModel::BpeModel(Vocab vocab, const std::vector<std::pair<std::string, std::st
     std::string spelling = to_alphabet(std::string(1, static_cast<char>(byte)));
     const auto it = vocab_.find(spelling);
     byte_token_[byte] = it == vocab_.end() ? -1 : it->second;
+    static constexpr char kHex[] = "0123456789ABCDEF";
+    const std::string fallback{'<', '0', 'x', kHex[byte >> 4], kHex[byte & 15], '>'};
+    const auto fallback_it = vocab_.find(fallback);
+    fallback_token_[byte] = fallback_it == vocab_.end() ? -1 : fallback_it->second;
   }
   merges_.reserve(merges.size());
   for (std::size_t rank = 0; rank < merges.size(); ++rank) {
@@ -98,13 +104,43 @@ void BpeModel::encode(std::string_view piece, std::vector<BpeToken>& out) const 
   encode_uncached(piece, out);
 }
 
+template <typename Add>
+void BpeModel::for_each_initial_symbol(std::string_view piece, Add&& add) const {
+  if (options_.byte_level) {
+    for (const char c : piece) {
+      const auto byte = static_cast<unsigned char>(c);
+      add(byte_token_[byte], spelling_length(byte), false);
+    }
+    return;
+  }
+  for (std::size_t pos = 0; pos < piece.size();) {
+    // An invalid byte is a character of its own (it can only be reached by byte fallback).
+    const std::size_t length = decode_utf8_at(piece, pos).length;
+    const std::string_view character = piece.substr(pos, length);
+    pos += length;
+    if (const auto it = vocab_.find(character); it != vocab_.end()) {
+      add(it->second, static_cast<std::int64_t>(length), false);
+      continue;
+    }
+    const bool fallback =
+        options_.byte_fallback && std::all_of(character.begin(), character.end(), [this](char c) {
+          return fallback_token_[static_cast<unsigned char>(c)] >= 0;
+        });
+    if (!fallback) {
+      add(-1, static_cast<std::int64_t>(length), false);
+      continue;
+    }
+    for (const char c : character) add(fallback_token_[static_cast<unsigned char>(c)], 1, true);
+  }
+}
+
 void BpeModel::encode_uncached(std::string_view piece, std::vector<BpeToken>& out) const {
   // byte_of_spelled[p]: the byte of the piece whose alphabet spelling holds position p; maps HF's
-  // positions (counted in spelling bytes) back to bytes of the piece.
+  // positions (counted in spelling bytes) back to bytes of the piece. Character mode counts bytes.
   std::vector<std::int64_t> byte_of_spelled;
   byte_of_spelled.reserve(piece.size() * 2);
   for (std::size_t k = 0; k < piece.size(); ++k) {
-    const int length = spelling_length(static_cast<unsigned char>(piece[k]));
+    const int length = options_.byte_level ? spelling_length(static_cast<unsigned char>(piece[k])) : 1;
     for (int j = 0; j < length; ++j) byte_of_spelled.push_back(static_cast<std::int64_t>(k));
   }
   const auto emit = [&](std::int64_t id, std::int64_t spelled_begin, std::int64_t spelled_end) {
@@ -112,7 +148,7 @@ void BpeModel::encode_uncached(std::string_view piece, std::vector<BpeToken>& ou
   };
 
   if (options_.ignore_merges) {
-    if (const auto whole = find(to_alphabet(piece))) {
+    if (const auto whole = options_.byte_level ? find(to_alphabet(piece)) : find(piece)) {
       emit(*whole, 0, static_cast<std::int64_t>(byte_of_spelled.size()));
       return;
     }
@@ -126,24 +162,25 @@ void BpeModel::encode_uncached(std::string_view piece, std::vector<BpeToken>& ou
     if (index > 0) symbols[index - 1].next = index;
   };
   std::optional<Symbol> pending_unk;
-  for (const char c : piece) {
-    const auto byte = static_cast<unsigned char>(c);
-    const std::int64_t id = byte_token_[byte];
-    const int length = spelling_length(byte);
-    if (id >= 0) {
+  for_each_initial_symbol(piece, [&](std::int64_t id, std::int64_t length, bool byte_fallback) {
+    if (byte_fallback) {
+      // HF adds byte-fallback tokens without emitting a pending unknown first: it comes after
+      // them, and every symbol's position is the sum of the lengths before it.
+      add_symbol(id, length);
+    } else if (id >= 0) {
       if (pending_unk) add_symbol(pending_unk->id, pending_unk->spelled_length);
       pending_unk.reset();
       add_symbol(id, length);
     } else if (options_.unk_id) {
       if (pending_unk && options_.fuse_unk) {
         pending_unk->spelled_length += length;
-        continue;
+        return;
       }
       if (pending_unk) add_symbol(pending_unk->id, pending_unk->spelled_length);
       pending_unk = Symbol{*options_.unk_id, length, -1, -1};
     }
-    // else: HF with unk_token null drops the byte.
-  }
+    // else: HF with unk_token null drops the byte (or character).
+  });
   if (pending_unk) add_symbol(pending_unk->id, pending_unk->spelled_length);
 
   std::priority_queue<Candidate, std::vector<Candidate>, std::greater<>> queue;

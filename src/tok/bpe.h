@@ -30,6 +30,13 @@ struct StringHash {
 using Vocab = std::unordered_map<std::string, std::int64_t, StringHash, std::equal_to<>>;
 
 struct BpeOptions {
+  // true: GPT-2's byte-level BPE, whose symbols start as the alphabet tokens of the piece's bytes.
+  // false: SentencePiece-style BPE (Gemma, Llama-2), whose symbols start as the piece's characters,
+  // looked up as themselves.
+  bool byte_level = true;
+  // Character mode: a character outside the vocabulary becomes the <0xNN> tokens of its UTF-8 bytes
+  // when all of them exist (else it is unknown).
+  bool byte_fallback = false;
   // Llama-3: a piece that is itself a vocabulary entry is emitted whole, skipping the merges.
   bool ignore_merges = false;
   // Bytes whose alphabet token is absent: dropped (HF with unk_token null) or mapped to `unk_id`.
@@ -49,8 +56,9 @@ class BpeModel {
   ~BpeModel() = default;
 
   // Appends the tokens of one pre-tokenized piece (raw bytes). Token byte attributions follow HF,
-  // which counts positions in the alphabet spelling of the piece and only over symbols that were
-  // kept: after a dropped byte, later tokens of the same piece are attributed to earlier bytes.
+  // which counts positions in the alphabet spelling of the piece (byte-level; in character mode,
+  // the bytes themselves) and only over symbols that were kept: after a dropped byte, later tokens
+  // of the same piece are attributed to earlier bytes.
   void encode(std::string_view piece, std::vector<BpeToken>& out) const;
 
   std::optional<std::int64_t> find(std::string_view spelling) const;
@@ -64,13 +72,18 @@ class BpeModel {
   using Cache = std::unordered_map<std::string, std::vector<BpeToken>, StringHash, std::equal_to<>>;
 
   void encode_uncached(std::string_view piece, std::vector<BpeToken>& out) const;
+  // Calls add(id, spelled_length, byte_fallback) for each initial symbol of the piece: a byte
+  // (byte-level), or a character or its <0xNN> byte-fallback tokens; id -1 is an unknown one.
+  template <typename Add>
+  void for_each_initial_symbol(std::string_view piece, Add&& add) const;
   static std::uint64_t pair_key(std::int64_t left, std::int64_t right) {
     return (static_cast<std::uint64_t>(left) << 32) | static_cast<std::uint32_t>(right);
   }
 
   Vocab vocab_;
   std::unordered_map<std::uint64_t, Merge> merges_;
-  std::int64_t byte_token_[256];  // id of each byte's alphabet token, -1 if absent
+  std::int64_t byte_token_[256];      // id of each byte's alphabet token, -1 if absent
+  std::int64_t fallback_token_[256];  // id of each byte's <0xNN> token, -1 if absent
   BpeOptions options_;
 
   mutable std::mutex cache_mutex_;

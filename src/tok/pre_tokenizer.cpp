@@ -17,6 +17,10 @@ namespace {
 const char* const kLlama3Pattern =
     R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
 
+// Qwen2's (Qwen2, Qwen2.5, Qwen3 tokenizer.json; llama.cpp pre "qwen2"): Llama-3's with single digits.
+const char* const kQwen2Pattern =
+    R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
+
 // HF Digits splits on Rust's char::is_numeric, i.e. general categories Nd, Nl and No.
 const char* const kNumericPattern = R"(\p{N})";
 
@@ -108,6 +112,13 @@ PreTokenizer PreTokenizer::gpt2() {
   return pre;
 }
 
+PreTokenizer PreTokenizer::metaspace_split(const std::string& replacement, const std::string& source) {
+  PreTokenizer pre;
+  pre.add_split(split_regex(replacement, true, source, "pre_tokenizer.replacement"),
+                SplitBehavior::MergedWithNext, false);
+  return pre;
+}
+
 PreTokenizer PreTokenizer::from_gguf_name(const std::string& name, const std::string& source) {
   PreTokenizer pre;
   if (name == "default" || name == "gpt-2" || name == "gpt2") return gpt2();
@@ -121,16 +132,23 @@ PreTokenizer PreTokenizer::from_gguf_name(const std::string& name, const std::st
                   false);
     return pre;
   }
-  throw Error(
-      source, "tokenizer.ggml.pre",
-      "unsupported pre-tokenizer \"" + name + "\" (supported: default, gpt-2, smollm, llama-bpe, llama3)");
+  if (name == "qwen2") {
+    pre.add_split(split_regex(kQwen2Pattern, false, source, "qwen2 pattern"), SplitBehavior::Isolated, false);
+    return pre;
+  }
+  throw Error(source, "tokenizer.ggml.pre",
+              "unsupported pre-tokenizer \"" + name +
+                  "\" (supported: default, gpt-2, smollm, llama-bpe, llama3, llama-v3, qwen2)");
 }
 
-PreTokenizer PreTokenizer::from_json(const nlohmann::json& node, const std::string& source) {
+PreTokenizer PreTokenizer::from_json(const nlohmann::json& node, const std::string& source, bool byte_level) {
   PreTokenizer pre;
   bool byte_level_seen = false;
   pre.parse_node(node, source, "pre_tokenizer", byte_level_seen);
-  if (!byte_level_seen) {
+  if (!byte_level && byte_level_seen) {
+    throw Error(source, "pre_tokenizer", "a ByteLevel step needs a ByteLevel decoder");
+  }
+  if (byte_level && !byte_level_seen) {
     throw Error(source, "pre_tokenizer", "a byte-level BPE needs a ByteLevel pre-tokenizer step");
   }
   return pre;

@@ -1,7 +1,8 @@
 // Pre-tokenization: cutting text into the pieces that BPE sees, as HF `tokenizers` does it. A
-// pipeline is a list of regex splits; the byte-level step (ByteLevel) must come last and, with
-// use_regex, is itself a split by the GPT-2 pattern. Pieces are byte ranges of the original text
-// (no normalizer changes the text), so offsets need no alignment tables.
+// pipeline is a list of regex splits (PCRE2, util/regex.h: Split's Oniguruma patterns, the
+// Llama-3 and Qwen2 ones included, mean the same there); the byte-level step (ByteLevel) must come
+// last and, with use_regex, is itself a split by the GPT-2 pattern. Pieces are byte ranges of the
+// text given to split() (the normalized text when there is a normalizer).
 #pragma once
 
 #include <nlohmann/json_fwd.hpp>
@@ -27,10 +28,16 @@ class PreTokenizer {
  public:
   // ByteLevel(use_regex=true): GPT-2, GPT-J, GPT-NeoX.
   static PreTokenizer gpt2();
+  // No split at all: SentencePiece-style BPE without a pre-tokenizer (Gemma) sees whole segments.
+  static PreTokenizer none() { return {}; }
+  // Metaspace's split (split: true): each piece starts at a `replacement` (HF MergedWithNext).
+  static PreTokenizer metaspace_split(const std::string& replacement, const std::string& source);
   // A tokenizer.json "pre_tokenizer" node: ByteLevel, Split, Digits or a Sequence of them.
+  // byte_level: ByteLevel must end it; otherwise (a SentencePiece-style BPE) it must not appear.
   // Throws remedi::Error(source, "pre_tokenizer...", reason) for anything else.
-  static PreTokenizer from_json(const nlohmann::json& node, const std::string& source);
-  // GGUF tokenizer.ggml.pre: "default"/"gpt-2", "smollm", "llama-bpe"/"llama3".
+  static PreTokenizer from_json(const nlohmann::json& node, const std::string& source,
+                                bool byte_level = true);
+  // GGUF tokenizer.ggml.pre: "default"/"gpt-2", "smollm", "llama-bpe"/"llama3", "qwen2".
   static PreTokenizer from_gguf_name(const std::string& name, const std::string& source);
 
   // Appends the pieces of text[begin, end) to `pieces`; empty pieces are dropped.

@@ -39,12 +39,56 @@ std::int64_t count_edge_spaces(const std::string& spelling, bool trailing) {
   return count;
 }
 
+// The byte a ByteFallback token "<0xNN>" stands for (HF also reads lower-case hex digits).
+std::optional<unsigned char> fallback_byte(std::string_view token) {
+  if (token.size() != 6 || token.substr(0, 3) != "<0x" || token[5] != '>') return std::nullopt;
+  int value = 0;
+  for (const char c : token.substr(3, 2)) {
+    const int digit = c >= '0' && c <= '9'   ? c - '0'
+                      : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                      : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                                             : -1;
+    if (digit < 0) return std::nullopt;
+    value = value * 16 + digit;
+  }
+  return static_cast<unsigned char>(value);
+}
+
+std::string replace_all_literal(std::string text, const std::string& from, const std::string& to) {
+  if (from.empty()) return text;
+  for (std::size_t pos = text.find(from); pos != std::string::npos; pos = text.find(from, pos + to.size())) {
+    text.replace(pos, from.size(), to);
+  }
+  return text;
+}
+
+// A SentencePiece decoder's text of one token on its own.
+std::string sentencepiece_bytes(const std::string& spelling, const DecoderSpec& decoder) {
+  if (decoder.byte_fallback) {
+    if (const auto byte = fallback_byte(spelling)) return std::string(1, static_cast<char>(*byte));
+  }
+  std::string text = spelling;
+  for (const auto& [from, to] : decoder.replacements) text = replace_all_literal(std::move(text), from, to);
+  return text;
+}
+
+bool is_valid_utf8(std::string_view bytes) {
+  for (std::size_t pos = 0; pos < bytes.size();) {
+    const DecodedCodePoint decoded = decode_utf8_at(bytes, pos);
+    if (!decoded.valid) return false;
+    pos += decoded.length;
+  }
+  return true;
+}
+
 }  // namespace
 
 Tokenizer::Impl::Impl(TokenizerParts&& parts)
     : source_(std::move(parts.source)),
       bpe_(std::move(parts.vocab), parts.merges, parts.bpe_options, source_, parts.merges_field),
+      normalizer_(std::move(parts.normalizer)),
       pre_tokenizer_(std::move(parts.pre_tokenizer)),
+      decoder_(std::move(parts.decoder)),
       added_(std::move(parts.added_tokens)),
       trimming_(parts.trimming),
       special_(parts.special) {
@@ -68,7 +112,10 @@ Tokenizer::Impl::Impl(TokenizerParts&& parts)
     spellings_[token.id] = token.content;
     kinds_[token.id] = token.special ? Kind::Special : Kind::Added;
   }
-  for (std::int64_t id = 0; id < size; ++id) bytes_[id] = bytes_of_spelling(spellings_[id]);
+  for (std::int64_t id = 0; id < size; ++id) {
+    bytes_[id] = decoder_.byte_level ? bytes_of_spelling(spellings_[id])
+                                     : sentencepiece_bytes(spellings_[id], decoder_);
+  }
   for (std::int64_t* id : {&special_.bos, &special_.eos, &special_.pad}) {
     if (!has_token(*id)) *id = -1;
   }
@@ -96,25 +143,42 @@ std::optional<std::int64_t> Tokenizer::Impl::find(std::string_view spelling) con
 Encoding Tokenizer::Impl::encode(std::string_view text) const {
   struct Attributed {
     std::int64_t id;
-    std::size_t first_byte;  // first and last byte of the text the token is attributed to
-    std::size_t last_byte;
+    std::size_t begin;  // bytes of the text the token is attributed to, [begin, end)
+    std::size_t end;
   };
   std::vector<Attributed> tokens;
   std::vector<Piece> pieces;
   std::vector<BpeToken> piece_tokens;
+  const bool normalizing = !normalizer_.is_identity();
+  NormalizedText normalized;
   for (const Segment& segment : added_.split(text)) {
     if (segment.added_id >= 0) {
-      tokens.push_back({segment.added_id, segment.begin, segment.end - 1});
+      tokens.push_back({segment.added_id, segment.begin, segment.end});
       continue;
     }
+    // Pre-tokenizer and BPE read the normalized text; its bytes map back through `origin`.
+    std::string_view subject = text;
+    std::size_t begin = segment.begin;
+    std::size_t end = segment.end;
+    if (normalizing) {
+      normalizer_.normalize(text, segment.begin, segment.end, normalized);
+      subject = normalized.text;
+      begin = 0;
+      end = subject.size();
+    }
     pieces.clear();
-    pre_tokenizer_->split(text, segment.begin, segment.end, pieces);
+    pre_tokenizer_->split(subject, begin, end, pieces);
     for (const Piece& piece : pieces) {
       piece_tokens.clear();
-      bpe_.encode(text.substr(piece.begin, piece.end - piece.begin), piece_tokens);
+      bpe_.encode(subject.substr(piece.begin, piece.end - piece.begin), piece_tokens);
       for (const BpeToken& token : piece_tokens) {
-        tokens.push_back({token.id, piece.begin + static_cast<std::size_t>(token.first_byte),
-                          piece.begin + static_cast<std::size_t>(token.last_byte)});
+        const std::size_t first = piece.begin + static_cast<std::size_t>(token.first_byte);
+        const std::size_t last = piece.begin + static_cast<std::size_t>(token.last_byte);
+        if (normalizing) {
+          tokens.push_back({token.id, normalized.origin[first].first, normalized.origin[last].second});
+        } else {
+          tokens.push_back({token.id, first, last + 1});
+        }
       }
     }
   }
@@ -135,8 +199,9 @@ Encoding Tokenizer::Impl::encode(std::string_view text) const {
   for (std::size_t i = 0; i < tokens.size(); ++i) {
     const Attributed& token = tokens[i];
     encoding.ids.push_back(token.id);
-    const std::int64_t first_code_point = code_point_of_byte[token.first_byte];
-    const std::int64_t end_code_point = code_point_of_byte[token.last_byte] + 1;
+    const std::int64_t first_code_point = code_point_of_byte[token.begin];
+    const std::int64_t end_code_point =
+        token.end > token.begin ? code_point_of_byte[token.end - 1] + 1 : first_code_point;
     if (!trimming_.enabled) {
       encoding.offsets.push_back({first_code_point, end_code_point});
       continue;
@@ -160,7 +225,44 @@ Encoding Tokenizer::Impl::encode(std::string_view text) const {
   return encoding;
 }
 
+std::string Tokenizer::Impl::decode_sentencepiece(const std::vector<std::int64_t>& ids,
+                                                  bool skip_special_tokens) const {
+  std::string text;
+  std::string byte_run;  // consecutive byte-fallback tokens
+  const auto flush = [&] {
+    if (is_valid_utf8(byte_run)) {
+      text += byte_run;
+    } else {
+      for (std::size_t k = 0; k < byte_run.size(); ++k) text += "\uFFFD";
+    }
+    byte_run.clear();
+  };
+  for (const std::int64_t id : ids) {
+    if (!has_token(id)) continue;
+    if (skip_special_tokens && kinds_[id] == Kind::Special) continue;
+    if (decoder_.byte_fallback && fallback_byte(spellings_[id])) {
+      byte_run += bytes_[id];
+      continue;
+    }
+    flush();
+    text += bytes_[id];
+  }
+  flush();
+  // Strip: whole characters equal to strip_content at the edges.
+  std::string strip;
+  append_utf8(strip, decoder_.strip_content);
+  for (std::size_t k = 0; k < decoder_.strip_start && text.rfind(strip, 0) == 0; ++k)
+    text.erase(0, strip.size());
+  for (std::size_t k = 0; k < decoder_.strip_stop && text.size() >= strip.size() &&
+                          text.compare(text.size() - strip.size(), strip.size(), strip) == 0;
+       ++k) {
+    text.resize(text.size() - strip.size());
+  }
+  return decode_utf8_lossy(text);
+}
+
 std::string Tokenizer::Impl::decode(const std::vector<std::int64_t>& ids, bool skip_special_tokens) const {
+  if (!decoder_.byte_level) return decode_sentencepiece(ids, skip_special_tokens);
   std::string raw;
   for (const std::int64_t id : ids) {
     if (!has_token(id)) continue;

@@ -1,7 +1,8 @@
-// Byte-level BPE tokenizer (GPT-2, GPT-J, SmolLM2, Llama-3 style), loaded from an HF
-// tokenizer.json, from vocab.json + merges.txt, or from GGUF metadata (tokenizer.ggml.*); it
-// reproduces HF `tokenizers` ids and offsets. GPT-NeoX's tokenizer.json is refused: its NFC
-// normalizer is not implemented. Details and known differences: docs/TOKENIZER.md.
+// BPE tokenizer, byte-level (GPT-2, GPT-J, GPT-NeoX, SmolLM2, Llama-3, Qwen2, OLMo 2) or
+// SentencePiece-style with byte fallback (Gemma, Llama-2, Phi-3), loaded from an HF
+// tokenizer.json, from vocab.json + merges.txt, or from GGUF metadata (tokenizer.ggml.*, byte-level
+// only); it reproduces HF `tokenizers` ids and offsets, normalizers (NFC, Replace, Prepend)
+// included. Details and known differences: docs/TOKENIZER.md.
 //
 // Offsets are in Unicode code points of the input string (the unit of Python's str and of HF
 // `offset_mapping`), half-open [start, end). See METHOD §2.2: a token that begins with a space
@@ -54,7 +55,8 @@ class Tokenizer {
   std::string decode(const std::vector<std::int64_t>& ids, bool skip_special_tokens = false) const;
 
   std::int64_t vocab_size() const;
-  // Raw vocabulary string of a token (byte-level alphabet, e.g. "Ġthe"); throws on a bad id.
+  // Raw vocabulary string of a token (byte-level alphabet, e.g. "Ġthe"; SentencePiece: "▁the");
+  // throws on a bad id.
   const std::string& token_string(std::int64_t id) const;
   std::optional<std::int64_t> token_id(std::string_view token_string) const;
   // The bytes a token stands for (possibly a fragment of a UTF-8 character); throws on a bad id.

@@ -11,6 +11,7 @@
 
 #include "tok/added_tokens.h"
 #include "tok/bpe.h"
+#include "tok/normalizer.h"
 #include "tok/pre_tokenizer.h"
 #include "tok/tokenizer.h"
 
@@ -29,13 +30,27 @@ struct SpecialIds {
   std::int64_t pad = -1;
 };
 
+// tokenizer.json "decoder": ByteLevel (byte_level), or SentencePiece's chain (Gemma, Llama-2):
+// Replace of a literal in every token, ByteFallback (<0xNN> tokens are byte NN; a run of them
+// that is not UTF-8 gives one U+FFFD per byte), Fuse, then Strip of the joined text.
+struct DecoderSpec {
+  bool byte_level = true;
+  std::vector<std::pair<std::string, std::string>> replacements;  // in order
+  bool byte_fallback = false;
+  char32_t strip_content = U' ';
+  std::size_t strip_start = 0;  // at most this many `strip_content` removed at the start
+  std::size_t strip_stop = 0;   // ... and at the end
+};
+
 struct TokenizerParts {
   std::string source;  // file named in errors
   Vocab vocab;
   std::vector<std::pair<std::string, std::string>> merges;
   std::string merges_field;  // where the merges are, for errors: "model.merges", ...
   BpeOptions bpe_options;
+  Normalizer normalizer;
   std::unique_ptr<PreTokenizer> pre_tokenizer;
+  DecoderSpec decoder;
   std::vector<AddedToken> added_tokens;
   OffsetTrimming trimming;
   SpecialIds special;
@@ -59,14 +74,18 @@ class Tokenizer::Impl {
  private:
   enum class Kind : std::uint8_t { None, Vocab, Added, Special };
 
+  std::string decode_sentencepiece(const std::vector<std::int64_t>& ids, bool skip_special_tokens) const;
+
   std::string source_;
   BpeModel bpe_;
+  Normalizer normalizer_;
   std::unique_ptr<PreTokenizer> pre_tokenizer_;
+  DecoderSpec decoder_;
   AddedTokenMatcher added_;
   OffsetTrimming trimming_;
   SpecialIds special_;
   std::vector<std::string> spellings_;  // id -> vocabulary string (added tokens: their content)
-  std::vector<std::string> bytes_;      // id -> the bytes it decodes to
+  std::vector<std::string> bytes_;      // id -> the bytes it decodes to (alone)
   std::vector<Kind> kinds_;
 };
 

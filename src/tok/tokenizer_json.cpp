@@ -7,6 +7,7 @@
 #include "tok/tokenizer_impl.h"
 #include "util/error.h"
 #include "util/read_file.h"
+#include "util/utf8.h"
 
 namespace remedi::tok {
 
@@ -59,7 +60,7 @@ void parse_model(const json& root, const std::string& path, TokenizerParts& part
     throw Error(path, "model", "missing or not an object");
   const json& model = *model_it;
   if (model.contains("type") && model["type"] != "BPE") {
-    throw Error(path, "model.type", "only byte-level BPE models are supported, not " + model["type"].dump());
+    throw Error(path, "model.type", "only BPE models are supported, not " + model["type"].dump());
   }
   parts.vocab = parse_vocab(model.value("vocab", json()), path, "model.vocab");
   const auto merges = model.find("merges");
@@ -81,8 +82,9 @@ void parse_model(const json& root, const std::string& path, TokenizerParts& part
   if (model.contains("dropout") && !model["dropout"].is_null() && model["dropout"] != 0) {
     throw Error(path, "model.dropout", "BPE dropout is not supported");
   }
-  if (flag(model, "byte_fallback", false, path, "model")) {
-    throw Error(path, "model.byte_fallback", "byte_fallback is not supported (byte-level BPE needs none)");
+  parts.bpe_options.byte_fallback = flag(model, "byte_fallback", false, path, "model");
+  if (parts.bpe_options.byte_level && parts.bpe_options.byte_fallback) {
+    throw Error(path, "model.byte_fallback", "byte_fallback is not supported with a ByteLevel decoder");
   }
   if (!is_null_or_empty_string(model, "continuing_subword_prefix") ||
       !is_null_or_empty_string(model, "end_of_word_suffix")) {
@@ -99,14 +101,60 @@ void parse_model(const json& root, const std::string& path, TokenizerParts& part
   }
 }
 
-void parse_normalizer(const json& root, const std::string& path) {
-  const auto it = root.find("normalizer");
-  if (it == root.end() || it->is_null()) return;
-  // An empty Sequence is what some converters write for "no normalizer".
-  if (it->value("type", "") == "Sequence" && it->value("normalizers", json::array()).empty()) return;
-  throw Error(path, "normalizer",
-              "normalizer " + it->value("type", std::string("?")) +
-                  " is not supported (offsets are computed on the raw text; only null is accepted)");
+// The decoder decides the kind of BPE: ByteLevel, or SentencePiece's chain of Replace, ByteFallback,
+// Fuse and Strip (Gemma, Llama-2, Phi-3).
+DecoderSpec parse_decoder(const json& root, const std::string& path) {
+  const auto it = root.find("decoder");
+  if (it == root.end() || !it->is_object()) throw Error(path, "decoder", "missing or not an object");
+  const std::string type = it->value("type", "");
+  DecoderSpec spec;
+  if (type == "ByteLevel") return spec;
+  if (type != "Sequence") {
+    throw Error(path, "decoder.type",
+                "unsupported decoder \"" + type +
+                    "\" (supported: ByteLevel, or a Sequence of Replace, ByteFallback, "
+                    "Fuse, Strip)");
+  }
+  spec.byte_level = false;
+  const auto list = it->find("decoders");
+  if (list == it->end() || !list->is_array()) throw Error(path, "decoder.decoders", "expected an array");
+  bool fused = false;
+  for (std::size_t i = 0; i < list->size(); ++i) {
+    const json& step = (*list)[i];
+    const std::string field = "decoder.decoders[" + std::to_string(i) + "]";
+    const std::string step_type = step.is_object() ? step.value("type", "") : "";
+    // Steps that act per token must come before Fuse; Strip after it acts on the joined text.
+    if (fused && step_type != "Strip") throw Error(path, field, "only Strip may follow Fuse");
+    if (step_type == "Replace") {
+      const json pattern = step.value("pattern", json());
+      if (!pattern.is_object() || !pattern.contains("String") || !pattern["String"].is_string() ||
+          !step.contains("content") || !step["content"].is_string()) {
+        throw Error(path, field, "only Replace of a literal {\"String\": ...} by a string is supported");
+      }
+      spec.replacements.emplace_back(pattern["String"].get<std::string>(),
+                                     step["content"].get<std::string>());
+    } else if (step_type == "ByteFallback") {
+      spec.byte_fallback = true;
+    } else if (step_type == "Fuse") {
+      fused = true;
+    } else if (step_type == "Strip" && fused) {
+      const std::string content = step.value("content", std::string(" "));
+      const DecodedCodePoint decoded = content.empty() ? DecodedCodePoint{} : decode_utf8_at(content, 0);
+      if (content.empty() || !decoded.valid || static_cast<std::size_t>(decoded.length) != content.size() ||
+          !step.value("start", json(0)).is_number_unsigned() ||
+          !step.value("stop", json(0)).is_number_unsigned()) {
+        throw Error(path, field, "expected {\"content\": one character, \"start\": n, \"stop\": n}");
+      }
+      spec.strip_content = decoded.code_point;
+      spec.strip_start = step.value("start", std::size_t{0});
+      spec.strip_stop = step.value("stop", std::size_t{0});
+    } else {
+      throw Error(path, field + ".type",
+                  "unsupported decoder step \"" + step_type +
+                      "\" (supported: Replace, ByteFallback, Fuse, Strip after Fuse)");
+    }
+  }
+  return spec;
 }
 
 void parse_processor(const json& node, const std::string& path, const std::string& field,
@@ -195,6 +243,38 @@ SpecialIds find_special_ids(const std::filesystem::path& folder, const Tokenizer
   return ids;
 }
 
+// HF's Metaspace pre-tokenizer (Llama-2-style files converted by recent transformers): its space
+// replacement and prefix act on the text like normalizer steps run after the normalizer, then an
+// optional split before each replacement character.
+void parse_metaspace(const json& node, const std::string& path, TokenizerParts& parts) {
+  if (parts.decoder.byte_level) throw Error(path, "pre_tokenizer", "Metaspace needs a SentencePiece decoder");
+  const json replacement = node.value("replacement", json("\u2581"));
+  if (!replacement.is_string() || replacement.get<std::string>().empty() ||
+      static_cast<std::size_t>(decode_utf8_at(replacement.get<std::string>(), 0).length) !=
+          replacement.get<std::string>().size()) {
+    throw Error(path, "pre_tokenizer.replacement", "expected one character");
+  }
+  std::string scheme = "always";
+  if (const auto it = node.find("prepend_scheme"); it != node.end() && !it->is_null()) {
+    if (!it->is_string()) throw Error(path, "pre_tokenizer.prepend_scheme", "expected a string");
+    scheme = it->get<std::string>();
+  } else if (!flag(node, "add_prefix_space", true, path, "pre_tokenizer")) {
+    scheme = "never";  // files written before prepend_scheme existed
+  }
+  if (scheme != "always" && scheme != "first" && scheme != "never") {
+    throw Error(path, "pre_tokenizer.prepend_scheme",
+                "expected \"always\", \"first\" or \"never\", not \"" + scheme + "\"");
+  }
+  parts.normalizer.add_metaspace(replacement.get<std::string>(),
+                                 scheme == "always"  ? Normalizer::MetaspacePrepend::Always
+                                 : scheme == "first" ? Normalizer::MetaspacePrepend::First
+                                                     : Normalizer::MetaspacePrepend::Never);
+  parts.pre_tokenizer =
+      std::make_unique<PreTokenizer>(flag(node, "split", true, path, "pre_tokenizer")
+                                         ? PreTokenizer::metaspace_split(replacement.get<std::string>(), path)
+                                         : PreTokenizer::none());
+}
+
 }  // namespace
 
 Tokenizer Tokenizer::from_hf_json(const std::string& tokenizer_json_path) {
@@ -203,20 +283,37 @@ Tokenizer Tokenizer::from_hf_json(const std::string& tokenizer_json_path) {
   if (!root.is_object()) throw Error(path, "", "expected a JSON object");
   TokenizerParts parts;
   parts.source = path;
+  parts.decoder = parse_decoder(root, path);
+  parts.bpe_options.byte_level = parts.decoder.byte_level;
   parse_model(root, path, parts);
-  parse_normalizer(root, path);
+  parts.normalizer = Normalizer::from_json(root.value("normalizer", json()), path);
+  const Normalizer file_normalizer = parts.normalizer;  // before Metaspace adds its steps
   const auto pre = root.find("pre_tokenizer");
-  if (pre == root.end() || pre->is_null()) {
+  if (pre != root.end() && pre->is_object() && pre->value("type", "") == "Metaspace") {
+    parse_metaspace(*pre, path, parts);
+  } else if (pre != root.end() && !pre->is_null()) {
+    parts.pre_tokenizer =
+        std::make_unique<PreTokenizer>(PreTokenizer::from_json(*pre, path, parts.decoder.byte_level));
+  } else if (!parts.decoder.byte_level) {
+    parts.pre_tokenizer = std::make_unique<PreTokenizer>(PreTokenizer::none());
+  } else {
     throw Error(path, "pre_tokenizer", "missing: a byte-level BPE needs a ByteLevel pre-tokenizer");
   }
-  parts.pre_tokenizer = std::make_unique<PreTokenizer>(PreTokenizer::from_json(*pre, path));
   if (root.contains("post_processor"))
     parse_processor(root["post_processor"], path, "post_processor", parts.trimming);
-  const auto decoder = root.find("decoder");
-  if (decoder == root.end() || !decoder->is_object() || decoder->value("type", "") != "ByteLevel") {
-    throw Error(path, "decoder", "expected a ByteLevel decoder");
+  if (parts.trimming.enabled && !parts.decoder.byte_level) {
+    throw Error(path, "post_processor", "offset trimming (ByteLevel trim_offsets) needs a ByteLevel decoder");
   }
   parts.added_tokens = parse_added_tokens(root, path);
+  // Tokens with normalized=true are matched in the raw text (AddedTokenMatcher), which is only
+  // what HF does when the normalizer leaves them unchanged.
+  for (std::size_t i = 0; i < parts.added_tokens.size(); ++i) {
+    const AddedToken& token = parts.added_tokens[i];
+    if (token.normalized && file_normalizer.apply(token.content) != token.content) {
+      throw Error(path, "added_tokens[" + std::to_string(i) + "]",
+                  "a normalized added token that the normalizer changes is not supported");
+    }
+  }
   parts.special = find_special_ids(std::filesystem::path(path).parent_path(), parts);
   return Tokenizer(std::make_unique<Impl>(std::move(parts)));
 }

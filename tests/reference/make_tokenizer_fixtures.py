@@ -40,7 +40,6 @@ import pathlib
 import random
 import shutil
 
-import gguf
 from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -53,6 +52,8 @@ LLAMA3_SPLIT = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,
 
 
 def read_gguf_tokenizer(path):
+    import gguf  # here, so that make_family_tokenizer_fixtures.py can import this file without it
+
     reader = gguf.GGUFReader(str(path))
 
     def strings(key):

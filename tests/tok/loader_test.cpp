@@ -50,9 +50,8 @@ struct GgufTokenizerFields {
   std::uint32_t eos_id = 0;
 };
 
-// The tiny GPT-2-style vocabulary of the tokenizer.json fixture, as GGUF metadata.
-GgufTokenizerFields tiny_gpt2_fields() {
-  const json document = tiny_gpt2_json();
+// The vocabulary of a byte-level tokenizer.json as GGUF metadata; its first token is a control one.
+GgufTokenizerFields fields_of(const json& document) {
   GgufTokenizerFields fields;
   const auto& vocab = document["model"]["vocab"];
   fields.tokens.resize(vocab.size());
@@ -66,6 +65,9 @@ GgufTokenizerFields tiny_gpt2_fields() {
   }
   return fields;
 }
+
+// The tiny GPT-2-style vocabulary of the tokenizer.json fixture, as GGUF metadata.
+GgufTokenizerFields tiny_gpt2_fields() { return fields_of(tiny_gpt2_json()); }
 
 std::string write_gguf(const GgufTokenizerFields& fields) {
   test::GgufBuilder builder;
@@ -97,6 +99,22 @@ TEST(GgufTokenizer, AgreesWithTheSameVocabularyFromTokenizerJson) {
   }
 }
 
+TEST(GgufTokenizer, Qwen2PreTokenizerSplitsLikeQwen2TokenizerJson) {
+  // GGUF files carry no normalizer, so the strings are NFC already.
+  const std::string json_path = test::fixture("tok_families/qwen2/tokenizer.json");
+  const Tokenizer from_json = Tokenizer::from_hf_json(json_path);
+  GgufTokenizerFields fields = fields_of(json::parse(test::read_file(json_path)));
+  fields.pre = "qwen2";
+  const Tokenizer from_gguf = Tokenizer::load(write_gguf(fields));
+  for (const std::string text : {"In 2024, 1234567 people", "I'M HERE, YOU'RE THERE  \n\n x", "x\r\n\r\ny ",
+                                 "\xE6\x97\xA5\xE6\x9C\xAC 42\xE2\x82\xAC", "don't  'LL\t\t!!"}) {
+    const Encoding expected = from_json.encode(text);
+    const Encoding actual = from_gguf.encode(text);
+    EXPECT_EQ(actual.ids, expected.ids) << text;
+    EXPECT_EQ(actual.offsets, expected.offsets) << text;
+  }
+}
+
 TEST(GgufTokenizer, RefusesWhatItCannotRepresent) {
   GgufTokenizerFields fields = tiny_gpt2_fields();
   fields.model = "llama";
@@ -104,10 +122,12 @@ TEST(GgufTokenizer, RefusesWhatItCannotRepresent) {
   expect_error([&] { (void)Tokenizer::load(path); }, path, "tokenizer.ggml.model",
                "unsupported tokenizer model \"llama\" (only byte-level BPE, \"gpt2\")");
   fields = tiny_gpt2_fields();
-  fields.pre = "qwen2";
+  fields.pre = "deepseek-llm";
   path = write_gguf(fields);
-  expect_error([&] { (void)Tokenizer::load(path); }, path, "tokenizer.ggml.pre",
-               "unsupported pre-tokenizer \"qwen2\" (supported: default, gpt-2, smollm, llama-bpe, llama3)");
+  expect_error(
+      [&] { (void)Tokenizer::load(path); }, path, "tokenizer.ggml.pre",
+      "unsupported pre-tokenizer \"deepseek-llm\" (supported: default, gpt-2, smollm, llama-bpe, llama3, "
+      "llama-v3, qwen2)");
   fields = tiny_gpt2_fields();
   fields.types.pop_back();
   path = write_gguf(fields);
@@ -141,10 +161,26 @@ TEST(TokenizerJson, RefusesUnsupportedPipelines) {
     std::string reason;
   };
   const std::vector<Case> cases = {
-      {"/model/type", R"("WordPiece")", "model.type",
-       "only byte-level BPE models are supported, not \"WordPiece\""},
-      {"/normalizer", R"({"type": "NFC"})", "normalizer",
-       "normalizer NFC is not supported (offsets are computed on the raw text; only null is accepted)"},
+      {"/model/type", R"("WordPiece")", "model.type", "only BPE models are supported, not \"WordPiece\""},
+      {"/normalizer", R"({"type": "NFKC"})", "normalizer.type",
+       "unsupported normalizer \"NFKC\" (supported: Sequence, NFC, Replace, Prepend)"},
+      {"/normalizer", R"({"type": "Sequence", "normalizers": [{"type": "Replace", "pattern": {"Regex": " +"},
+           "content": " "}]})",
+       "normalizer.normalizers[0].pattern", "only a literal {\"String\": ...} pattern is supported"},
+      {"/normalizer", R"({"type": "Replace", "pattern": {"String": "M"}, "content": "m"})", "added_tokens[2]",
+       "a normalized added token that the normalizer changes is not supported"},
+      {"/model/byte_fallback", "true", "model.byte_fallback",
+       "byte_fallback is not supported with a ByteLevel decoder"},
+      {"/decoder", R"({"type": "Metaspace", "replacement": "\u2581"})", "decoder.type",
+       "unsupported decoder \"Metaspace\" (supported: ByteLevel, or a Sequence of Replace, ByteFallback, "
+       "Fuse, "
+       "Strip)"},
+      {"/decoder", R"({"type": "Sequence", "decoders": [{"type": "ByteFallback"}]})", "pre_tokenizer",
+       "a ByteLevel step needs a ByteLevel decoder"},
+      {"/pre_tokenizer", R"({"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "first"})",
+       "pre_tokenizer", "Metaspace needs a SentencePiece decoder"},
+      {"/decoder", R"({"type": "Sequence", "decoders": [{"type": "Fuse"}, {"type": "ByteFallback"}]})",
+       "decoder.decoders[1]", "only Strip may follow Fuse"},
       {"/pre_tokenizer", R"({"type": "Whitespace"})", "pre_tokenizer.type",
        "unsupported pre-tokenizer \"Whitespace\" (supported: Sequence, Split, Digits, ByteLevel)"},
       {"/pre_tokenizer",
@@ -165,7 +201,7 @@ TEST(TokenizerJson, RefusesUnsupportedPipelines) {
        "regular expression does not compile at offset 9: missing closing parenthesis"},
       {"/post_processor", R"({"type": "BertProcessing"})", "post_processor.type",
        "unsupported post-processor \"BertProcessing\""},
-      {"/decoder", "null", "decoder", "expected a ByteLevel decoder"},
+      {"/decoder", "null", "decoder", "missing or not an object"},
       {"/added_tokens/0/single_word", "true", "added_tokens[0].single_word",
        "single_word added tokens are not supported"},
       {"/model/dropout", "0.1", "model.dropout", "BPE dropout is not supported"},
