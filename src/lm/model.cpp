@@ -58,7 +58,7 @@ void convert_weights(ModelWeights& w, const LoadOptions& options) {
   convert(w.lm_head_bias);
 }
 
-// Every projection to blocks of `format`; the head to Q8_0 under the 4-bit formats. A tied head
+// Every projection to blocks of `format`; the head always to Q8_0 (as GGUF files hold it). A tied head
 // becomes a quantized copy: the token embedding stays float32 for the lookup (and the fingerprint).
 void quantize_weights(ModelWeights& w, QuantFormat format, const std::string& path) {
   const auto convert = [&](torch::Tensor& t, const std::string& what, QuantFormat to) {
@@ -79,7 +79,7 @@ void quantize_weights(ModelWeights& w, QuantFormat format, const std::string& pa
     convert(layer.gate_up_weight, where + "MLP input", format);
     convert(layer.down_weight, where + "MLP output", format);
   }
-  convert(w.lm_head_weight, "the head", format == QuantFormat::Q8_0 ? format : QuantFormat::Q8_0);
+  convert(w.lm_head_weight, "the head", QuantFormat::Q8_0);
 }
 
 bool is_gguf_path(const std::string& path) {

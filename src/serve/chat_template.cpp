@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "data/text.h"
 #include "io/gguf.h"
 #include "serve/api.h"
 
@@ -14,15 +15,6 @@ namespace {
 using nlohmann::json;
 
 bool contains(const std::string& text, const char* part) { return text.find(part) != std::string::npos; }
-
-// Jinja's `trim` on ASCII whitespace (Python's str.strip() also strips Unicode spaces such as U+00A0;
-// those stay here).
-std::string trimmed(const std::string& text) {
-  const char* space = " \t\n\r\f\v";
-  const std::size_t first = text.find_first_not_of(space);
-  if (first == std::string::npos) return "";
-  return text.substr(first, text.find_last_not_of(space) - first + 1);
-}
 
 // A template's literal ChatML system turn, "<|im_start|>system" + newline + text + "<|im_end|>", whose
 // text has no Jinja in it: the default system message (the newline is a real one in some files and a
@@ -98,14 +90,14 @@ std::string render_llama3(const ChatTemplate& t, const json& messages) {
   if (t.dated_system) {
     std::string system;
     if (!messages.empty() && role_of(messages[0]) == "system") {
-      system = trimmed(content_of(messages[0]));
+      system = data::strip_whitespace(content_of(messages[0]));
       first = 1;
     }
     prompt += turn("system", "Cutting Knowledge Date: December 2023\nToday Date: " +
                                  (t.date.empty() ? today_utc() : t.date) + "\n\n" + system);
   }
   for (std::size_t i = first; i < messages.size(); ++i) {
-    prompt += turn(role_of(messages[i]), trimmed(content_of(messages[i])));
+    prompt += turn(role_of(messages[i]), data::strip_whitespace(content_of(messages[i])));
   }
   return prompt + "<|start_header_id|>assistant<|end_header_id|>\n\n";
 }
@@ -127,7 +119,8 @@ std::string render_gemma(const ChatTemplate& t, const json& messages) {
                      "this model's template needs user and assistant turns alternating, starting with user");
     }
     prompt += "<start_of_turn>" + std::string(role == "assistant" ? "model" : role) + "\n" +
-              (i == first ? first_user_prefix : "") + trimmed(content_of(messages[i])) + "<end_of_turn>\n";
+              (i == first ? first_user_prefix : "") + data::strip_whitespace(content_of(messages[i])) +
+              "<end_of_turn>\n";
   }
   return prompt + "<start_of_turn>model\n";
 }

@@ -12,7 +12,8 @@
 //                                   (assistant is "model"; roles alternate starting with user; Gemma 2
 //                                   refuses a system message, Gemma 3 puts it before the first user turn)
 //   Phi-3 / 3.5:                    <|role|>\ncontent<|end|>\n ... <|assistant|>\n
-// Llama 3 and Gemma trim each message's content, as their templates do. Anything else (tools, images,
+// Llama 3 and Gemma trim each message's content, as their templates do (Jinja's `trim` is Python's
+// str.strip(): data::strip_whitespace). Anything else (tools, images,
 // other templates) is refused with a 400 naming `messages`; tests/reference/make_chat_fixtures.py
 // renders the families' own templates with Jinja for the tests.
 #pragma once
