@@ -66,6 +66,7 @@ PY
 done
 
 [ "$build" -eq 0 ] && exit 0
+packages_done=$(date +%s)
 if [ "$demo" -eq 1 ]; then
   # Configure once without tests and benchmarks (they need the packages above); a full set-up later
   # turns them on in the same build folder.
@@ -77,3 +78,4 @@ else
     -DREMEDI_BUILD_BENCH=ON >/dev/null
   cmake --build build -j "$(nproc)"
 fi
+echo "setup: build took $(($(date +%s) - packages_done)) s" >&2

@@ -118,7 +118,9 @@ nlohmann::json BiasClsResults::summary() const {
           {"labels", labels},         {"layers", layers}, {"best_entity_layer", best_entity_layer}};
 }
 
-BiasClsResults bias_cls(const lm::LoadedModel& model, const BiasClsOptions& a) {
+namespace {
+
+BiasClsResults bias_cls_body(const lm::LoadedModel& model, const BiasClsOptions& a) {
   const Similarity similarity = parse_similarity(a);
   const std::vector<data::MediationSample> samples = load_rows(a);
   const std::vector<std::string> labels = occupation_labels(samples);
@@ -194,6 +196,12 @@ BiasClsResults bias_cls(const lm::LoadedModel& model, const BiasClsOptions& a) {
   for (const auto& [layer, by_entity_layer] : results.layers.items())
     results.best_entity_layer[layer] = best_entity_layer(by_entity_layer);
   return results;
+}
+
+}  // namespace
+
+BiasClsResults bias_cls(const lm::LoadedModel& model, const BiasClsOptions& a) {
+  return naming_data_file(sample_source_file(a.data), [&] { return bias_cls_body(model, a); });
 }
 
 }  // namespace remedi::evaluate

@@ -154,7 +154,9 @@ nlohmann::json BiasGenResults::summary(const std::string& type) const {
   return out;
 }
 
-BiasGenResults bias_gen(const lm::LoadedModel& model, const BiasGenOptions& a) {
+namespace {
+
+BiasGenResults bias_gen_body(const lm::LoadedModel& model, const BiasGenOptions& a) {
   if (a.max_length < 2) throw Error("<argument>", "--max-length", "must be at least 2");
   if (a.max_new_tokens < 0) throw Error("<argument>", "--max-new-tokens", "must not be negative");
   const bool contextual = !a.decontextualized;
@@ -208,6 +210,12 @@ BiasGenResults bias_gen(const lm::LoadedModel& model, const BiasGenOptions& a) {
                results.layer_selection);
   }
   return results;
+}
+
+}  // namespace
+
+BiasGenResults bias_gen(const lm::LoadedModel& model, const BiasGenOptions& a) {
+  return naming_data_file(sample_source_file(a.data), [&] { return bias_gen_body(model, a); });
 }
 
 }  // namespace remedi::evaluate

@@ -125,7 +125,7 @@ DirectionDump compute_direction_dump(const lm::LoadedModel& model, Editor& edito
   for (std::size_t begin = 0; begin < samples.size(); begin += step) {
     const std::size_t end = std::min(samples.size(), begin + step);
     const EditBatch batch = make_sample_batch(model.tok(), samples, inputs, begin, end, config,
-                                              model.lm().config().max_positions);
+                                              {model.lm().config().max_positions});
     const torch::Tensor directions = batch_directions(editor, batch, model.lm().device());
     // The last token of the entity mention, whether the edit covers only it or the whole mention.
     const torch::Tensor entity_last = batch.entity_ends - 1;
@@ -149,7 +149,9 @@ nlohmann::json DirectionsResults::summary(const std::string& type) const {
   return {{"experiment", experiment}, {"type", type}, {"samples", samples}, {"dumps", written}};
 }
 
-DirectionsResults generate_directions(const lm::LoadedModel& model, const DirectionsOptions& a) {
+namespace {
+
+DirectionsResults generate_directions_body(const lm::LoadedModel& model, const DirectionsOptions& a) {
   if (a.size < 1) throw Error("<argument>", "--size", "must be at least 1");
   if (a.batch_size < 1) throw Error("<argument>", "--batch-size", "must be at least 1");
   DirectionsResults results;
@@ -172,6 +174,12 @@ DirectionsResults generate_directions(const lm::LoadedModel& model, const Direct
     results.dumps[layer] = (std::filesystem::path(folder) / kTensorsFile).string();
   }
   return results;
+}
+
+}  // namespace
+
+DirectionsResults generate_directions(const lm::LoadedModel& model, const DirectionsOptions& a) {
+  return naming_data_file(sample_source_file(a.data), [&] { return generate_directions_body(model, a); });
 }
 
 }  // namespace remedi::evaluate

@@ -246,7 +246,9 @@ std::optional<EntailmentResults> finished_entailment(const EntailmentOptions& op
   return read_back(prepare(options));
 }
 
-EntailmentResults entailment(const lm::LoadedModel& model, const EntailmentOptions& a) {
+namespace {
+
+EntailmentResults entailment_body(const lm::LoadedModel& model, const EntailmentOptions& a) {
   const Prepared p = prepare(a);
   if (std::optional<EntailmentResults> done = read_back(p)) return *done;
   const std::string& file = p.results.dataset_file;
@@ -315,6 +317,12 @@ EntailmentResults entailment(const lm::LoadedModel& model, const EntailmentOptio
     results.layers[std::to_string(layer)] = metrics;
   }
   return results;
+}
+
+}  // namespace
+
+EntailmentResults entailment(const lm::LoadedModel& model, const EntailmentOptions& a) {
+  return naming_data_file(entailment_dataset_file(a), [&] { return entailment_body(model, a); });
 }
 
 }  // namespace remedi::evaluate

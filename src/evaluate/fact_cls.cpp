@@ -101,7 +101,9 @@ nlohmann::json FactClsResults::summary() const {
           {"best_entity_layer", best_entity_layer}};
 }
 
-FactClsResults fact_cls(const lm::LoadedModel& model, const ClassificationOptions& a) {
+namespace {
+
+FactClsResults fact_cls_body(const lm::LoadedModel& model, const ClassificationOptions& a) {
   const Similarity similarity = parse_similarity(a);
   const std::vector<data::MediationSample> samples = load_eval_samples(a, 2);
   std::vector<data::MediationSample> unmediated = samples;
@@ -192,6 +194,12 @@ FactClsResults fact_cls(const lm::LoadedModel& model, const ClassificationOption
       results.best_entity_layer[layer] = *chosen.best_layer;
   }
   return results;
+}
+
+}  // namespace
+
+FactClsResults fact_cls(const lm::LoadedModel& model, const ClassificationOptions& a) {
+  return naming_data_file(sample_source_file(a.data), [&] { return fact_cls_body(model, a); });
 }
 
 }  // namespace remedi::evaluate

@@ -406,7 +406,9 @@ nlohmann::json FactGenResults::summary() const {
   return out;
 }
 
-FactGenResults fact_gen(const lm::LoadedModel& model, const FactGenOptions& o) {
+namespace {
+
+FactGenResults fact_gen_body(const lm::LoadedModel& model, const FactGenOptions& o) {
   check_fact_gen_options(o);
   const std::vector<data::MediationSample> samples = load_eval_samples(o);
   FactGenResults results;
@@ -438,6 +440,12 @@ FactGenResults fact_gen(const lm::LoadedModel& model, const FactGenOptions& o) {
                  results.layer_selection);
   }
   return results;
+}
+
+}  // namespace
+
+FactGenResults fact_gen(const lm::LoadedModel& model, const FactGenOptions& o) {
+  return naming_data_file(sample_source_file(o.data), [&] { return fact_gen_body(model, o); });
 }
 
 nlohmann::json fact_gen_layer_selection(const std::vector<std::int64_t>& layers,

@@ -33,9 +33,7 @@ nlohmann::json task_record(const tok::Tokenizer& tokenizer, const TargetScores& 
           {"top_logps", logps}};
 }
 
-}  // namespace
-
-FactMediationResults fact_mediation(const lm::LoadedModel& model, const EvalOptions& a) {
+FactMediationResults fact_mediation_body(const lm::LoadedModel& model, const EvalOptions& a) {
   // In CounterFact target_mediated is the new object and target_unmediated the true one.
   const std::vector<data::MediationSample> samples = load_eval_samples(a);
   std::vector<data::MediationSample> in_context = samples;
@@ -81,6 +79,12 @@ FactMediationResults fact_mediation(const lm::LoadedModel& model, const EvalOpti
   write_json(eval::records_file(results.experiment, kStem), records);
   write_json(eval::metrics_file(results.experiment, kStem), results.metrics);
   return results;
+}
+
+}  // namespace
+
+FactMediationResults fact_mediation(const lm::LoadedModel& model, const EvalOptions& a) {
+  return naming_data_file(sample_source_file(a.data), [&] { return fact_mediation_body(model, a); });
 }
 
 }  // namespace remedi::evaluate

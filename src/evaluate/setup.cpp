@@ -36,9 +36,12 @@ std::string results_dir(const std::string& flag) {
   return "results";
 }
 
+std::string sample_source_file(const SampleSource& source) {
+  return source.file.empty() ? data::default_dataset_path(source.dataset, data_dir()) : source.file;
+}
+
 std::vector<data::MediationSample> load_samples(const SampleSource& source) {
-  const std::string path =
-      source.file.empty() ? data::default_dataset_path(source.dataset, data_dir()) : source.file;
+  const std::string path = sample_source_file(source);
   data::DatasetOptions options;
   options.cmudict_path = source.cmudict;
   options.seed = source.seed;

@@ -14,6 +14,7 @@
 #include "data/sample.h"
 #include "eval/metrics.h"
 #include "remedi/classification.h"
+#include "util/error.h"
 
 namespace remedi {
 class Editor;
@@ -48,6 +49,22 @@ struct SampleSource {
 };
 
 std::vector<data::MediationSample> load_samples(const SampleSource& source);
+
+// The file `source` reads: source.file, else the data set's default input under data_dir().
+std::string sample_source_file(const SampleSource& source);
+
+// Returns body(). The library's editing, scoring and training functions take samples from anywhere, so
+// an error about one names its file "<data>"; a caller that knows the file passes it here, and such an
+// error is rethrown naming `file` (docs/FUZZING.md: a bad -d samples row names its file).
+template <class Body>
+auto naming_data_file(const std::string& file, Body&& body) -> decltype(body()) {
+  try {
+    return body();
+  } catch (const Error& e) {
+    if (e.file() != "<data>") throw;
+    throw Error(file, e.field(), e.reason());
+  }
+}
 
 // Writes <folder>/args-<YYYYmmdd-HHMMSS>.json (METHOD §2.4), creating the folder.
 void write_args_file(const std::string& folder, const nlohmann::json& args);

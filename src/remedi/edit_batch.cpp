@@ -17,6 +17,16 @@ EditBatch make_edit_batch(const tok::Tokenizer& tokenizer, const std::vector<std
   const lm::EncodedBatch encoded =
       lm::encode_batch(tokenizer, prompts, lm::PaddingSide::Right, options.max_length);
   const auto rows = static_cast<std::int64_t>(prompts.size());
+  const auto row_name = [&](std::size_t row) {
+    return row < options.row_names.size() ? options.row_names[row] : "prompt " + std::to_string(row);
+  };
+  for (std::size_t row = 0; row < prompts.size() && options.refuse_truncated; ++row) {
+    if (encoded.full_lengths[row] > encoded.lengths[row]) {
+      throw Error("<data>", row_name(row) + " prompt",
+                  "has " + std::to_string(encoded.full_lengths[row]) +
+                      " tokens, more than the model's context of " + std::to_string(encoded.lengths[row]));
+    }
+  }
   EditBatch batch;
   batch.tokens = encoded.batch;
   batch.lengths = torch::tensor(encoded.lengths, torch::kInt64);
@@ -35,8 +45,7 @@ EditBatch make_edit_batch(const tok::Tokenizer& tokenizer, const std::vector<std
       range = tok::token_range(encoded.encodings[row].offsets, prompts[row], entities[row],
                                options.entity_occurrence);
     } catch (const Error& e) {
-      const std::string name =
-          row < options.row_names.size() ? options.row_names[row] : "prompt " + std::to_string(r);
+      const std::string name = row_name(row);
       if (encoded.full_lengths[row] > encoded.lengths[row]) {
         throw Error("<data>", name + " prompt",
                     "has " + std::to_string(encoded.full_lengths[row]) +
@@ -56,8 +65,8 @@ EditBatch make_edit_batch(const tok::Tokenizer& tokenizer, const std::vector<std
 EditBatch make_sample_batch(const tok::Tokenizer& tokenizer,
                             const std::vector<data::MediationSample>& samples, const EditorInputs& inputs,
                             std::size_t begin, std::size_t end, const EditorConfig& editor,
-                            std::int64_t max_length, const std::vector<std::string>* prompts,
-                            bool allow_missing_entity) {
+                            const SampleBatchOptions& batch_options) {
+  const std::vector<std::string>* prompts = batch_options.prompts;
   std::vector<std::string> texts;
   std::vector<std::string> entities;
   std::vector<std::int64_t> mediated;
@@ -78,8 +87,9 @@ EditBatch make_sample_batch(const tok::Tokenizer& tokenizer,
   }
   EditBatchOptions options;
   options.edit_last_entity_token = editor.edit_last_entity_token;
-  options.max_length = max_length;
-  options.allow_missing_entity = allow_missing_entity;
+  options.max_length = batch_options.max_length;
+  options.allow_missing_entity = batch_options.allow_missing_entity;
+  options.refuse_truncated = batch_options.refuse_truncated;
   for (std::size_t i = begin; i < end; ++i) options.row_names.push_back("sample " + samples[i].id);
   EditBatch batch = make_edit_batch(tokenizer, texts, entities, options);
   batch.mediated_ids = torch::tensor(mediated, torch::kInt64);

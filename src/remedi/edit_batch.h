@@ -49,6 +49,9 @@ struct EditBatchOptions {
   // A prompt without the entity gets an empty edit range [0, 0) (nothing is edited) and entity end 0
   // instead of an error: neighbourhood prompts about other subjects (eval-fact-gen). Scoring only.
   bool allow_missing_entity = false;
+  // A prompt longer than max_length is an error instead of being cut (training: a cut prompt would be
+  // trained to predict its target after the cut, not after the prompt).
+  bool refuse_truncated = false;
   std::vector<std::string> row_names;  // how errors name each row (default "prompt <row>")
 };
 
@@ -57,14 +60,22 @@ struct EditBatchOptions {
 EditBatch make_edit_batch(const tok::Tokenizer& tokenizer, const std::vector<std::string>& prompts,
                           const std::vector<std::string>& entities, const EditBatchOptions& options);
 
+// How make_sample_batch builds its batch. `prompts` overrides the samples' prompt field when given
+// (e.g. the essence prompts "<entity> is a", one per sample of the batch); the rest as in
+// EditBatchOptions.
+struct SampleBatchOptions {
+  std::int64_t max_length = -1;
+  const std::vector<std::string>* prompts = nullptr;
+  bool allow_missing_entity = false;
+  bool refuse_truncated = false;
+};
+
 // The batch of samples [begin, end) with their prompts, targets and editor inputs (rows of
-// `inputs` aligned with `samples`). `prompts` overrides the samples' prompt field when given (e.g. the
-// essence prompts "<entity> is a"); `allow_missing_entity` as in EditBatchOptions.
+// `inputs` aligned with `samples`).
 EditBatch make_sample_batch(const tok::Tokenizer& tokenizer,
                             const std::vector<data::MediationSample>& samples, const EditorInputs& inputs,
                             std::size_t begin, std::size_t end, const EditorConfig& editor,
-                            std::int64_t max_length, const std::vector<std::string>* prompts = nullptr,
-                            bool allow_missing_entity = false);
+                            const SampleBatchOptions& options);
 
 // "<entity> is a" (the essence prompt of METHOD §7.2).
 std::string essence_prompt(const std::string& entity);

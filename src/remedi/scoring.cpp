@@ -40,8 +40,9 @@ TargetScores score_targets(const lm::CausalLM& model, const tok::Tokenizer& toke
   const auto step = static_cast<std::size_t>(options.batch_size);
   for (std::size_t begin = 0; begin < samples.size(); begin += step) {
     const std::size_t end = std::min(samples.size(), begin + step);
-    EditBatch batch = make_sample_batch(tokenizer, samples, inputs, begin, end, config,
-                                        model.config().max_positions, nullptr, options.allow_missing_entity);
+    EditBatch batch =
+        make_sample_batch(tokenizer, samples, inputs, begin, end, config,
+                          {model.config().max_positions, nullptr, options.allow_missing_entity});
     const torch::Tensor at = (batch.lengths - 1).unsqueeze(1);  // (B, 1)
     const torch::Tensor directions =
         editor != nullptr ? batch_directions(*editor, batch, model.device()) : torch::Tensor();

@@ -6,7 +6,6 @@
 #include <filesystem>
 #include <memory>
 
-#include "data/datasets.h"
 #include "data/derived.h"
 #include "data/splits.h"
 #include "remedi/distributed.h"
@@ -250,16 +249,10 @@ TrainRunResult train_editors(const lm::LoadedModel& model, const TrainRunOptions
         if (progress) progress({TrainRunEvent::Kind::Skipped, type, layer, 0, folder});
         continue;
       }
-      try {
-        result.editors.push_back(train_one(model, o, samples, args, type, layer, folder, progress));
-      } catch (const Error& e) {
-        // Below, a bad sample is named "<data>" (samples can come from anywhere); the samples here
-        // are o.data's, so the error names its file.
-        if (e.file() != "<data>") throw;
-        throw Error(o.data.file.empty() ? data::default_dataset_path(o.data.dataset, evaluate::data_dir())
-                                        : o.data.file,
-                    e.field(), e.reason());
-      }
+      // Below, a bad sample is named "<data>"; the samples here are o.data's, so the error names its file.
+      result.editors.push_back(evaluate::naming_data_file(evaluate::sample_source_file(o.data), [&] {
+        return train_one(model, o, samples, args, type, layer, folder, progress);
+      }));
     }
   }
   if (by_layers) result.editors = gather_editors(*o.group, result.editors, o.types.size() * layers.size());

@@ -282,22 +282,15 @@ void add_batch(TrainingSplit& split, const tok::Tokenizer& tokenizer,
                const std::vector<data::MediationSample>& samples, const EditorInputs& inputs,
                std::size_t begin, std::size_t end, const EditorConfig& editor, std::int64_t max_length,
                bool with_essence) {
-  // A training prompt cut to the context would be trained to predict its target after the cut, not
-  // after the prompt: refused, where the evaluations keep the original's truncation.
-  for (std::size_t i = begin; i < end && max_length > 0; ++i) {
-    const auto tokens = static_cast<std::int64_t>(tokenizer.encode(samples[i].prompt).ids.size());
-    if (tokens > max_length) {
-      throw Error("<data>", "sample " + samples[i].id + " prompt",
-                  "has " + std::to_string(tokens) + " tokens, more than the model's context of " +
-                      std::to_string(max_length));
-    }
-  }
-  split.batches.push_back(make_sample_batch(tokenizer, samples, inputs, begin, end, editor, max_length));
+  SampleBatchOptions options;
+  options.max_length = max_length;
+  options.refuse_truncated = true;  // where the evaluations keep the original's truncation
+  split.batches.push_back(make_sample_batch(tokenizer, samples, inputs, begin, end, editor, options));
   if (with_essence) {
     std::vector<std::string> prompts;
     for (std::size_t i = begin; i < end; ++i) prompts.push_back(essence_prompt(samples[i].entity));
     split.essence.push_back(
-        make_sample_batch(tokenizer, samples, inputs, begin, end, editor, max_length, &prompts));
+        make_sample_batch(tokenizer, samples, inputs, begin, end, editor, {max_length, &prompts}));
   }
 }
 

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "data/sample.h"
 #include "evaluate/directions.h"
 #include "evaluate/forward_checks.h"
 #include "io/expect_error.h"
@@ -104,6 +105,20 @@ TEST(DirectionsEvaluation, BadOptionsNameTheirFlagAndWriteNothing) {
   test::expect_error_containing([&] { evaluate::generate_directions(test::tiny_gpt2(), options); },
                                 "<argument>", "--layers", "outside the model's layers");
   EXPECT_FALSE(std::filesystem::exists(folder + "/gd"));
+  std::filesystem::remove_all(folder);
+}
+
+TEST(DirectionsEvaluation, ABadSampleIsNamedByItsFile) {
+  // A -d samples row whose attribute is not in its context: the error names the file, not "<data>".
+  const std::string folder = test::temp_dir("evaluate_directions_bad_sample");
+  evaluate::DirectionsOptions options = tiny_options(folder);
+  std::vector<data::MediationSample> rows = evaluate::load_samples(options.data);
+  rows[1].attribute = "is on mars";
+  const std::string file = folder + "/bad_samples.jsonl";
+  data::write_samples(file, rows);
+  options.data = {"samples", file, "train[:3]", "", options.data.seed};
+  test::expect_error_containing([&] { evaluate::generate_directions(test::tiny_gpt2(), options); }, file,
+                                "sample " + rows[1].id + " attribute", "\"is on mars\" has no occurrence");
   std::filesystem::remove_all(folder);
 }
 

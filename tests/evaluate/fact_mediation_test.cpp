@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "data/derived.h"
+#include "data/sample.h"
 #include "eval/results_layout.h"
 #include "evaluate/fact_mediation.h"
 #include "evaluate/forward_checks.h"
@@ -75,6 +76,22 @@ TEST(FactMediationEvaluation, BadRowsNameTheFlagAndWriteNothing) {
   options.data.split = "train[8:9]";
   test::expect_error_containing([&] { evaluate::fact_mediation(test::tiny_gpt2(), options); }, "<argument>",
                                 "--rows", "selects 0 of the data set's 8 samples");
+  EXPECT_FALSE(std::filesystem::exists(folder + "/fm"));
+  std::filesystem::remove_all(folder);
+}
+
+TEST(FactMediationEvaluation, ABadSampleIsNamedByItsFile) {
+  // A -d samples file without the true targets CounterFact has: the error names that file.
+  const std::string folder = test::temp_dir("evaluate_fact_mediation_bad_sample");
+  evaluate::EvalOptions options;
+  test::tiny_run(options, "fm", folder, {}, test::write_tiny_counterfact(folder), 4);
+  std::vector<data::MediationSample> rows = evaluate::load_samples(options.data);
+  rows[0].target_unmediated.reset();
+  const std::string file = folder + "/samples.jsonl";
+  data::write_samples(file, rows);
+  options.data = {"samples", file, "", "", options.data.seed};
+  test::expect_error([&] { evaluate::fact_mediation(test::tiny_gpt2(), options); }, file,
+                     "sample " + rows[0].id + " target_unmediated", "missing (CounterFact needed)");
   EXPECT_FALSE(std::filesystem::exists(folder + "/fm"));
   std::filesystem::remove_all(folder);
 }
