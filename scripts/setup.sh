@@ -67,14 +67,18 @@ done
 
 [ "$build" -eq 0 ] && exit 0
 packages_done=$(date +%s)
+# -O2 without debug information: the same code as RelWithDebInfo, built in about three quarters of the
+# compiler time and a fraction of the linking (libtorch's headers make every object's debug
+# information ~10 MB). REMEDI_BUILD_TYPE=RelWithDebInfo (or Debug) for a debugger.
+build_type=(-DCMAKE_BUILD_TYPE="${REMEDI_BUILD_TYPE:-Release}" -DCMAKE_CXX_FLAGS_RELEASE="-O2 -DNDEBUG")
 if [ "$demo" -eq 1 ]; then
   # Configure once without tests and benchmarks (they need the packages above); a full set-up later
   # turns them on in the same build folder.
-  [ -f build/build.ninja ] || cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  [ -f build/build.ninja ] || cmake -S . -B build -G Ninja "${build_type[@]}" \
     -DREMEDI_BUILD_TESTS=OFF -DREMEDI_BUILD_BENCH=OFF >/dev/null
   cmake --build build -j "$(nproc)" --target remedi
 else
-  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DREMEDI_BUILD_TESTS=ON \
+  cmake -S . -B build -G Ninja "${build_type[@]}" -DREMEDI_BUILD_TESTS=ON \
     -DREMEDI_BUILD_BENCH=ON >/dev/null
   cmake --build build -j "$(nproc)"
 fi
