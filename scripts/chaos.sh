@@ -11,15 +11,21 @@
 # GPT-2 fixture (tests/fixtures/lm) with the fixture tokenizer, twelve short training samples and
 # six CounterFact rows: a few seconds per kill on 2 cores.
 #
-#   scripts/chaos.sh [KILLS (default 50)] [REMEDI_BINARY (default build/remedi)] [PHASES (default "train directions fact-gen")]
+#   scripts/chaos.sh [KILLS (default 50)] [REMEDI_BINARY (default build/remedi)] [PHASES (default "train directions fact-gen diskfull")]
 #
-# Prints one line per run and a summary; exit 1 on the first difference. The disk-full case is a
-# unit test (tests/util/atomic_file_test.cpp, a file-size limit: no root or tmpfs needed).
+# Phase "diskfull" (root only: it mounts a tmpfs; skipped with a message otherwise): each of the three
+# commands with its results folder on a tmpfs of each size in CHAOS_DISK_SIZES (KiB, default
+# "4 8 16 32 48 64 96 128 160 256 512"), too small for some of its files. It must finish (exit 0) or fail
+# with exit 2 and one line naming a file, leave no partial file under a final name and no temporary
+# file; then the tmpfs grows, the command runs again (training with --resume) and its outputs must
+# equal the uninterrupted run's. A full disk is also a unit test (tests/util/atomic_file_test.cpp).
+#
+# Prints one line per run and a summary; exit 1 on the first difference.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 kills=${1:-50}
 remedi=$(realpath "${2:-build/remedi}")
-phases=${3:-train directions fact-gen}
+phases=${3:-train directions fact-gen diskfull}
 python=.venv/bin/python
 [ -x "$python" ] || python=python3
 
@@ -44,17 +50,20 @@ export REMEDI_RESULTS=$work/results
 train_args=(train -m "$model" -d samples -f "$work/samples.jsonl" --rows 'train[:12]' -l 1 2
   --max-epochs 6 --patience 6 --batch-size 2 --hold-out 0.25 --seed 3 -q)
 
-# Whole files under final names; $2 = "final": also no temporary files or checkpoints.
+# Whole files under final names; $2 = "final": also no temporary files or checkpoints; "failed" (after
+# a command that stopped with an error): also no temporary files.
 check() {
   "$python" - "$1" "$2" <<'PY'
 import json, os, struct, sys
-root, final = sys.argv[1], sys.argv[2] == "final"
+root, final, failed = sys.argv[1], sys.argv[2] == "final", sys.argv[2] == "failed"
 for folder, _, names in os.walk(root):
     for name in names:
         path = os.path.join(folder, name)
         if ".tmp." in name:
             if final:
                 sys.exit(f"chaos: temporary file left after the resume: {path}")
+            if failed:
+                sys.exit(f"chaos: temporary file left by a command that failed: {path}")
             continue
         if final and name == "checkpoint.pt":
             sys.exit(f"chaos: checkpoint left after the resume: {path}")
@@ -174,6 +183,56 @@ chaos_phase() {
 # The training phase's comparison (compare above), on the run folders' names.
 compare_train() { compare "$1"; }
 
+# Phase diskfull (see the top): $1 = the commands to run, each "name|again|compare function".
+diskfull_phase() {
+  local mnt=$work/tmpfs entry kind again compare_fn size run status lines
+  mkdir -p "$mnt"
+  if [ "$(id -u)" -ne 0 ] || ! mount -t tmpfs -o size=4k tmpfs "$mnt" 2>/dev/null; then
+    echo "chaos: diskfull: skipped (mounting a tmpfs needs root)"
+    return 0
+  fi
+  # shellcheck disable=SC2064 # expanded now: $mnt is local
+  trap "umount '$mnt' 2>/dev/null || true; rm -rf '$work'" EXIT
+  for entry in "train|--resume|compare_train" "directions||compare_tree" "fact-gen||compare_tree"; do
+    IFS='|' read -r kind again compare_fn <<<"$entry"
+    # The uninterrupted run to compare with, where the kill phases did not make it.
+    [ -d "$REMEDI_RESULTS/$kind-full" ] || phase_command "$kind" -n "$kind-full" >/dev/null
+    for size in ${CHAOS_DISK_SIZES:-4 8 16 32 48 64 96 128 160 256 512}; do
+      run=$kind-disk$size
+      rm -rf "${mnt:?}"/*
+      mount -o "remount,size=${size}k" "$mnt"
+      status=0
+      REMEDI_RESULTS=$mnt phase_command "$kind" -n "$run" >/dev/null 2>"$work/stderr" || status=$?
+      lines=$(wc -l <"$work/stderr")
+      if [ "$status" -ne 0 ]; then
+        if [ "$status" -ne 2 ] || [ "$lines" -ne 1 ] || ! grep -q "^remedi: error: $mnt/" "$work/stderr"; then
+          echo "chaos: diskfull: $run: exit $status, not one line naming a file on the full disk:" >&2
+          cat "$work/stderr" >&2
+          exit 1
+        fi
+        check "$mnt/$run" failed
+      fi
+      mount -o remount,size=64m "$mnt"
+      # shellcheck disable=SC2086 # $again: no argument or one
+      REMEDI_RESULTS=$mnt phase_command "$kind" -n "$run" $again >/dev/null 2>&1
+      check "$mnt/$run" final
+      cp -r "$mnt/$run" "$REMEDI_RESULTS/$run"
+      "$compare_fn" "$run" "$kind-full" || {
+        echo "chaos: diskfull: $run differs after the disk had room again" >&2
+        exit 1
+      }
+      if [ "$status" -eq 0 ]; then
+        echo "chaos: diskfull: $kind on ${size} KiB: fit, run again: identical"
+      else
+        echo "chaos: diskfull: $kind on ${size} KiB: $(sed 's/^remedi: error: //' "$work/stderr" | sed "s|$mnt/||"); run again: identical"
+      fi
+      rm -rf "${REMEDI_RESULTS:?}/$run"
+    done
+  done
+  umount "$mnt"
+  trap 'rm -rf "$work"' EXIT
+}
+
 # The later phases use the editors of the uninterrupted training run, and six CounterFact rows.
 counterfact=data/counterfact/counterfact-val.json
 eval_args=(-m "$model" -e "$REMEDI_RESULTS/train-full" -l 1 2 -f "$counterfact" --rows 'train[:6]' --batch-size 2 -q)
@@ -181,13 +240,24 @@ case " $phases " in
   *" train "*) ;;
   *) "$remedi" "${train_args[@]}" -n train-full >/dev/null ;;  # the editors the other phases use
 esac
+# The command of phase $1, with the rest of the arguments appended.
+phase_command() {
+  local kind=$1
+  shift
+  case $kind in
+    train) "$remedi" "${train_args[@]}" "$@" ;;
+    directions) "$remedi" generate-directions "${eval_args[@]}" "$@" ;;
+    # Three benchmarks, each its own records and metrics files (the generation benchmark's
+    # references take minutes even on six rows).
+    fact-gen) "$remedi" eval-fact-gen "${eval_args[@]}" -b efficacy paraphrase neighborhood "$@" ;;
+  esac
+}
 for phase in $phases; do
   case $phase in
     train) chaos_phase train --resume compare_train "${train_args[@]}" ;;
     directions) chaos_phase directions "" compare_tree generate-directions "${eval_args[@]}" ;;
-    # Three benchmarks, each its own records and metrics files (the generation benchmark's
-    # references take minutes even on six rows).
     fact-gen) chaos_phase fact-gen "" compare_tree eval-fact-gen "${eval_args[@]}" -b efficacy paraphrase neighborhood ;;
-    *) echo "chaos: unknown phase '$phase' (train, directions, fact-gen)" >&2; exit 2 ;;
+    diskfull) diskfull_phase ;;
+    *) echo "chaos: unknown phase '$phase' (train, directions, fact-gen, diskfull)" >&2; exit 2 ;;
   esac
 done

@@ -17,6 +17,7 @@
 #include "remedi/editor_file.h"
 #include "remedi/loss.h"
 #include "remedi/precompute.h"
+#include "util/atomic_file.h"
 #include "util/error.h"
 #include "util/progress.h"
 
@@ -51,7 +52,7 @@ io::TensorToWrite f32_tensor(const std::string& name, const torch::Tensor& t) {
 void write_dump(const std::string& folder, const DirectionDump& dump,
                 const std::vector<data::MediationSample>& samples, const lm::CausalLM& model,
                 const DirectionsOptions& a, std::int64_t layer, const std::string& rows) {
-  std::filesystem::create_directories(folder);
+  create_folders(folder);
   const std::string sidecar = eval::records_file(folder, kStem);
   std::filesystem::remove(sidecar);  // never leave an old sidecar beside new tensors
   const std::vector<std::pair<std::string, torch::Tensor>> named = {

@@ -218,7 +218,7 @@ fs::path check_out_dir(const std::string& out_dir) {
 class StagingFolder {
  public:
   explicit StagingFolder(const fs::path& target, const std::string& flag_value) {
-    fs::create_directories(target.parent_path());
+    create_folders(target.parent_path().string());
     std::string pattern =
         (target.parent_path() / ("." + target.filename().string() + ".tmp.XXXXXX")).string();
     if (::mkdtemp(pattern.data()) == nullptr) {

@@ -82,7 +82,7 @@ std::string editor_folder(const std::string& editors_dir, const std::string& typ
 
 void save_editor(const Editor& editor, const std::string& folder, const lm::CausalLM& model,
                  const nlohmann::json& training) {
-  std::filesystem::create_directories(folder);
+  create_folders(folder);
   const EditorConfig& config = editor.config();
   std::vector<torch::Tensor> keep_alive;
   std::vector<io::TensorToWrite> tensors;

@@ -11,6 +11,7 @@
 #include "remedi/editor_file.h"
 #include "tok/spans.h"
 #include "tok/tokenizer.h"
+#include "util/atomic_file.h"
 #include "util/error.h"
 #include "util/hash.h"
 #include "util/progress.h"
@@ -68,7 +69,7 @@ bool read_cache(const std::string& path, std::int64_t rows, std::int64_t hidden,
 }
 
 void write_cache(const std::string& path, const EditorInputs& inputs) {
-  std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+  create_folders(std::filesystem::path(path).parent_path().string());
   std::vector<io::TensorToWrite> tensors;
   for (const auto& [name, member] : input_fields()) {
     const torch::Tensor& tensor = inputs.*member;

@@ -192,7 +192,7 @@ void save_checkpoint(const std::string& path, const Checkpoint& state,
   for (const EpochRecord& r : state.history) meta["history"].push_back(epoch_json(r));
   archive.write("meta", c10::IValue(meta.dump()));
   const std::filesystem::path target(path);
-  if (target.has_parent_path()) std::filesystem::create_directories(target.parent_path());
+  if (target.has_parent_path()) create_folders(target.parent_path().string());
   // Serialised in memory (a few MB), then written through AtomicOutputFile: a full disk or any other
   // write error becomes a remedi::Error naming the file, and no partial temporary file stays behind.
   std::ostringstream bytes;

@@ -50,6 +50,13 @@ void remove_dead_writers_temps(const std::string& target) noexcept {
 
 }  // namespace
 
+void create_folders(const std::string& path) {
+  if (path.empty()) return;
+  std::error_code error;
+  std::filesystem::create_directories(path, error);
+  if (error) throw Error(path, "", "cannot create the folder: " + error.message());
+}
+
 AtomicOutputFile::AtomicOutputFile(std::string path)
     : path_(std::move(path)), temp_path_(path_ + ".tmp." + std::to_string(::getpid()) + ".XXXXXX") {
   remove_dead_writers_temps(path_);

@@ -34,4 +34,9 @@ class AtomicOutputFile {
   int fd_ = -1;
 };
 
+// Creates folder `path` and its missing parents (nothing when it exists). Throws remedi::Error(path,
+// "", "cannot create the folder: <reason>") where the file system refuses (disk full, permissions, a
+// file in the way), instead of std::filesystem's exception.
+void create_folders(const std::string& path);
+
 }  // namespace remedi

@@ -113,5 +113,22 @@ TEST(AtomicOutputFile, TheNextWriterRemovesWhatKilledWritersLeft) {
   EXPECT_EQ(names_in(dir), kept);
 }
 
+TEST(CreateFolders, MakesParentsAndNamesAFolderItCannotMake) {
+  const std::string dir = test::temp_dir("create_folders");
+  create_folders(dir + "/a/b/c");
+  EXPECT_TRUE(fs::is_directory(dir + "/a/b/c"));
+  create_folders(dir + "/a/b/c");  // already there: nothing to do
+  test::write_file(dir + "/file", "in the way");
+  try {
+    create_folders(dir + "/file/sub");
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.file(), dir + "/file/sub");
+    EXPECT_EQ(e.field(), "");
+    EXPECT_EQ(e.reason().rfind("cannot create the folder: ", 0), 0U) << e.reason();
+  }
+  fs::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace remedi
