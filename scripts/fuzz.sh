@@ -52,7 +52,9 @@ seed() {
       done ;;
     tokenizer_json)
       cp tests/fixtures/lm/tokenizer.json "$dir/lm.json"
-      for d in tests/fixtures/tok/*/; do
+      # The byte-level styles, then the families' (tokenizer normalizers, SentencePiece-style BPE with
+      # byte fallback, Metaspace, the Qwen2 and Llama-3 regexes).
+      for d in tests/fixtures/tok/*/ tests/fixtures/tok_families/*/; do
         [ -f "$d/tokenizer.json" ] && cp "$d/tokenizer.json" "$dir/$(basename "$d").json"
       done ;;
     tokenizer_gguf)
