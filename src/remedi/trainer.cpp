@@ -285,7 +285,7 @@ void add_batch(TrainingSplit& split, const tok::Tokenizer& tokenizer,
   // A training prompt cut to the context would be trained to predict its target after the cut, not
   // after the prompt: refused, where the evaluations keep the original's truncation.
   for (std::size_t i = begin; i < end && max_length > 0; ++i) {
-    const auto tokens = static_cast<std::int64_t>(tokenizer.encode(samples[i].prompt).ids.size());
+    const auto tokens = static_cast<std::int64_t>(tokenizer.encode(samples[i].prompt, true).ids.size());
     if (tokens > max_length) {
       throw Error("<data>", "sample " + samples[i].id + " prompt",
                   "has " + std::to_string(tokens) + " tokens, more than the model's context of " +
