@@ -164,9 +164,11 @@ class Model:
         )
 
     # --- tokens ---
-    def tokenize(self, text: str) -> _core.Encoding:
-        """Token ids and code-point offsets of ``text`` (no BOS is added)."""
-        return self._core.tokenize(text)
+    def tokenize(self, text: str, add_special_tokens: bool = False) -> _core.Encoding:
+        """Token ids and code-point offsets of ``text``. With ``add_special_tokens``, the BOS/EOS the
+        tokenizer adds around a model's input (offsets (0, 0)), as in :meth:`encode_batch`, ``forward``
+        and ``generate``; without, the text's own tokens only."""
+        return self._core.tokenize(text, add_special_tokens)
 
     def decode(self, ids: Sequence[int] | torch.Tensor, skip_special_tokens: bool = False) -> str:
         if isinstance(ids, torch.Tensor):

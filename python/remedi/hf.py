@@ -19,7 +19,8 @@ mean of the attribute's tokens in the context (block ``layer``'s output, HF ``hi
 output at the entity's last token of the prompt (or all its tokens, as the editor's config says):
 ``h <- beta * h + alpha * d``. Token spans use the same rule as the C++ library
 (remedi._core.token_range on the tokenizer's offsets), so a tokenizer with offsets (a "fast" one)
-is needed. No BOS is added (``add_special_tokens=False``), as remedi does.
+is needed. The tokenizer adds its special tokens (a BOS for Gemma or Llama-3, nothing for GPT-2), as
+remedi does; spans never start at them.
 """
 
 from __future__ import annotations
@@ -102,13 +103,13 @@ def load_editor(
 
 
 def _encode(tokenizer: Any, texts: Sequence[str], device: torch.device) -> tuple[dict[str, torch.Tensor], list]:
-    """Right-padded ids and mask (no BOS), and each row's (start, end) offsets."""
+    """Right-padded ids and mask (with the tokenizer's BOS/EOS), and each row's (start, end) offsets."""
     if tokenizer.pad_token_id is None:
         if tokenizer.eos_token is None:
             raise _core.Error("<tokenizer>: pad_token: the tokenizer has neither a pad nor an eos token to pad with")
         tokenizer.pad_token = tokenizer.eos_token  # the usual choice for causal LMs; pads are masked out
     encoded = tokenizer(
-        list(texts), add_special_tokens=False, padding=True, return_offsets_mapping=True, return_tensors="pt"
+        list(texts), add_special_tokens=True, padding=True, return_offsets_mapping=True, return_tensors="pt"
     )
     offsets = encoded.pop("offset_mapping")
     if tokenizer.padding_side != "right":

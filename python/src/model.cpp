@@ -125,8 +125,11 @@ void bind_model(py::module_& m) {
       .def_property_readonly("fingerprint",
                              [](const lm::LoadedModel& s) { return model_fingerprint(s.lm()); })
       .def(
-          "tokenize", [](const lm::LoadedModel& s, const std::string& text) { return s.tok().encode(text); },
-          py::arg("text"))
+          "tokenize",
+          [](const lm::LoadedModel& s, const std::string& text, bool add_special_tokens) {
+            return s.tok().encode(text, add_special_tokens);
+          },
+          py::arg("text"), py::arg("add_special_tokens") = false)
       .def(
           "decode",
           [](const lm::LoadedModel& s, const std::vector<std::int64_t>& ids, bool skip_special) {

@@ -65,7 +65,7 @@ std::size_t overlong_rows(const tok::Tokenizer& tokenizer, const std::vector<dat
     const std::size_t end = std::min(rows.size(), begin + step);
     std::size_t width = 0;
     for (std::size_t i = begin; i < end; ++i)
-      width = std::max(width, tokenizer.encode(rows[i].prompt).ids.size());
+      width = std::max(width, tokenizer.encode(rows[i].prompt, true).ids.size());
     if (static_cast<std::int64_t>(width) >= max_length) count += end - begin;
   }
   return count;

@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <cstddef>
 
 namespace remedi::lm {
 
@@ -16,12 +17,21 @@ EncodedBatch encode_batch(const tok::Tokenizer& tokenizer, const std::vector<std
   EncodedBatch out;
   out.side = side;
   std::int64_t width = 0;
+  // HF truncation keeps the added special tokens: the text's tokens are cut before the suffix.
+  const std::size_t suffix = tokenizer.special_suffix().size();
   for (const std::string& text : texts) {
-    tok::Encoding encoding = tokenizer.encode(text);
+    tok::Encoding encoding = tokenizer.encode(text, /*add_special_tokens=*/true);
     out.full_lengths.push_back(static_cast<std::int64_t>(encoding.ids.size()));
     if (max_length > 0 && static_cast<std::int64_t>(encoding.ids.size()) > max_length) {
-      encoding.ids.resize(static_cast<std::size_t>(max_length));
-      encoding.offsets.resize(static_cast<std::size_t>(max_length));
+      const auto kept = static_cast<std::size_t>(max_length);
+      const std::size_t tail = std::min(suffix, kept);  // the suffix (its end when it alone is too long)
+      const std::size_t cut = kept - tail;              // where it moves to
+      std::move(encoding.ids.end() - static_cast<std::ptrdiff_t>(tail), encoding.ids.end(),
+                encoding.ids.begin() + static_cast<std::ptrdiff_t>(cut));
+      std::move(encoding.offsets.end() - static_cast<std::ptrdiff_t>(tail), encoding.offsets.end(),
+                encoding.offsets.begin() + static_cast<std::ptrdiff_t>(cut));
+      encoding.ids.resize(kept);
+      encoding.offsets.resize(kept);
     }
     width = std::max(width, static_cast<std::int64_t>(encoding.ids.size()));
     out.lengths.push_back(static_cast<std::int64_t>(encoding.ids.size()));

@@ -24,7 +24,9 @@ struct EncodedBatch {
   std::int64_t column(std::size_t row, std::int64_t index) const;
 };
 
-// Truncates each row to `max_length` tokens (keeping the first ones) when max_length > 0.
+// Each text as a model's input: tokenizer.encode(text, true), so with the BOS/EOS the tokenizer adds
+// (offsets {0, 0}). Truncates each row to `max_length` tokens when max_length > 0, keeping the first
+// ones and, as HF does, the added suffix (special_suffix(), when max_length leaves room for it).
 EncodedBatch encode_batch(const tok::Tokenizer& tokenizer, const std::vector<std::string>& texts,
                           PaddingSide side, std::int64_t max_length = -1);
 

@@ -209,7 +209,7 @@ std::vector<double> score_feature_targets(const lm::CausalLM& model, const tok::
     for (std::int64_t b = 0; b < batch_rows; ++b) {
       const auto row = static_cast<std::size_t>(b);
       const tok::TokenRange range = target_token_range(
-          tokenizer.encode(texts[row]).offsets, texts[row], rows[scored[begin + row]].target,
+          tokenizer.encode(texts[row], true).offsets, texts[row], rows[scored[begin + row]].target,
           options.target_first_occurrence, batch_options.row_names[row]);
       if (range.end > batch.lengths[b].item<std::int64_t>()) {
         throw Error("<data>", batch_options.row_names[row],

@@ -164,10 +164,16 @@ struct Scheduler::Impl {
     return slot;
   }
 
+  // A completion prompt gets the BOS/EOS the tokenizer adds (as HF's tokenizer(prompt) does); a chat
+  // prompt is the template's text, which already begins with the BOS token's text.
+  tok::Encoding prompt_encoding(const CompletionRequest& r) const {
+    return model.tok().encode(r.prompt, /*add_special_tokens=*/!r.chat);
+  }
+
   void check(const Job& job) {
     const CompletionRequest& r = job.request;
     const std::int64_t context = model.lm().config().max_positions;
-    const auto prompt_tokens = static_cast<std::int64_t>(model.tok().encode(r.prompt).ids.size());
+    const auto prompt_tokens = static_cast<std::int64_t>(prompt_encoding(r).ids.size());
     if (context > 0 && prompt_tokens > context) {
       throw ApiError(400, r.chat ? "messages" : "prompt",
                      "is " + std::to_string(prompt_tokens) + " tokens, more than the model's context of " +
@@ -366,7 +372,7 @@ struct Scheduler::Impl {
       const CompletionRequest& r = job->request;
       Pending p;
       p.row.job = job;
-      p.encoding = model.tok().encode(r.prompt);
+      p.encoding = prompt_encoding(r);
       p.row.prompt_tokens = static_cast<std::int64_t>(p.encoding.ids.size());
       p.row.generator = at::make_generator<at::CPUGeneratorImpl>(r.sampling.seed ? *r.sampling.seed
                                                                                  : std::random_device{}());

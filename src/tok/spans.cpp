@@ -47,9 +47,12 @@ TokenRange token_range_for_span(const std::vector<Offset>& offsets, CharSpan spa
   for (std::size_t t = 0; t < offsets.size() && end_token < 0; ++t) {
     if (!attention_mask.empty() && attention_mask[t] == 0) continue;
     const Offset& offset = offsets[t];
-    const bool covers_start = rule == SpanStartRule::Inclusive
-                                  ? offset.start <= span.start && span.start <= offset.end
-                                  : offset.start <= span.start && span.start < offset.end;
+    // A token that covers no character (the BOS a tokenizer adds, offsets {0, 0}) cannot hold the
+    // span's first character; under the inclusive rule it would start every span at character 0.
+    const bool covers_start =
+        rule == SpanStartRule::Inclusive
+            ? offset.start < offset.end && offset.start <= span.start && span.start <= offset.end
+            : offset.start <= span.start && span.start < offset.end;
     if (start_token < 0 && covers_start) start_token = static_cast<std::int64_t>(t);
     if (offset.start <= span.end && span.end <= offset.end) end_token = static_cast<std::int64_t>(t);
   }

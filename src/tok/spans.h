@@ -25,7 +25,8 @@ struct CharSpan {
 };
 
 // METHOD Q10. Inclusive (the original, default): the start token is the first with start <= cs <= end,
-// so a token ending exactly where the substring begins ("(" in "(Paris") is included. Strict:
+// so a token ending exactly where the substring begins ("(" in "(Paris") is included, but never one
+// with start == end (a BOS/EOS added by Tokenizer::encode(text, true), offsets {0, 0}). Strict:
 // start <= cs < end. The end token is always the first with start <= ce <= end.
 enum class SpanStartRule { Inclusive, Strict };
 

@@ -91,7 +91,8 @@ Tokenizer::Impl::Impl(TokenizerParts&& parts)
       decoder_(std::move(parts.decoder)),
       added_(std::move(parts.added_tokens)),
       trimming_(parts.trimming),
-      special_(parts.special) {
+      special_(parts.special),
+      specials_added_(std::move(parts.specials_added)) {
   std::int64_t size = 0;
   for (const auto& [spelling, id] : bpe_.vocab()) size = std::max(size, id + 1);
   for (const AddedToken& token : added_.tokens()) {
@@ -118,6 +119,15 @@ Tokenizer::Impl::Impl(TokenizerParts&& parts)
   }
   for (std::int64_t* id : {&special_.bos, &special_.eos, &special_.pad}) {
     if (!has_token(*id)) *id = -1;
+  }
+  // Every model input would carry these ids: one without a token is refused now, not at the embedding.
+  for (const std::vector<std::int64_t>* ids : {&specials_added_.prefix, &specials_added_.suffix}) {
+    for (const std::int64_t id : *ids) {
+      if (!has_token(id)) {
+        throw Error(source_, specials_added_.field,
+                    "token id " + std::to_string(id) + " is not a token of this vocabulary");
+      }
+    }
   }
 }
 
@@ -225,6 +235,19 @@ Encoding Tokenizer::Impl::encode(std::string_view text) const {
   return encoding;
 }
 
+Encoding Tokenizer::Impl::encode_with_specials(std::string_view text) const {
+  Encoding encoding = encode(text);
+  const std::vector<std::int64_t>& prefix = specials_added_.prefix;
+  const std::vector<std::int64_t>& suffix = specials_added_.suffix;
+  if (prefix.empty() && suffix.empty()) return encoding;
+  // Added tokens stand for no character of the text: HF's offset_mapping gives them (0, 0).
+  encoding.ids.insert(encoding.ids.begin(), prefix.begin(), prefix.end());
+  encoding.offsets.insert(encoding.offsets.begin(), prefix.size(), Offset{0, 0});
+  encoding.ids.insert(encoding.ids.end(), suffix.begin(), suffix.end());
+  encoding.offsets.insert(encoding.offsets.end(), suffix.size(), Offset{0, 0});
+  return encoding;
+}
+
 std::string Tokenizer::Impl::decode_sentencepiece(const std::vector<std::int64_t>& ids,
                                                   bool skip_special_tokens) const {
   std::string text;
@@ -300,6 +323,11 @@ Tokenizer Tokenizer::load(const std::string& path) {
 }
 
 Encoding Tokenizer::encode(std::string_view text) const { return impl_->encode(text); }
+Encoding Tokenizer::encode(std::string_view text, bool add_special_tokens) const {
+  return add_special_tokens ? impl_->encode_with_specials(text) : impl_->encode(text);
+}
+const std::vector<std::int64_t>& Tokenizer::special_prefix() const { return impl_->specials_added().prefix; }
+const std::vector<std::int64_t>& Tokenizer::special_suffix() const { return impl_->specials_added().suffix; }
 
 std::string Tokenizer::decode(const std::vector<std::int64_t>& ids, bool skip_special_tokens) const {
   return impl_->decode(ids, skip_special_tokens);

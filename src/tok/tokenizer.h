@@ -48,8 +48,18 @@ class Tokenizer {
   ~Tokenizer();
 
   // Special/added tokens that appear literally in `text` are matched as single tokens (as HF does
-  // for added tokens). No BOS is inserted. Safe to call from several threads at once.
+  // for added tokens). Nothing is added around the text: for pieces of text (a target word,
+  // " " + word, a span). Safe to call from several threads at once.
   Encoding encode(std::string_view text) const;
+  // A model's input, as HF's tokenizer(text, add_special_tokens=...): with add_special_tokens,
+  // special_prefix() + encode(text).ids + special_suffix(), the added ids with offsets {0, 0} (HF's
+  // offset_mapping); without, encode(text).
+  Encoding encode(std::string_view text, bool add_special_tokens) const;
+  // The ids added before / after one text (e.g. {bos} for Gemma and Llama-3; empty for GPT-2 and
+  // SmolLM2): tokenizer.json's TemplateProcessing "single" template, or GGUF
+  // tokenizer.ggml.add_bos_token / add_eos_token. See docs/TOKENIZER.md.
+  const std::vector<std::int64_t>& special_prefix() const;
+  const std::vector<std::int64_t>& special_suffix() const;
   // Byte-level inverse of encode; invalid UTF-8 becomes U+FFFD per maximal ill-formed subsequence
   // (HF decode, Python errors="replace"). Ids without a token are skipped, as HF does.
   std::string decode(const std::vector<std::int64_t>& ids, bool skip_special_tokens = false) const;

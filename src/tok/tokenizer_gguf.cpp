@@ -30,6 +30,29 @@ std::int64_t optional_id(const io::GgufFile& gguf, const std::string& key, std::
   return id;
 }
 
+// The ids llama.cpp adds around a text: tokenizer.ggml.add_bos_token / add_eos_token, or when absent
+// llama.cpp's defaults, a BOS for SentencePiece ("llama") vocabularies and for Llama-3-style byte-level
+// ones (pre "llama-bpe", "llama3", "llama-v3"), nothing for other byte-level ones (GPT-2, SmolLM2,
+// Qwen2), never an EOS. A default without the token's id adds nothing; a key saying true does not.
+SpecialTemplate added_specials(const io::GgufFile& gguf, const std::string& model, const std::string& pre,
+                               const SpecialIds& ids) {
+  const bool default_bos = model == "llama" || pre == "llama-bpe" || pre == "llama3" || pre == "llama-v3";
+  SpecialTemplate out;
+  for (const bool bos : {true, false}) {
+    const std::string key = bos ? "tokenizer.ggml.add_bos_token" : "tokenizer.ggml.add_eos_token";
+    const std::int64_t id = bos ? ids.bos : ids.eos;
+    const bool add = gguf.has(key) ? gguf.get_bool(key) : bos && default_bos && id >= 0;
+    if (!add) continue;
+    out.field = key;
+    if (id < 0) {
+      throw Error(gguf.path(), key,
+                  std::string("true, but tokenizer.ggml.") + (bos ? "bos" : "eos") + "_token_id is absent");
+    }
+    (bos ? out.prefix : out.suffix).push_back(id);
+  }
+  return out;
+}
+
 }  // namespace
 
 Tokenizer Tokenizer::from_gguf(const io::GgufFile& gguf) {
@@ -81,6 +104,7 @@ Tokenizer Tokenizer::from_gguf(const io::GgufFile& gguf) {
   parts.special.bos = optional_id(gguf, "tokenizer.ggml.bos_token_id", tokens.size());
   parts.special.eos = optional_id(gguf, "tokenizer.ggml.eos_token_id", tokens.size());
   parts.special.pad = optional_id(gguf, "tokenizer.ggml.padding_token_id", tokens.size());
+  parts.specials_added = added_specials(gguf, model, pre, parts.special);
   return Tokenizer(std::make_unique<Impl>(std::move(parts)));
 }
 

@@ -30,6 +30,14 @@ struct SpecialIds {
   std::int64_t pad = -1;
 };
 
+// The ids a model's input gets around one text's tokens: a tokenizer.json TemplateProcessing's
+// "single" template, or GGUF tokenizer.ggml.add_bos_token / add_eos_token.
+struct SpecialTemplate {
+  std::vector<std::int64_t> prefix;
+  std::vector<std::int64_t> suffix;
+  std::string field;  // where they were read, for errors: "post_processor.single", ...
+};
+
 // tokenizer.json "decoder": ByteLevel (byte_level), or SentencePiece's chain (Gemma, Llama-2):
 // Replace of a literal in every token, ByteFallback (<0xNN> tokens are byte NN; a run of them
 // that is not UTF-8 gives one U+FFFD per byte), Fuse, then Strip of the joined text.
@@ -54,6 +62,7 @@ struct TokenizerParts {
   std::vector<AddedToken> added_tokens;
   OffsetTrimming trimming;
   SpecialIds special;
+  SpecialTemplate specials_added;
 };
 
 class Tokenizer::Impl {
@@ -61,6 +70,8 @@ class Tokenizer::Impl {
   explicit Impl(TokenizerParts&& parts);
 
   Encoding encode(std::string_view text) const;
+  // encode, between the template's prefix and suffix (offsets {0, 0}).
+  Encoding encode_with_specials(std::string_view text) const;
   std::string decode(const std::vector<std::int64_t>& ids, bool skip_special_tokens) const;
 
   std::int64_t vocab_size() const { return static_cast<std::int64_t>(spellings_.size()); }
@@ -70,6 +81,7 @@ class Tokenizer::Impl {
   bool is_special(std::int64_t id) const { return has_token(id) && kinds_[id] == Kind::Special; }
   std::optional<std::int64_t> find(std::string_view spelling) const;
   const SpecialIds& special() const { return special_; }
+  const SpecialTemplate& specials_added() const { return specials_added_; }
 
  private:
   enum class Kind : std::uint8_t { None, Vocab, Added, Special };
@@ -84,6 +96,7 @@ class Tokenizer::Impl {
   AddedTokenMatcher added_;
   OffsetTrimming trimming_;
   SpecialIds special_;
+  SpecialTemplate specials_added_;
   std::vector<std::string> spellings_;  // id -> vocabulary string (added tokens: their content)
   std::vector<std::string> bytes_;      // id -> the bytes it decodes to (alone)
   std::vector<Kind> kinds_;

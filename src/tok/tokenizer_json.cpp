@@ -157,8 +157,60 @@ DecoderSpec parse_decoder(const json& root, const std::string& path) {
   return spec;
 }
 
+// HF's TemplateProcessing: the SpecialToken pieces of the "single" template before and after its one
+// Sequence piece are the ids added around a text. Its type_ids never reach a causal LM, and "pair" (two
+// texts in one input) is never used here, so both are left unread.
+void parse_template(const json& node, const std::string& path, const std::string& field,
+                    SpecialTemplate& out) {
+  if (!out.field.empty()) throw Error(path, field, "a second TemplateProcessing is not supported");
+  const std::string single_field = field + ".single";
+  const std::string specials_field = field + ".special_tokens";
+  const auto single = node.find("single");
+  if (single == node.end() || !single->is_array())
+    throw Error(path, single_field, "expected an array of pieces");
+  const auto specials = node.find("special_tokens");
+  if (specials == node.end() || !specials->is_object()) {
+    throw Error(path, specials_field, "expected an object of name -> {\"ids\": [...], ...}");
+  }
+  bool after_sequence = false;
+  for (std::size_t i = 0; i < single->size(); ++i) {
+    const json& piece = (*single)[i];
+    const std::string piece_field = single_field + "[" + std::to_string(i) + "]";
+    if (!piece.is_object() || piece.size() != 1 ||
+        (!piece.contains("Sequence") && !piece.contains("SpecialToken"))) {
+      throw Error(path, piece_field, "expected {\"SpecialToken\": {...}} or {\"Sequence\": {...}}");
+    }
+    if (piece.contains("Sequence")) {
+      const json& sequence = piece["Sequence"];
+      if (!sequence.is_object() || sequence.value("id", json()) != "A") {
+        throw Error(path, piece_field + ".Sequence.id", "expected \"A\" (the single template's one text)");
+      }
+      if (after_sequence) throw Error(path, piece_field, "a second Sequence piece in the single template");
+      after_sequence = true;
+      continue;
+    }
+    const json& special = piece["SpecialToken"];
+    const json name = special.is_object() ? special.value("id", json()) : json();
+    if (!name.is_string()) throw Error(path, piece_field + ".SpecialToken.id", "expected a string");
+    const auto entry = specials->find(name.get<std::string>());
+    if (entry == specials->end()) {
+      throw Error(path, piece_field + ".SpecialToken.id",
+                  "\"" + name.get<std::string>() + "\" is not in " + specials_field);
+    }
+    const std::string ids_field = specials_field + "." + name.get<std::string>() + ".ids";
+    const json ids = entry->is_object() ? entry->value("ids", json()) : json();
+    if (!ids.is_array()) throw Error(path, ids_field, "expected an array of token ids");
+    for (const json& id : ids) {
+      if (!id.is_number_integer()) throw Error(path, ids_field, "expected an array of token ids");
+      (after_sequence ? out.suffix : out.prefix).push_back(id.get<std::int64_t>());
+    }
+  }
+  if (!after_sequence) throw Error(path, single_field, "no {\"Sequence\": {\"id\": \"A\"}} piece");
+  out.field = single_field;
+}
+
 void parse_processor(const json& node, const std::string& path, const std::string& field,
-                     OffsetTrimming& trimming) {
+                     OffsetTrimming& trimming, SpecialTemplate& specials) {
   if (node.is_null()) return;
   const std::string type = node.value("type", "");
   if (type == "ByteLevel") {
@@ -169,10 +221,11 @@ void parse_processor(const json& node, const std::string& path, const std::strin
     if (list == node.end() || !list->is_array())
       throw Error(path, field + ".processors", "expected an array");
     for (std::size_t i = 0; i < list->size(); ++i) {
-      parse_processor((*list)[i], path, field + ".processors[" + std::to_string(i) + "]", trimming);
+      parse_processor((*list)[i], path, field + ".processors[" + std::to_string(i) + "]", trimming, specials);
     }
-  } else if (type != "TemplateProcessing") {
-    // TemplateProcessing only inserts BOS/EOS, which encode() never does.
+  } else if (type == "TemplateProcessing") {
+    parse_template(node, path, field, specials);
+  } else {
     throw Error(path, field + ".type", "unsupported post-processor \"" + type + "\"");
   }
 }
@@ -300,7 +353,7 @@ Tokenizer Tokenizer::from_hf_json(const std::string& tokenizer_json_path) {
     throw Error(path, "pre_tokenizer", "missing: a byte-level BPE needs a ByteLevel pre-tokenizer");
   }
   if (root.contains("post_processor"))
-    parse_processor(root["post_processor"], path, "post_processor", parts.trimming);
+    parse_processor(root["post_processor"], path, "post_processor", parts.trimming, parts.specials_added);
   if (parts.trimming.enabled && !parts.decoder.byte_level) {
     throw Error(path, "post_processor", "offset trimming (ByteLevel trim_offsets) needs a ByteLevel decoder");
   }

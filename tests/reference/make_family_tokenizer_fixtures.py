@@ -30,6 +30,12 @@ Files, in tests/fixtures/tok_families/:
                           written when HF's decode(ids) is not the text itself.
   The spm and metaspace styles are checked on the first OTHER_STRING_COUNT strings only (they share
   gemma's model).
+  special_expected.jsonl  the first SPECIAL_STRING_COUNT strings again, encoded with
+                          add_special_tokens=True by the styles with a TemplateProcessing
+                          post-processor (gemma and llama3 as their families write it, "<bos> $A";
+                          metaspace_split with an EOS suffix too, "<bos> $A <eos>"): one line per
+                          style and string, {"s": style, "k": string index, "i": ids, "o": offsets as
+                          [start, end] pairs}. The _expected files above never add special tokens.
 
 Run from the repository root: .venv/bin/python tests/reference/make_family_tokenizer_fixtures.py
 Needs: tokenizers (the committed files: tokenizers 0.23.3).
@@ -55,6 +61,7 @@ QWEN2_SPLIT = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}"
 STRING_COUNT = 1000
 STYLES_ON_EVERY_STRING = ["qwen2", "llama3", "neox", "gemma"]
 OTHER_STRING_COUNT = 300
+SPECIAL_STRING_COUNT = 50
 
 # Accented letters both ways round for NFC: precomposed, decomposed, decomposed with two marks in
 # either order (canonical reordering), Hangul syllables as conjoining jamo, and singletons that NFC
@@ -242,7 +249,14 @@ def styles():
     state = json.loads(llama3.to_str())
     state["model"]["ignore_merges"] = True
     llama3 = Tokenizer.from_str(json.dumps(state))
-    llama3.post_processor = processors.ByteLevel(add_prefix_space=True, trim_offsets=False, use_regex=True)
+    # Llama-3's own post-processor: ByteLevel (offsets left alone), then its BOS.
+    begin = llama3.token_to_id("<|begin_of_text|>")
+    llama3.post_processor = processors.Sequence([
+        processors.ByteLevel(add_prefix_space=True, trim_offsets=False, use_regex=True),
+        processors.TemplateProcessing(single="<|begin_of_text|> $A",
+                                      pair="<|begin_of_text|> $A <|begin_of_text|>:1 $B:1",
+                                      special_tokens=[("<|begin_of_text|>", begin)]),
+    ])
     out["llama3"] = llama3
 
     neox = byte_level(pre_tokenizers.ByteLevel(add_prefix_space=False, trim_offsets=True, use_regex=True),
@@ -255,6 +269,14 @@ def styles():
         tokenizer = sentencepiece_bpe(layout)
         if layout != "spm":
             tokenizer.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in SPECIALS["gemma"]])
+        bos, eos = tokenizer.token_to_id("<bos>"), tokenizer.token_to_id("<eos>")
+        if layout == "gemma":  # Gemma 2 / 3's template
+            tokenizer.post_processor = processors.TemplateProcessing(
+                single="<bos> $A", pair="<bos> $A <bos> $B", special_tokens=[("<bos>", bos)])
+        elif layout == "metaspace_split":  # not a family's: a suffix as well
+            tokenizer.post_processor = processors.TemplateProcessing(
+                single="<bos> $A <eos>", pair="<bos> $A <eos> $B:1 <eos>:1",
+                special_tokens=[("<bos>", bos), ("<eos>", eos)])
         out[layout] = tokenizer
     return out
 
@@ -278,6 +300,7 @@ def main():
     compact = {"ensure_ascii": False, "separators": (",", ":")}
     (OUT / "strings.jsonl").write_text("".join(json.dumps(text, **compact) + "\n" for text in strings),
                                        encoding="utf-8")
+    special_lines = []
     for name, tokenizer in styles().items():
         (OUT / name).mkdir()
         tokenizer.save(str(OUT / name / "tokenizer.json"), pretty=False)
@@ -293,6 +316,13 @@ def main():
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
         size = path.stat().st_size + (OUT / name / "tokenizer.json").stat().st_size
         print(f"{name}: {len(lines)} strings, vocabulary {tokenizer.get_vocab_size()}, {size} bytes")
+        if tokenizer.post_processor is None or "TemplateProcessing" not in tokenizer.post_processor.__getstate__().decode():
+            continue
+        for k, text in enumerate(strings[:SPECIAL_STRING_COUNT]):
+            encoding = tokenizer.encode(text, add_special_tokens=True)
+            record = {"s": name, "k": k, "i": encoding.ids, "o": [list(offset) for offset in encoding.offsets]}
+            special_lines.append(json.dumps(record, **compact))
+    (OUT / "special_expected.jsonl").write_text("\n".join(special_lines) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":
