@@ -128,9 +128,15 @@ TEST_F(TrainerTest, ReferenceModeTrainsTheSameEditorAndRefreezesTheLm) {
     train_editor(*model_, *editor, train, validation, o);
     results.push_back(weights(*editor));
   }
+  // The two modes sum the same loss in different orders. Adam divides each gradient by its running
+  // RMS, so a last-bit difference in a near-zero gradient component moves that weight by a visible
+  // part of the learning rate: CI saw 2.4e-5 under load. 1e-4 is 1/600 of the most six steps at
+  // lr 1e-2 can move a weight; a different loss or a wrong gradient moves them by far more.
   ASSERT_EQ(results[0].size(), results[1].size());
-  for (std::size_t i = 0; i < results[0].size(); ++i)
-    EXPECT_TRUE(torch::allclose(results[0][i], results[1][i], 1e-4, 1e-5)) << i;
+  for (std::size_t i = 0; i < results[0].size(); ++i) {
+    EXPECT_TRUE(torch::allclose(results[0][i], results[1][i], 1e-4, 1e-4))
+        << i << ": max |difference| " << (results[0][i] - results[1][i]).abs().max().item<double>();
+  }
   EXPECT_FALSE(model_->weights().token_embedding.requires_grad());
   EXPECT_FALSE(model_->weights().token_embedding.grad().defined());
   for (const torch::Tensor* t : model_->weights().layers[0].all()) {
