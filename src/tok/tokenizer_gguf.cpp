@@ -1,7 +1,8 @@
 // Loader for the tokenizer stored in GGUF metadata (llama.cpp's tokenizer.ggml.* keys), built the
 // way transformers builds it from a GGUF, except that the pre-tokenizer follows
 // tokenizer.ggml.pre (transformers ignores "smollm" and splits digits like GPT-2; see
-// docs/TOKENIZER.md).
+// docs/TOKENIZER.md) and that Llama-3's pre-tokenizer names turn on ignore_merges, as llama.cpp
+// does.
 #include <string>
 
 #include "io/gguf.h"
@@ -78,6 +79,8 @@ Tokenizer Tokenizer::from_gguf(const io::GgufFile& gguf) {
   }
   const std::string pre = gguf.has("tokenizer.ggml.pre") ? gguf.get_string("tokenizer.ggml.pre") : "default";
   parts.pre_tokenizer = std::make_unique<PreTokenizer>(PreTokenizer::from_gguf_name(pre, path));
+  // llama.cpp (like HF's Llama-3 tokenizer.json) emits a pre-token that is itself a token whole.
+  parts.bpe_options.ignore_merges = pre == "llama-bpe" || pre == "llama3" || pre == "llama-v3";
   parts.special.bos = optional_id(gguf, "tokenizer.ggml.bos_token_id", tokens.size());
   parts.special.eos = optional_id(gguf, "tokenizer.ggml.eos_token_id", tokens.size());
   parts.special.pad = optional_id(gguf, "tokenizer.ggml.padding_token_id", tokens.size());

@@ -115,6 +115,33 @@ TEST(GgufTokenizer, Qwen2PreTokenizerSplitsLikeQwen2TokenizerJson) {
   }
 }
 
+// Llama-3's pre-tokenizer names turn on ignore_merges, as in llama.cpp and HF's Llama-3
+// tokenizer.json: a pre-token that is a token (here one its merges cannot reach) stays whole.
+TEST(GgufTokenizer, Llama3PreTokenizerIgnoresMergesLikeLlama3TokenizerJson) {
+  json document = json::parse(test::read_file(test::fixture("tok_families/llama3/tokenizer.json")));
+  ASSERT_TRUE(document["model"]["ignore_merges"].get<bool>());
+  const std::int64_t zebras = static_cast<std::int64_t>(document["model"]["vocab"].size());
+  document["model"]["vocab"]["\u0120Zebras"] = zebras;
+  const Tokenizer from_json = Tokenizer::from_hf_json(write_json(document));
+  GgufTokenizerFields fields = fields_of(document);
+  fields.pre = "llama-bpe";
+  for (const auto& token : document["added_tokens"]) fields.types.at(token["id"].get<std::size_t>()) = 3;
+  const Tokenizer from_gguf = Tokenizer::load(write_gguf(fields));
+  EXPECT_EQ(from_gguf.encode(" Zebras are").ids.front(), zebras);
+  std::vector<std::string> texts = {" Zebras are", "Zebras Zebras", "<|eot_id|> Zebras"};
+  const std::string strings = test::read_file(test::fixture("tok_families/strings.jsonl"));
+  for (std::size_t pos = 0, end = 0; pos < strings.size(); pos = end + 1) {
+    end = strings.find('\n', pos);
+    texts.push_back(json::parse(strings.substr(pos, end - pos)).get<std::string>());
+  }
+  for (const std::string& text : texts) {
+    const Encoding expected = from_json.encode(text);
+    const Encoding actual = from_gguf.encode(text);
+    EXPECT_EQ(actual.ids, expected.ids) << text;
+    EXPECT_EQ(actual.offsets, expected.offsets) << text;
+  }
+}
+
 TEST(GgufTokenizer, RefusesWhatItCannotRepresent) {
   GgufTokenizerFields fields = tiny_gpt2_fields();
   fields.model = "llama";
