@@ -156,6 +156,11 @@ TEST(GgufSentencePiece, ReadsTheMetadataLikeTheTokenizerJson) {
   EXPECT_EQ(spm.token_string(hello.ids.front()).rfind("\u2581", 0), 0U);
   EXPECT_EQ(hello.offsets.front().start, 0);
   EXPECT_EQ(spm.decode(hello.ids), "Hello world");
+  // The prefix comes again after each added token (llama.cpp's ids, from llama_tokenize).
+  EXPECT_EQ(spm.encode("<bos>Hello<eos> x").ids,
+            (std::vector<std::int64_t>{2, 434, 76, 533, 319, 1, 494, 328}));
+  EXPECT_EQ(spm.encode("a<unk>b").ids, (std::vector<std::int64_t>{746, 3, 434, 307}));
+  EXPECT_EQ(gemma.encode("<bos>Hello<eos> x").ids, (std::vector<std::int64_t>{2, 76, 533, 319, 1, 833}));
   EXPECT_NE(gemma.token_string(gemma.encode("Hello world").ids.front()).rfind("\u2581", 0), 0U);
   EXPECT_EQ(gemma.decode(gemma.encode(" x").ids), " x");
 }
