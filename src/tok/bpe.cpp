@@ -38,8 +38,13 @@ struct Candidate {
 }  // namespace
 
 BpeModel::BpeModel(Vocab vocab, const std::vector<std::pair<std::string, std::string>>& merges,
-                   BpeOptions options, const std::string& source, const std::string& merges_field)
+                   BpeOptions options, const std::string& source, const std::string& merges_field,
+                   std::span<const std::int32_t> ranks)
     : vocab_(std::move(vocab)), options_(options) {
+  if (!ranks.empty() && ranks.size() != merges.size()) {
+    throw Error(source, merges_field,
+                std::to_string(ranks.size()) + " ranks for " + std::to_string(merges.size()) + " merges");
+  }
   for (const auto& [spelling, id] : vocab_) {
     if (id < 0 || id > INT32_MAX)
       throw Error(source, "vocab", "token id " + std::to_string(id) + " out of range");
@@ -73,7 +78,7 @@ BpeModel::BpeModel(Vocab vocab, const std::vector<std::pair<std::string, std::st
     // A repeated pair takes its last rank, as in HF (its merge table is built by collecting into a
     // map, which keeps the last insert).
     merges_[pair_key(left_it->second, right_it->second)] =
-        Merge{static_cast<std::int32_t>(rank), merged_it->second};
+        Merge{ranks.empty() ? static_cast<std::int32_t>(rank) : ranks[rank], merged_it->second};
   }
 }
 

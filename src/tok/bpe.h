@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -46,11 +47,13 @@ struct BpeOptions {
 
 class BpeModel {
  public:
-  // `vocab`: alphabet spelling -> id. `merges`: pairs of spellings, best first. Throws
-  // remedi::Error(source, merges_field + "[i]", ...) when a merge names an unknown token or its
-  // result is not in the vocabulary.
+  // `vocab`: alphabet spelling -> id. `merges`: pairs of spellings, best first. `ranks`: empty, or
+  // one rank per merge (lower merges first; equal ranks merge leftmost first), for merges derived
+  // from SentencePiece scores. Throws remedi::Error(source, merges_field + "[i]", ...) when a merge
+  // names an unknown token or its result is not in the vocabulary.
   BpeModel(Vocab vocab, const std::vector<std::pair<std::string, std::string>>& merges, BpeOptions options,
-           const std::string& source, const std::string& merges_field);
+           const std::string& source, const std::string& merges_field,
+           std::span<const std::int32_t> ranks = {});
   BpeModel(const BpeModel&) = delete;
   BpeModel& operator=(const BpeModel&) = delete;
   ~BpeModel() = default;

@@ -85,7 +85,8 @@ bool is_valid_utf8(std::string_view bytes) {
 
 Tokenizer::Impl::Impl(TokenizerParts&& parts)
     : source_(std::move(parts.source)),
-      bpe_(std::move(parts.vocab), parts.merges, parts.bpe_options, source_, parts.merges_field),
+      bpe_(std::move(parts.vocab), parts.merges, parts.bpe_options, source_, parts.merges_field,
+           parts.merge_ranks),
       normalizer_(std::move(parts.normalizer)),
       pre_tokenizer_(std::move(parts.pre_tokenizer)),
       decoder_(std::move(parts.decoder)),

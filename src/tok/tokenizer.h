@@ -1,8 +1,9 @@
 // BPE tokenizer, byte-level (GPT-2, GPT-J, GPT-NeoX, SmolLM2, Llama-3, Qwen2, OLMo 2) or
 // SentencePiece-style with byte fallback (Gemma, Llama-2, Phi-3), loaded from an HF
-// tokenizer.json, from vocab.json + merges.txt, or from GGUF metadata (tokenizer.ggml.*, byte-level
-// only); it reproduces HF `tokenizers` ids and offsets, normalizers (NFC, Replace, Prepend)
-// included. Details and known differences: docs/TOKENIZER.md.
+// tokenizer.json, from vocab.json + merges.txt, or from GGUF metadata (tokenizer.ggml.*: "gpt2",
+// or "llama" SentencePiece scores, tokenized as llama.cpp does); it reproduces HF `tokenizers` ids
+// and offsets, normalizers (NFC, Replace, Prepend) included. Details and known differences:
+// docs/TOKENIZER.md.
 //
 // Offsets are in Unicode code points of the input string (the unit of Python's str and of HF
 // `offset_mapping`), half-open [start, end). See METHOD §2.2: a token that begins with a space

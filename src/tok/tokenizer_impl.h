@@ -55,6 +55,8 @@ struct TokenizerParts {
   Vocab vocab;
   std::vector<std::pair<std::string, std::string>> merges;
   std::string merges_field;  // where the merges are, for errors: "model.merges", ...
+  // One rank per merge (SentencePiece scores, GGUF); empty: a merge's rank is its position.
+  std::vector<std::int32_t> merge_ranks;
   BpeOptions bpe_options;
   Normalizer normalizer;
   std::unique_ptr<PreTokenizer> pre_tokenizer;

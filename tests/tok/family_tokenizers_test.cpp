@@ -2,10 +2,12 @@
 // (tests/reference/make_family_tokenizer_fixtures.py): Qwen2 (NFC + Qwen2's split), Llama-3's
 // split with ignore_merges, GPT-NeoX (NFC + offset trimming), Gemma's SentencePiece-style BPE with
 // byte fallback, the Llama-2 / Phi-3 layout with Prepend and Strip, and Metaspace pre-tokenizers.
-// Exact ids, offsets and decoded text on every string.
+// Exact ids, offsets and decoded text on every string. The same SentencePiece vocabularies as GGUF
+// metadata, against llama.cpp's tokenizer and HF.
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <fstream>
 #include <optional>
 #include <string>
@@ -89,6 +91,80 @@ INSTANTIATE_TEST_SUITE_P(Styles, FamilyTokenizer,
                          ::testing::Values("qwen2", "llama3", "neox", "gemma", "spm", "metaspace",
                                            "metaspace_split"));
 
+// The gemma and spm vocabularies as GGUF SentencePiece metadata (tokenizer.ggml.model "llama",
+// tests/reference/make_spm_gguf_fixtures.py), against both references: llama.cpp's tokenizer on
+// every string it answers, and HF's tokenizer.json ids, offsets and decoded text. gemma.gguf keeps
+// the fixture's two missing byte tokens missing (llama.cpp throws where a character needs them;
+// remedi gives HF's <unk>); spm.gguf has them, so HF's ids only count where they hold no <unk>.
+class GgufSentencePiece : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(GgufSentencePiece, MatchesLlamaCppAndHuggingFace) {
+  const std::string style = GetParam();
+  const Tokenizer tokenizer = Tokenizer::load(test::fixture("tok_families/" + style + ".gguf"));
+  const std::vector<std::string> texts = read_lines(test::fixture("tok_families/strings.jsonl"));
+  const std::vector<std::string> llama_cpp =
+      read_lines(test::fixture("tok_families/" + style + "_gguf_llamacpp.jsonl"));
+  const std::vector<std::string> hf = read_lines(test::fixture("tok_families/" + style + "_expected.jsonl"));
+  ASSERT_EQ(llama_cpp.size(), texts.size());
+  ASSERT_GE(texts.size(), 1000U);
+  std::size_t llama_cpp_checked = 0;
+  std::size_t hf_checked = 0;
+  constexpr std::int64_t kUnknown = 3;
+  for (std::size_t k = 0; k < texts.size(); ++k) {
+    const std::string text = nlohmann::json::parse(texts[k]).get<std::string>();
+    const Encoding encoding = tokenizer.encode(text);
+    const auto reference = nlohmann::json::parse(llama_cpp[k]);
+    if (reference.contains("i")) {
+      EXPECT_EQ(encoding.ids, reference["i"].get<std::vector<std::int64_t>>())
+          << style << " string " << k << ": \"" << text << "\"";
+      ++llama_cpp_checked;
+    }
+    if (k >= hf.size()) continue;
+    const auto record = nlohmann::json::parse(hf[k]);
+    const auto ids = record.at("i").get<std::vector<std::int64_t>>();
+    if (style == "spm" && std::find(ids.begin(), ids.end(), kUnknown) != ids.end()) continue;
+    EXPECT_EQ(encoding.ids, ids) << style << " string " << k << ": \"" << text << "\"";
+    EXPECT_EQ(encoding.offsets, parse_offsets(record.at("o").get<std::string>()))
+        << style << " string " << k << ": \"" << text << "\"";
+    EXPECT_EQ(tokenizer.decode(ids), record.contains("d") ? record["d"].get<std::string>() : text)
+        << style << " string " << k << ": \"" << text << "\"";
+    ++hf_checked;
+  }
+  // gemma: llama.cpp throws on 159 strings (a character without a token or byte tokens).
+  EXPECT_EQ(llama_cpp_checked, style == "gemma" ? 841U : 1000U);
+  EXPECT_GE(hf_checked, style == "gemma" ? 1000U : 250U);
+}
+
+INSTANTIATE_TEST_SUITE_P(Styles, GgufSentencePiece, ::testing::Values("gemma", "spm"));
+
+TEST(GgufSentencePiece, ReadsTheMetadataLikeTheTokenizerJson) {
+  const Tokenizer gemma = Tokenizer::load(test::fixture("tok_families/gemma.gguf"));
+  const Tokenizer from_json = Tokenizer::load(test::fixture("tok_families/gemma"));
+  EXPECT_EQ(gemma.vocab_size(), from_json.vocab_size());
+  EXPECT_EQ(gemma.bos_id(), 2);
+  EXPECT_EQ(gemma.eos_id(), 1);
+  EXPECT_EQ(gemma.pad_id(), 0);
+  for (const char* token : {"<pad>", "<eos>", "<bos>", "<unk>", "<start_of_turn>", "<end_of_turn>"}) {
+    EXPECT_TRUE(gemma.is_special(*gemma.token_id(token))) << token;
+  }
+  EXPECT_FALSE(gemma.is_special(*gemma.token_id("<0x0A>")));
+  EXPECT_EQ(gemma.token_bytes(*gemma.token_id("<0x0A>")), "\n");
+  // add_space_prefix: spm.gguf puts a "▁" in front and its decoder takes it off again; gemma's
+  // does neither.
+  const Tokenizer spm = Tokenizer::load(test::fixture("tok_families/spm.gguf"));
+  const Encoding hello = spm.encode("Hello world");
+  EXPECT_EQ(spm.token_string(hello.ids.front()).rfind("\u2581", 0), 0U);
+  EXPECT_EQ(hello.offsets.front().start, 0);
+  EXPECT_EQ(spm.decode(hello.ids), "Hello world");
+  // The prefix comes again after each added token (llama.cpp's ids, from llama_tokenize).
+  EXPECT_EQ(spm.encode("<bos>Hello<eos> x").ids,
+            (std::vector<std::int64_t>{2, 434, 76, 533, 319, 1, 494, 328}));
+  EXPECT_EQ(spm.encode("a<unk>b").ids, (std::vector<std::int64_t>{746, 3, 434, 307}));
+  EXPECT_EQ(gemma.encode("<bos>Hello<eos> x").ids, (std::vector<std::int64_t>{2, 76, 533, 319, 1, 833}));
+  EXPECT_NE(gemma.token_string(gemma.encode("Hello world").ids.front()).rfind("\u2581", 0), 0U);
+  EXPECT_EQ(gemma.decode(gemma.encode(" x").ids), " x");
+}
+
 // GGUF files name their split by tokenizer.ggml.pre; the built-in patterns must cut every fixture
 // string exactly as the regexes of the families' tokenizer.json files do.
 TEST(FamilyTokenizer, GgufPreNamesSplitLikeTheTokenizerJsonRegexes) {
@@ -116,7 +192,8 @@ TEST(FamilyTokenizer, GgufPreNamesSplitLikeTheTokenizerJsonRegexes) {
 // HF cannot be given bytes that are not UTF-8; here they pass the normalizers untouched, become
 // byte-fallback tokens or unknowns, and every offset stays inside the text.
 TEST(FamilyTokenizer, InvalidUtf8StaysInsideTheText) {
-  for (const char* style : {"qwen2", "neox", "gemma", "spm", "metaspace", "metaspace_split"}) {
+  for (const char* style :
+       {"qwen2", "neox", "gemma", "spm", "metaspace", "metaspace_split", "gemma.gguf", "spm.gguf"}) {
     const Tokenizer tokenizer = Tokenizer::load(test::fixture(std::string("tok_families/") + style));
     for (const std::string& text :
          {std::string("bad \xFF byte"), std::string("e\xCC"), std::string("\xCC\x81x e\xCC\x81"),

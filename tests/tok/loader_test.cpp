@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,12 @@ std::string int_array(const std::vector<std::int32_t>& items) {
   std::string encoded =
       test::GgufBuilder::pod<std::uint32_t>(5) + test::GgufBuilder::pod<std::uint64_t>(items.size());
   for (const std::int32_t item : items) encoded += test::GgufBuilder::pod(item);
+  return encoded;
+}
+std::string float_array(const std::vector<float>& items) {  // type 6 = float32
+  std::string encoded =
+      test::GgufBuilder::pod<std::uint32_t>(6) + test::GgufBuilder::pod<std::uint64_t>(items.size());
+  for (const float item : items) encoded += test::GgufBuilder::pod(item);
   return encoded;
 }
 
@@ -115,12 +122,105 @@ TEST(GgufTokenizer, Qwen2PreTokenizerSplitsLikeQwen2TokenizerJson) {
   }
 }
 
+// Llama-3's pre-tokenizer names turn on ignore_merges, as in llama.cpp and HF's Llama-3
+// tokenizer.json: a pre-token that is a token (here one its merges cannot reach) stays whole.
+TEST(GgufTokenizer, Llama3PreTokenizerIgnoresMergesLikeLlama3TokenizerJson) {
+  json document = json::parse(test::read_file(test::fixture("tok_families/llama3/tokenizer.json")));
+  ASSERT_TRUE(document["model"]["ignore_merges"].get<bool>());
+  const std::int64_t zebras = static_cast<std::int64_t>(document["model"]["vocab"].size());
+  document["model"]["vocab"]["\u0120Zebras"] = zebras;
+  const Tokenizer from_json = Tokenizer::from_hf_json(write_json(document));
+  GgufTokenizerFields fields = fields_of(document);
+  fields.pre = "llama-bpe";
+  for (const auto& token : document["added_tokens"]) fields.types.at(token["id"].get<std::size_t>()) = 3;
+  const Tokenizer from_gguf = Tokenizer::load(write_gguf(fields));
+  EXPECT_EQ(from_gguf.encode(" Zebras are").ids.front(), zebras);
+  std::vector<std::string> texts = {" Zebras are", "Zebras Zebras", "<|eot_id|> Zebras"};
+  const std::string strings = test::read_file(test::fixture("tok_families/strings.jsonl"));
+  for (std::size_t pos = 0, end = 0; pos < strings.size(); pos = end + 1) {
+    end = strings.find('\n', pos);
+    texts.push_back(json::parse(strings.substr(pos, end - pos)).get<std::string>());
+  }
+  for (const std::string& text : texts) {
+    const Encoding expected = from_json.encode(text);
+    const Encoding actual = from_gguf.encode(text);
+    EXPECT_EQ(actual.ids, expected.ids) << text;
+    EXPECT_EQ(actual.offsets, expected.offsets) << text;
+  }
+}
+
+// A SentencePiece vocabulary (tokenizer.ggml.model "llama") written field by field.
+struct SentencePieceFields {
+  std::vector<std::string> tokens = {"<unk>", "<0x41>", "\u2581", "a", "b", "ba", "ab", "\u2581a"};
+  std::vector<float> scores = {0, 0, -8, -9, -10, -1, -1, -2};
+  std::vector<std::int32_t> types = {2, 6, 1, 1, 1, 1, 1, 1};
+  bool add_space_prefix = false;
+};
+
+std::string write_gguf(const SentencePieceFields& fields) {
+  test::GgufBuilder builder;
+  builder.add_string("tokenizer.ggml.model", "llama");
+  builder.add_kv("tokenizer.ggml.tokens", 9, string_array(fields.tokens));
+  builder.add_kv("tokenizer.ggml.scores", 9, float_array(fields.scores));
+  builder.add_kv("tokenizer.ggml.token_type", 9, int_array(fields.types));
+  builder.add_kv("tokenizer.ggml.add_space_prefix", 7, std::string(1, fields.add_space_prefix ? '\1' : '\0'));
+  const std::string path = test::temp_dir("remedi-tok") + "/tokenizer.gguf";
+  test::write_file(path, builder.build());
+  return path;
+}
+
+TEST(GgufTokenizer, SentencePieceMergesTheBestScoredPairLeftmostFirst) {
+  SentencePieceFields fields;
+  // "ba" and "ab" score the same: the leftmost pair goes first (llama.cpp's order), whatever their
+  // ids; "A" has no token and becomes its byte token.
+  Tokenizer tokenizer = Tokenizer::load(write_gguf(fields));
+  EXPECT_EQ(tokenizer.encode("aba").ids, (std::vector<std::int64_t>{6, 3}));
+  EXPECT_EQ(tokenizer.encode("bab").ids, (std::vector<std::int64_t>{5, 4}));
+  EXPECT_EQ(tokenizer.encode("a bA").ids, (std::vector<std::int64_t>{3, 2, 4, 1}));
+  EXPECT_EQ(tokenizer.encode("<unk>a").ids, (std::vector<std::int64_t>{0, 3}));
+  EXPECT_EQ(tokenizer.decode({3, 2, 4, 1}), "a bA");
+  // A better score wins wherever it is.
+  fields.scores[5] = -0.5F;
+  tokenizer = Tokenizer::load(write_gguf(fields));
+  EXPECT_EQ(tokenizer.encode("aba").ids, (std::vector<std::int64_t>{3, 5}));
+  // add_space_prefix: a "▁" in front of the text, taken off again by decode.
+  fields.add_space_prefix = true;
+  fields.scores[7] = -0.2F;  // "▁a" now beats "ab"
+  tokenizer = Tokenizer::load(write_gguf(fields));
+  const Encoding encoding = tokenizer.encode("ab");
+  EXPECT_EQ(encoding.ids, (std::vector<std::int64_t>{7, 4}));
+  EXPECT_EQ(encoding.offsets, (std::vector<Offset>{{0, 1}, {1, 2}}));
+  EXPECT_EQ(tokenizer.decode(encoding.ids), "ab");
+}
+
+TEST(GgufTokenizer, RefusesMalformedSentencePieceMetadata) {
+  SentencePieceFields fields;
+  fields.scores.pop_back();
+  std::string path = write_gguf(fields);
+  expect_error([&] { (void)Tokenizer::load(path); }, path, "tokenizer.ggml.scores", "7 scores for 8 tokens");
+  fields = SentencePieceFields();
+  fields.types[3] = 6;
+  path = write_gguf(fields);
+  expect_error([&] { (void)Tokenizer::load(path); }, path, "tokenizer.ggml.tokens[3]",
+               "a byte token (token_type 6) must be spelled <0xNN>, not \"a\"");
+  fields = SentencePieceFields();
+  fields.types[4] = 9;
+  path = write_gguf(fields);
+  expect_error([&] { (void)Tokenizer::load(path); }, path, "tokenizer.ggml.token_type[4]",
+               "unknown token type 9 (llama.cpp's types are 0 to 6)");
+  fields = SentencePieceFields();
+  fields.scores[2] = std::numeric_limits<float>::quiet_NaN();
+  path = write_gguf(fields);
+  expect_error([&] { (void)Tokenizer::load(path); }, path, "tokenizer.ggml.scores[2]", "not a number");
+}
+
 TEST(GgufTokenizer, RefusesWhatItCannotRepresent) {
   GgufTokenizerFields fields = tiny_gpt2_fields();
-  fields.model = "llama";
+  fields.model = "bert";
   std::string path = write_gguf(fields);
   expect_error([&] { (void)Tokenizer::load(path); }, path, "tokenizer.ggml.model",
-               "unsupported tokenizer model \"llama\" (only byte-level BPE, \"gpt2\")");
+               "unsupported tokenizer model \"bert\" (supported: \"gpt2\", byte-level BPE, and \"llama\", "
+               "SentencePiece)");
   fields = tiny_gpt2_fields();
   fields.pre = "deepseek-llm";
   path = write_gguf(fields);
