@@ -167,7 +167,11 @@ chaos_phase() {
       check "$REMEDI_RESULTS/$phase-run$i" partial
     fi
     # shellcheck disable=SC2086 # $again: no argument or one
-    "$remedi" "$@" -n "$phase-run$i" $again >/dev/null 2>&1
+    "$remedi" "$@" -n "$phase-run$i" $again >/dev/null 2>"$work/stderr" || {
+      echo "chaos: $phase run $i: the run again failed (exit $?):" >&2
+      cat "$work/stderr" >&2
+      exit 1
+    }
     check "$REMEDI_RESULTS/$phase-run$i" final
     "$compare_fn" "$phase-run$i" "$phase-full" || {
       echo "chaos: $phase run $i ($([ "$status" -eq 137 ] && echo "killed at ${delay} s" || echo "finished before ${delay} s")) differs" >&2
@@ -214,7 +218,11 @@ diskfull_phase() {
       fi
       mount -o remount,size=64m "$mnt"
       # shellcheck disable=SC2086 # $again: no argument or one
-      REMEDI_RESULTS=$mnt phase_command "$kind" -n "$run" $again >/dev/null 2>&1
+      REMEDI_RESULTS=$mnt phase_command "$kind" -n "$run" $again >/dev/null 2>"$work/stderr" || {
+        echo "chaos: diskfull: $run: the run with room again failed (exit $?):" >&2
+        cat "$work/stderr" >&2
+        exit 1
+      }
       check "$mnt/$run" final
       cp -r "$mnt/$run" "$REMEDI_RESULTS/$run"
       "$compare_fn" "$run" "$kind-full" || {

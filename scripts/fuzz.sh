@@ -60,7 +60,7 @@ seed() {
     tokenizer_gguf)
       # The fixtures' metadata without their tensors: small inputs whose bytes are all tokenizer
       # and config metadata.
-      for f in tests/fixtures/lm/*/model.gguf tests/fixtures/io/tiny_gpt2.gguf; do
+      for f in tests/fixtures/lm/*/model.gguf tests/fixtures/io/tiny_gpt2.gguf tests/fixtures/tok_families/*.gguf; do
         "$python" - "$f" "$dir/$(echo "$f" | cut -d/ -f3- | tr / _)" <<'PY'
 import struct, sys
 data = open(sys.argv[1], "rb").read()

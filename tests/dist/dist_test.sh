@@ -133,7 +133,9 @@ failure)
   done
   # Both ranks killed after a checkpoint; one process resumes it (--resume with another world size)
   # and ends with the editor of an uninterrupted one-process run.
-  resume_args=("${train_args[@]}" -l 1 --max-epochs 8 --patience 8)
+  # Forty epochs: the 2-rank run must still be training when the watcher below sees its second
+  # checkpoint (eight epochs ended before the kill on an idle machine).
+  resume_args=("${train_args[@]}" -l 1 --max-epochs 40 --patience 40)
   "$remedi" "${resume_args[@]}" -n resume_one >/dev/null
   port=$("$python" -c "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
   for rank in 0 1; do
