@@ -122,11 +122,13 @@ DirectionDump compute_direction_dump(const lm::LoadedModel& model, Editor& edito
   forward.logits = lm::LogitsAt::None;
   forward.unpadded = true;  // same values at real tokens, no work on padding
   ProgressBar bar("directions " + config.type + "/" + std::to_string(config.layer), n, progress);
+  EditBatchOptions batch_options;
+  batch_options.max_length = model.lm().config().max_positions;
   const auto step = static_cast<std::size_t>(batch_size);
   for (std::size_t begin = 0; begin < samples.size(); begin += step) {
     const std::size_t end = std::min(samples.size(), begin + step);
-    const EditBatch batch = make_sample_batch(model.tok(), samples, inputs, begin, end, config,
-                                              {model.lm().config().max_positions});
+    const EditBatch batch =
+        make_sample_batch(model.tok(), samples, inputs, begin, end, config, batch_options);
     const torch::Tensor directions = batch_directions(editor, batch, model.lm().device());
     // The last token of the entity mention, whether the edit covers only it or the whole mention.
     const torch::Tensor entity_last = batch.entity_ends - 1;

@@ -157,7 +157,7 @@ LoadedEditors load_eval_editors(const std::string& editors_flag, const std::stri
 
 void write_json(const std::string& path, const nlohmann::json& value) {
   const std::filesystem::path target(path);
-  if (target.has_parent_path()) create_folders(target.parent_path().string());
+  create_folders(target.parent_path().string());  // nothing for a bare file name
   AtomicOutputFile out(path);
   out.write(value.dump(2) + "\n");
   out.commit();

@@ -65,8 +65,7 @@ EditBatch make_edit_batch(const tok::Tokenizer& tokenizer, const std::vector<std
 EditBatch make_sample_batch(const tok::Tokenizer& tokenizer,
                             const std::vector<data::MediationSample>& samples, const EditorInputs& inputs,
                             std::size_t begin, std::size_t end, const EditorConfig& editor,
-                            const SampleBatchOptions& batch_options) {
-  const std::vector<std::string>* prompts = batch_options.prompts;
+                            EditBatchOptions options, const std::vector<std::string>* prompts) {
   std::vector<std::string> texts;
   std::vector<std::string> entities;
   std::vector<std::int64_t> mediated;
@@ -85,11 +84,8 @@ EditBatch make_sample_batch(const tok::Tokenizer& tokenizer,
       all_unmediated = false;
     }
   }
-  EditBatchOptions options;
   options.edit_last_entity_token = editor.edit_last_entity_token;
-  options.max_length = batch_options.max_length;
-  options.allow_missing_entity = batch_options.allow_missing_entity;
-  options.refuse_truncated = batch_options.refuse_truncated;
+  options.row_names.clear();
   for (std::size_t i = begin; i < end; ++i) options.row_names.push_back("sample " + samples[i].id);
   EditBatch batch = make_edit_batch(tokenizer, texts, entities, options);
   batch.mediated_ids = torch::tensor(mediated, torch::kInt64);

@@ -60,22 +60,14 @@ struct EditBatchOptions {
 EditBatch make_edit_batch(const tok::Tokenizer& tokenizer, const std::vector<std::string>& prompts,
                           const std::vector<std::string>& entities, const EditBatchOptions& options);
 
-// How make_sample_batch builds its batch. `prompts` overrides the samples' prompt field when given
-// (e.g. the essence prompts "<entity> is a", one per sample of the batch); the rest as in
-// EditBatchOptions.
-struct SampleBatchOptions {
-  std::int64_t max_length = -1;
-  const std::vector<std::string>* prompts = nullptr;
-  bool allow_missing_entity = false;
-  bool refuse_truncated = false;
-};
-
 // The batch of samples [begin, end) with their prompts, targets and editor inputs (rows of
-// `inputs` aligned with `samples`).
+// `inputs` aligned with `samples`). `options` as for make_edit_batch, but its edit_last_entity_token
+// comes from `editor` and its row_names from the samples' ids. `prompts` overrides the samples'
+// prompt field when given (e.g. the essence prompts "<entity> is a", one per sample of the batch).
 EditBatch make_sample_batch(const tok::Tokenizer& tokenizer,
                             const std::vector<data::MediationSample>& samples, const EditorInputs& inputs,
                             std::size_t begin, std::size_t end, const EditorConfig& editor,
-                            const SampleBatchOptions& options);
+                            EditBatchOptions options, const std::vector<std::string>* prompts = nullptr);
 
 // "<entity> is a" (the essence prompt of METHOD §7.2).
 std::string essence_prompt(const std::string& entity);

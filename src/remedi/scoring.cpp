@@ -37,12 +37,13 @@ TargetScores score_targets(const lm::CausalLM& model, const tok::Tokenizer& toke
   scores.top_ids = torch::empty({rows, options.top_k}, torch::kInt64);
   scores.top_logp = torch::empty({rows, options.top_k});
   ProgressBar progress(editor != nullptr ? "edited scores" : "unedited scores", rows, options.progress);
+  EditBatchOptions batch_options;
+  batch_options.max_length = model.config().max_positions;
+  batch_options.allow_missing_entity = options.allow_missing_entity;
   const auto step = static_cast<std::size_t>(options.batch_size);
   for (std::size_t begin = 0; begin < samples.size(); begin += step) {
     const std::size_t end = std::min(samples.size(), begin + step);
-    EditBatch batch =
-        make_sample_batch(tokenizer, samples, inputs, begin, end, config,
-                          {model.config().max_positions, nullptr, options.allow_missing_entity});
+    EditBatch batch = make_sample_batch(tokenizer, samples, inputs, begin, end, config, batch_options);
     const torch::Tensor at = (batch.lengths - 1).unsqueeze(1);  // (B, 1)
     const torch::Tensor directions =
         editor != nullptr ? batch_directions(*editor, batch, model.device()) : torch::Tensor();

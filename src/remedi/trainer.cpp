@@ -192,7 +192,7 @@ void save_checkpoint(const std::string& path, const Checkpoint& state,
   for (const EpochRecord& r : state.history) meta["history"].push_back(epoch_json(r));
   archive.write("meta", c10::IValue(meta.dump()));
   const std::filesystem::path target(path);
-  if (target.has_parent_path()) create_folders(target.parent_path().string());
+  create_folders(target.parent_path().string());  // nothing for a bare file name
   // Serialised in memory (a few MB), then written through AtomicOutputFile: a full disk or any other
   // write error becomes a remedi::Error naming the file, and no partial temporary file stays behind.
   std::ostringstream bytes;
@@ -282,15 +282,16 @@ void add_batch(TrainingSplit& split, const tok::Tokenizer& tokenizer,
                const std::vector<data::MediationSample>& samples, const EditorInputs& inputs,
                std::size_t begin, std::size_t end, const EditorConfig& editor, std::int64_t max_length,
                bool with_essence) {
-  SampleBatchOptions options;
+  EditBatchOptions options;
   options.max_length = max_length;
   options.refuse_truncated = true;  // where the evaluations keep the original's truncation
   split.batches.push_back(make_sample_batch(tokenizer, samples, inputs, begin, end, editor, options));
   if (with_essence) {
     std::vector<std::string> prompts;
     for (std::size_t i = begin; i < end; ++i) prompts.push_back(essence_prompt(samples[i].entity));
+    options.refuse_truncated = false;
     split.essence.push_back(
-        make_sample_batch(tokenizer, samples, inputs, begin, end, editor, {max_length, &prompts}));
+        make_sample_batch(tokenizer, samples, inputs, begin, end, editor, options, &prompts));
   }
 }
 

@@ -39,21 +39,6 @@ std::int64_t count_edge_spaces(const std::string& spelling, bool trailing) {
   return count;
 }
 
-// The byte a ByteFallback token "<0xNN>" stands for (HF also reads lower-case hex digits).
-std::optional<unsigned char> fallback_byte(std::string_view token) {
-  if (token.size() != 6 || token.substr(0, 3) != "<0x" || token[5] != '>') return std::nullopt;
-  int value = 0;
-  for (const char c : token.substr(3, 2)) {
-    const int digit = c >= '0' && c <= '9'   ? c - '0'
-                      : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                      : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                                             : -1;
-    if (digit < 0) return std::nullopt;
-    value = value * 16 + digit;
-  }
-  return static_cast<unsigned char>(value);
-}
-
 std::string replace_all_literal(std::string text, const std::string& from, const std::string& to) {
   if (from.empty()) return text;
   for (std::size_t pos = text.find(from); pos != std::string::npos; pos = text.find(from, pos + to.size())) {
@@ -82,6 +67,20 @@ bool is_valid_utf8(std::string_view bytes) {
 }
 
 }  // namespace
+
+std::optional<unsigned char> fallback_byte(std::string_view token) {
+  if (token.size() != 6 || token.substr(0, 3) != "<0x" || token[5] != '>') return std::nullopt;
+  int value = 0;
+  for (const char c : token.substr(3, 2)) {
+    const int digit = c >= '0' && c <= '9'   ? c - '0'
+                      : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                      : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                                             : -1;
+    if (digit < 0) return std::nullopt;
+    value = value * 16 + digit;
+  }
+  return static_cast<unsigned char>(value);
+}
 
 Tokenizer::Impl::Impl(TokenizerParts&& parts)
     : source_(std::move(parts.source)),

@@ -81,14 +81,6 @@ std::vector<std::int64_t> token_types(const io::GgufFile& gguf, std::size_t toke
   return types;
 }
 
-bool is_byte_token_spelling(const std::string& token) {
-  const auto hex = [](char c) {
-    return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F') || (c >= 'a' && c <= 'f');
-  };
-  return token.size() == 6 && token.compare(0, 3, "<0x") == 0 && hex(token[3]) && hex(token[4]) &&
-         token[5] == '>';
-}
-
 void load_byte_level(const io::GgufFile& gguf, const std::vector<std::string>& tokens,
                      const std::vector<std::int64_t>& types, TokenizerParts& parts) {
   const std::string& path = gguf.path();
@@ -181,7 +173,7 @@ void load_sentencepiece(const io::GgufFile& gguf, std::vector<std::string> token
       throw Error(path, "tokenizer.ggml.token_type" + index,
                   "unknown token type " + std::to_string(type) + " (llama.cpp's types are 0 to 6)");
     }
-    if (type == kByteToken && !is_byte_token_spelling(tokens[id])) {
+    if (type == kByteToken && !fallback_byte(tokens[id])) {
       throw Error(path, "tokenizer.ggml.tokens" + index,
                   "a byte token (token_type 6) must be spelled <0xNN>, not \"" + tokens[id] + "\"");
     }

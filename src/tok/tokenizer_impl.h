@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -16,6 +17,10 @@
 #include "tok/tokenizer.h"
 
 namespace remedi::tok {
+
+// The byte a ByteFallback token "<0xNN>" stands for (HF also reads lower-case hex digits); nullopt
+// for any other spelling.
+std::optional<unsigned char> fallback_byte(std::string_view token);
 
 // HF ByteLevel post-processor offset trimming (tokenizer.json "post_processor" with
 // trim_offsets=true, e.g. GPT-NeoX): spaces at the edges of a token leave its span.
