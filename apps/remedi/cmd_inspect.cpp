@@ -49,19 +49,19 @@ std::string number_text(double value) {
   return out.str();
 }
 
-void print_text(const InspectArgs& args, const lm::ModelFileInfo& info) {
+void row(const std::string& label, const std::string& value) {
+  std::cout << label << std::string(16 - label.size(), ' ') << value << "\n";
+}
+
+const char* const kBytes[] = {"B", "KiB", "MiB", "GiB", nullptr};
+
+void print_model_rows(const lm::ModelFileInfo& info) {
   const lm::ModelConfig& c = info.config;
   static const char* const kCounts[] = {"", "K", "M", "B", nullptr};
-  static const char* const kBytes[] = {"B", "KiB", "MiB", "GiB", nullptr};
   std::string dtype_counts;
   for (const auto& [dtype, count] : info.tensors_per_dtype) {
     dtype_counts += (dtype_counts.empty() ? "" : ", ") + dtype + " " + std::to_string(count);
   }
-  const auto row = [](const std::string& label, const std::string& value) {
-    std::cout << label << std::string(16 - label.size(), ' ') << value << "\n";
-  };
-  row("path", info.path);
-  row("format", info.format);
   row("architecture", std::string(lm::family_name(c.family)));
   row("layers", std::to_string(c.n_layer));
   row("hidden size", std::to_string(c.hidden_size));
@@ -78,6 +78,24 @@ void print_text(const InspectArgs& args, const lm::ModelFileInfo& info) {
   row("tensors", std::to_string(info.tensors.size()) + " (" + dtype_counts + ")");
   row("parameters", std::to_string(info.total_parameters) + " (" +
                         with_unit(static_cast<double>(info.total_parameters), kCounts, 1000) + ")");
+}
+
+// A GGUF file without tensors: what its vocabulary is.
+void print_vocabulary_rows(const lm::ModelFileInfo& info) {
+  row("architecture", info.architecture.empty() ? "-" : info.architecture);
+  row("contents", "vocabulary only (no tensors)");
+  row("tokenizer", info.tokenizer_model.empty() ? "-" : info.tokenizer_model);
+  row("vocab", std::to_string(info.config.vocab_size));
+}
+
+void print_text(const InspectArgs& args, const lm::ModelFileInfo& info) {
+  row("path", info.path);
+  row("format", info.format);
+  if (info.vocabulary_only) {
+    print_vocabulary_rows(info);
+  } else {
+    print_model_rows(info);
+  }
   row("file size", std::to_string(info.file_size) + " bytes (" +
                        with_unit(static_cast<double>(info.file_size), kBytes, 1024) + ")");
   if (args.metadata) {

@@ -1,8 +1,10 @@
 // `remedi tokenize --model PATH TEXT`: how the model's tokenizer cuts TEXT: one row per token with
 // its id, its [start, end) span in code points of TEXT, and the bytes it stands for (escaped so
-// that spaces, control characters and fragments of multi-byte characters are visible). --json
-// prints one object instead. PATH: a .gguf file, a tokenizer.json, or an HF folder. TEXT "-"
-// reads standard input.
+// that spaces, control characters and fragments of multi-byte characters are visible). The tokens
+// are what the model reads: with the special tokens the tokenizer adds around a text (a BOS for
+// Llama-3 or Gemma, nothing for GPT-2 or SmolLM2; span [0, 0)), as every command's model input has
+// them; --no-special-tokens shows the text's own tokens only. --json prints one object instead.
+// PATH: a .gguf file, a tokenizer.json, or an HF folder. TEXT "-" reads standard input.
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
@@ -24,6 +26,7 @@ struct TokenizeArgs {
   std::string model;
   std::string text;
   bool json = false;
+  bool no_special_tokens = false;
 };
 
 // Printable characters stay; quotes, backslashes, control characters and bytes that are not a
@@ -62,7 +65,7 @@ void run(const TokenizeArgs& args) {
   std::string text = args.text;
   if (text == "-") text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
   const tok::Tokenizer tokenizer = tok::Tokenizer::load(args.model);
-  const tok::Encoding encoding = tokenizer.encode(text);
+  const tok::Encoding encoding = tokenizer.encode(text, /*add_special_tokens=*/!args.no_special_tokens);
   if (args.json) {
     nlohmann::json out;
     out["model"] = args.model;
@@ -98,6 +101,8 @@ void register_tokenize(CLI::App& app) {
   cmd->add_option("--model", args->model, "A .gguf file, a tokenizer.json, or an HF folder")->required();
   cmd->add_option("text", args->text, "The text to tokenize (\"-\" reads standard input)")->required();
   cmd->add_flag("--json", args->json, "Print one JSON object (ids, tokens, offsets)");
+  cmd->add_flag("--no-special-tokens", args->no_special_tokens,
+                "Leave out the special tokens (BOS, ...) the tokenizer adds around a model's input");
   cmd->callback([args] { run(*args); });
 }
 

@@ -185,8 +185,9 @@ constexpr std::array kGgufAttentionShape{
     GgufKey::head_dim("attention.head_count", "attention.key_length"),
 };
 
-std::int64_t gguf_token_id(const io::GgufFile& gguf, const std::string& key) {
-  return gguf.has(key) ? gguf.get_int(key) : -1;
+// A special token's id; when absent, `fallback` (-1: none).
+std::int64_t gguf_token_id(const io::GgufFile& gguf, const std::string& key, std::int64_t fallback = -1) {
+  return gguf.has(key) ? gguf.get_int(key) : fallback;
 }
 
 // The GGUF name of the LM head: a file without it ties the head to the token embedding.
@@ -426,8 +427,12 @@ ModelConfig config_from_gguf(const io::GgufFile& gguf) {
   }
   if (config.vocab_size <= 0) throw Error(path, "tokenizer.ggml.tokens", "empty vocabulary");
   config.tie_word_embeddings = gguf.find_tensor(gguf_head_name(*family)) == nullptr;
-  config.bos_token_id = gguf_token_id(gguf, "tokenizer.ggml.bos_token_id");
-  config.eos_token_id = gguf_token_id(gguf, "tokenizer.ggml.eos_token_id");
+  // llama.cpp's defaults for a SentencePiece vocabulary without the keys: <s> 1, </s> 2 (as the
+  // tokenizer's, tok/tokenizer_gguf.cpp).
+  const bool sentencepiece = gguf.has("tokenizer.ggml.model") &&
+                             gguf.get_string("tokenizer.ggml.model") == "llama" && config.vocab_size > 2;
+  config.bos_token_id = gguf_token_id(gguf, "tokenizer.ggml.bos_token_id", sentencepiece ? 1 : -1);
+  config.eos_token_id = gguf_token_id(gguf, "tokenizer.ggml.eos_token_id", sentencepiece ? 2 : -1);
   config.pad_token_id = gguf_token_id(gguf, "tokenizer.ggml.padding_token_id");
   return with_countable_size(config, path);
 }

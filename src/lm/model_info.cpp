@@ -31,7 +31,18 @@ ModelFileInfo inspect_model_file(const std::string& path) {
     info.format = "safetensors (" + std::to_string(files.size()) + (files.size() == 1 ? " file)" : " files)");
   } else if (fs::path(path).extension() == ".gguf") {
     const io::GgufFile gguf = io::GgufFile::open(path);
-    info.config = config_from_gguf(gguf);
+    if (gguf.tensors().empty()) {  // a vocabulary: no model keys to read
+      info.vocabulary_only = true;
+      const auto text = [&gguf](const std::string& key) { return gguf.has(key) ? gguf.get_string(key) : ""; };
+      info.architecture = text("general.architecture");
+      info.tokenizer_model = text("tokenizer.ggml.model");
+      if (gguf.has("tokenizer.ggml.tokens")) {
+        info.config.vocab_size =
+            static_cast<std::int64_t>(gguf.get_string_array("tokenizer.ggml.tokens").size());
+      }
+    } else {
+      info.config = config_from_gguf(gguf);
+    }
     for (const io::TensorView& view : gguf.tensors()) add(view);
     info.file_size = fs::file_size(path);
     info.format = "GGUF v" + std::to_string(gguf.version());
@@ -47,6 +58,20 @@ ModelFileInfo inspect_model_file(const std::string& path) {
 nlohmann::ordered_json model_file_info_json(const ModelFileInfo& info, bool with_tensors,
                                             bool with_metadata) {
   const ModelConfig& c = info.config;
+  if (info.vocabulary_only) {
+    nlohmann::ordered_json out = {
+        {"path", info.path},
+        {"format", info.format},
+        {"architecture", info.architecture},
+        {"vocabulary_only", true},
+        {"tokenizer_model", info.tokenizer_model},
+        {"vocab_size", c.vocab_size},
+        {"tensor_count", 0},
+        {"file_size_bytes", info.file_size},
+    };
+    if (with_metadata) out["metadata"] = info.metadata;
+    return out;
+  }
   nlohmann::ordered_json out = {
       {"path", info.path},
       {"format", info.format},

@@ -34,10 +34,11 @@ constexpr std::int64_t kControlToken = 3;
 constexpr std::int64_t kUserDefinedToken = 4;
 constexpr std::int64_t kByteToken = 6;
 
-// A special token's id, -1 when the key is absent; an id outside the vocabulary is refused (it would
-// be emitted or compared against as if it were a token).
-std::int64_t optional_id(const io::GgufFile& gguf, const std::string& key, std::size_t vocab_size) {
-  if (!gguf.has(key)) return -1;
+// A special token's id, `fallback` (-1: none) when the key is absent; an id outside the vocabulary is
+// refused (it would be emitted or compared against as if it were a token).
+std::int64_t optional_id(const io::GgufFile& gguf, const std::string& key, std::size_t vocab_size,
+                         std::int64_t fallback = -1) {
+  if (!gguf.has(key)) return static_cast<std::uint64_t>(fallback) < vocab_size ? fallback : -1;
   const std::int64_t id = gguf.get_int(key);
   if (id < 0 || static_cast<std::uint64_t>(id) >= vocab_size) {
     throw Error(
@@ -236,8 +237,11 @@ Tokenizer Tokenizer::from_gguf(const io::GgufFile& gguf) {
   } else {
     load_sentencepiece(gguf, std::move(tokens), types, parts);
   }
-  parts.special.bos = optional_id(gguf, "tokenizer.ggml.bos_token_id", token_count);
-  parts.special.eos = optional_id(gguf, "tokenizer.ggml.eos_token_id", token_count);
+  // Without the keys, llama.cpp takes <s> = 1 and </s> = 2 for a SentencePiece vocabulary (its
+  // llama_vocab::load); a byte-level one has none.
+  const bool sentencepiece = model == "llama";
+  parts.special.bos = optional_id(gguf, "tokenizer.ggml.bos_token_id", token_count, sentencepiece ? 1 : -1);
+  parts.special.eos = optional_id(gguf, "tokenizer.ggml.eos_token_id", token_count, sentencepiece ? 2 : -1);
   parts.special.pad = optional_id(gguf, "tokenizer.ggml.padding_token_id", token_count);
   const std::string pre = gguf.has("tokenizer.ggml.pre") ? gguf.get_string("tokenizer.ggml.pre") : "default";
   parts.specials_added = added_specials(gguf, model, pre, parts.special);

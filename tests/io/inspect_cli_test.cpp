@@ -70,6 +70,29 @@ TEST(InspectCli, GgufTensorsAndMetadata) {
       << result.out;
 }
 
+// A GGUF file with a vocabulary and no tensors (as llama.cpp's ggml-vocab-*.gguf): what it holds,
+// not "block_count: missing". The vocabulary's size is the tokens array's, as --metadata counts it.
+TEST(InspectCli, VocabularyOnlyGguf) {
+  const std::string path = test::fixture("tok_families/gemma.gguf");
+  const auto text = test::run_remedi({"inspect", path, "--metadata"});
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find("architecture    gemma\n"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("contents        vocabulary only (no tensors)\n"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("tokenizer       llama\n"), std::string::npos) << text.out;
+  const std::size_t items = text.out.find(" items)]", text.out.find("tokenizer.ggml.tokens = "));
+  ASSERT_NE(items, std::string::npos) << text.out;
+  const std::size_t open = text.out.rfind('(', items);
+  const std::string count = text.out.substr(open + 1, items - open - 1);
+  EXPECT_NE(text.out.find("vocab           " + count + "\n"), std::string::npos) << count << "\n" << text.out;
+  const auto json_result = test::run_remedi({"inspect", path, "--json"});
+  ASSERT_EQ(json_result.exit_code, 0) << json_result.err;
+  const auto json = nlohmann::json::parse(json_result.out);
+  EXPECT_EQ(json["vocabulary_only"], true);
+  EXPECT_EQ(json["tokenizer_model"], "llama");
+  EXPECT_EQ(json["vocab_size"], std::stoll(count));
+  EXPECT_EQ(json["tensor_count"], 0);
+}
+
 TEST(InspectCli, HuggingFaceFolder) {
   const std::string dir = test::temp_dir("inspect-hf");
   fs::copy_file(test::fixture("config/llama/config.json"), dir + "/config.json");

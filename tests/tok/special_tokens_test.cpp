@@ -208,6 +208,30 @@ TEST(SpecialTokens, GgufAddBosAndEosWithLlamaCppDefaults) {
                "true, but tokenizer.ggml.bos_token_id is absent");
 }
 
+// A SentencePiece GGUF vocabulary without tokenizer.ggml.bos_token_id / eos_token_id (older llama.cpp
+// conversions): llama.cpp takes <s> = 1 and </s> = 2 and adds the BOS; so does remedi. With the keys,
+// the keys decide.
+TEST(SpecialTokens, SentencePieceGgufWithoutIdsTakesLlamaCppsDefaults) {
+  const io::GgufFile source = io::GgufFile::open(test::fixture("tok_families/spm.gguf"));
+  io::GgufMetadata metadata;
+  for (const auto& [key, value] : source.metadata()) {
+    if (key != "tokenizer.ggml.bos_token_id" && key != "tokenizer.ggml.eos_token_id" &&
+        key != "tokenizer.ggml.add_bos_token") {
+      metadata.emplace_back(key, value);
+    }
+  }
+  const std::string path = test::temp_dir("remedi-tok-spm-defaults") + "/tokenizer.gguf";
+  io::write_gguf(path, metadata, {});
+  const Tokenizer defaults = Tokenizer::load(path);
+  EXPECT_EQ(defaults.bos_id(), 1);
+  EXPECT_EQ(defaults.eos_id(), 2);
+  EXPECT_EQ(defaults.special_prefix(), std::vector<std::int64_t>{1});
+  const Tokenizer keyed = Tokenizer::load(test::fixture("tok_families/spm.gguf"));
+  EXPECT_EQ(keyed.bos_id(), source.get_int("tokenizer.ggml.bos_token_id"));
+  EXPECT_EQ(keyed.eos_id(), source.get_int("tokenizer.ggml.eos_token_id"));
+  EXPECT_TRUE(keyed.special_prefix().empty());  // the fixture says add_bos_token = false
+}
+
 TEST(SpecialTokens, GgufBosComesBeforeTheTextWithAnEmptySpan) {
   const Tokenizer tokenizer = Tokenizer::load(write_llama3_gguf("llama-bpe", {}, {}));
   for (const std::string text : {"", "Hello world", "<|begin_of_text|>x", "In 2024, 1234567 people"}) {

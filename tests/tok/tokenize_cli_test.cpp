@@ -48,6 +48,28 @@ TEST(TokenizeCli, JsonForAnHfFolderMatchesTheFixture) {
   EXPECT_EQ(json["tokens"][0], "a");
 }
 
+// A tokenizer that adds a BOS (the Llama-3-style fixture's TemplateProcessing): by default the tokens
+// the model reads, as HF's tokenizer(text) gives them; --no-special-tokens the text's own.
+TEST(TokenizeCli, ShowsTheSpecialTokensTheModelReadsUnlessAskedNotTo) {
+  const std::string model = test::fixture("tok_families/llama3");
+  const auto with = test::run_remedi({"tokenize", "--model", model, "--json", "Hello world"});
+  ASSERT_EQ(with.exit_code, 0) << with.err;
+  const auto json = nlohmann::json::parse(with.out);
+  // tests/fixtures/tok_families/special_expected.jsonl, llama3, string 5 (add_special_tokens=True)
+  EXPECT_EQ(json["ids"], nlohmann::json::parse("[0, 41, 785, 80, 454, 274, 77, 69]"));
+  EXPECT_EQ(json["offsets"][0], nlohmann::json::parse("[0, 0]"));
+  EXPECT_EQ(json["offsets"][1], nlohmann::json::parse("[0, 1]"));
+  const auto without =
+      test::run_remedi({"tokenize", "--model", model, "--json", "--no-special-tokens", "Hello world"});
+  ASSERT_EQ(without.exit_code, 0) << without.err;
+  EXPECT_EQ(nlohmann::json::parse(without.out)["ids"],
+            nlohmann::json::parse("[41, 785, 80, 454, 274, 77, 69]"));
+  const auto table = test::run_remedi({"tokenize", "--model", model, "Hello world"});
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_NE(table.out.find("    0        0  [0, 0)       "), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("8 tokens, 11 characters\n"), std::string::npos) << table.out;
+}
+
 TEST(TokenizeCli, BadInputExitsWithCodeTwoAndOneLine) {
   const auto missing = test::run_remedi({"tokenize", "--model", "/no/such/tokenizer.json", "x"});
   EXPECT_EQ(missing.exit_code, 2);
