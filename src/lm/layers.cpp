@@ -168,6 +168,14 @@ torch::Tensor self_attention(const ModelConfig& config, const torch::Tensor& pac
   torch::Tensor v = qkv.narrow(-1, (n_head + n_kv) * head_dim, n_kv * head_dim)
                         .view({batch, length, n_kv, head_dim})
                         .transpose(1, 2);
+  if (cache.given_keys != nullptr) {  // the tokens that do not run: their keys and values as given
+    k = torch::where(inputs.given, *cache.given_keys, k);
+    v = torch::where(inputs.given, *cache.given_values, v);
+  }
+  if (cache.captured_keys != nullptr) {
+    *cache.captured_keys = k;
+    *cache.captured_values = v;
+  }
   if (cache.keys != nullptr) {
     const std::int64_t needed = cache.past + length;
     if (!cache.keys->defined() || cache.keys->size(2) < needed) {

@@ -28,6 +28,9 @@ struct AttentionInputs {
   torch::Tensor real_tokens;  // (N) int64
   std::int64_t batch = 0;     // B and T of the padded layout
   std::int64_t length = 0;
+  // ForwardOptions::run_tokens: the real tokens whose keys and values are given, not computed,
+  // (B, 1, T, 1) bool. Undefined: every real token runs.
+  torch::Tensor given;
 };
 
 // y = x W^T + b for the LM's projections, x (..., in), W (out, in), b (out) or undefined: the one place
@@ -51,6 +54,11 @@ struct LayerCache {
   torch::Tensor* keys = nullptr;
   torch::Tensor* values = nullptr;
   std::int64_t past = 0;
+  // ForwardOptions::given_keys_values / captured_keys_values of this layer (padded layout, no past).
+  const torch::Tensor* given_keys = nullptr;
+  const torch::Tensor* given_values = nullptr;
+  torch::Tensor* captured_keys = nullptr;
+  torch::Tensor* captured_values = nullptr;
 };
 
 torch::Tensor layer_norm(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,

@@ -166,6 +166,9 @@ ForwardResult CausalLM::forward(const Batch& batch, const ForwardOptions& option
   if (options.unpadded && options.cache != nullptr) {
     throw Error("<forward>", "unpadded", "not available with a KV cache");
   }
+  if (options.run_tokens.defined() && !options.unpadded) {
+    throw Error("<forward>", "run_tokens", "needs an unpadded forward");
+  }
   const auto index_options = torch::TensorOptions().dtype(torch::kInt64).device(device);
   const torch::Tensor mask = batch.attention_mask.defined()
                                  ? batch.attention_mask.to(device, torch::kInt64)
@@ -235,7 +238,14 @@ ForwardResult CausalLM::forward(const Batch& batch, const ForwardOptions& option
     }
   }
   if (options.unpadded) {
-    inputs.real_tokens = mask.reshape(-1).nonzero().squeeze(1);
+    torch::Tensor running = mask.to(torch::kBool);  // (B, T)
+    if (options.run_tokens.defined()) {
+      const torch::Tensor run = options.run_tokens.to(device, torch::kBool);
+      if (options.given_keys_values != nullptr)
+        inputs.given = (running & run.logical_not()).view({batch_size, 1, length, 1});
+      running = running & run;
+    }
+    inputs.real_tokens = running.reshape(-1).nonzero().squeeze(1);
     inputs.batch = batch_size;
     inputs.length = length;
     x = unpad(x, inputs);  // (1, N, H)
@@ -246,6 +256,21 @@ ForwardResult CausalLM::forward(const Batch& batch, const ForwardOptions& option
     cache->keys.resize(static_cast<std::size_t>(c.n_layer));
     cache->values.resize(static_cast<std::size_t>(c.n_layer));
   }
+  const LayerKeysValues* given = inputs.given.defined() ? options.given_keys_values : nullptr;
+  if (given != nullptr) {
+    for (std::int64_t l = options.start_layer; l <= last_layer; ++l) {
+      const auto at = static_cast<std::size_t>(l);
+      if (at >= given->keys.size() || at >= given->values.size() || !given->keys[at].defined() ||
+          !given->values[at].defined()) {
+        throw Error("<forward>", "given_keys_values", "no keys and values for layer " + std::to_string(l));
+      }
+    }
+  }
+  LayerKeysValues* captured = options.captured_keys_values;
+  if (captured != nullptr) {
+    captured->keys.assign(static_cast<std::size_t>(c.n_layer), torch::Tensor());
+    captured->values.assign(static_cast<std::size_t>(c.n_layer), torch::Tensor());
+  }
 
   ForwardResult result;
   for (std::int64_t l = options.start_layer; l <= last_layer; ++l) {
@@ -254,6 +279,15 @@ ForwardResult CausalLM::forward(const Batch& batch, const ForwardOptions& option
       layer_cache.keys = &cache->keys[static_cast<std::size_t>(l)];
       layer_cache.values = &cache->values[static_cast<std::size_t>(l)];
       layer_cache.past = past;
+    }
+    const auto at = static_cast<std::size_t>(l);
+    if (given != nullptr) {
+      layer_cache.given_keys = &given->keys[at];
+      layer_cache.given_values = &given->values[at];
+    }
+    if (captured != nullptr) {
+      layer_cache.captured_keys = &captured->keys[at];
+      layer_cache.captured_values = &captured->values[at];
     }
     x = transformer_block(family_->block, c, l, weights_.layers[static_cast<std::size_t>(l)], x, inputs,
                           layer_cache);

@@ -53,6 +53,13 @@ struct KVCache {
   std::int64_t length() const { return attention_mask.defined() ? attention_mask.size(1) : 0; }
 };
 
+// Keys and values of every layer a forward ran, in the padded layout (B, n_kv_head, T, head_dim) after
+// the rotary embedding; undefined for layers it did not run. See ForwardOptions::run_tokens.
+struct LayerKeysValues {
+  std::vector<torch::Tensor> keys;    // per layer
+  std::vector<torch::Tensor> values;  // per layer
+};
+
 enum class LogitsAt {
   None,  // no logits (e.g. precompute)
   All,   // (B, T, V)
@@ -77,6 +84,15 @@ struct ForwardOptions {
   // the same results at real tokens for less work on ragged batches. Block outputs come back padded
   // with zeros at padding positions. Not with a KV cache.
   bool unpadded = false;
+  // Unpadded forwards of part of each row: the blocks run only on the real tokens where `run_tokens`
+  // (B, T) bool is true. Attention reads the keys and values of the other real tokens from
+  // `given_keys_values` (as a forward that ran them captured them); a forward whose run tokens see
+  // none of the others (e.g. each row's first tokens) needs none. `captured_keys_values` receives
+  // every block's keys and values. remedi/loss.cpp's edited pass: the positions before an edit come
+  // from the unedited LM without gradients, only the rest is run with them.
+  torch::Tensor run_tokens;
+  const LayerKeysValues* given_keys_values = nullptr;
+  LayerKeysValues* captured_keys_values = nullptr;
 };
 
 struct ForwardResult {

@@ -69,6 +69,22 @@ torch::Tensor kl_per_position(const torch::Tensor& reference_logp, const torch::
   return (reference_logp.exp() * (reference_logp - edited_logp)).sum(-1);
 }
 
+// Where the edited pass must run, (B, T) bool: each row from its first edited or read position on.
+// Before that, a row's states in blocks > layer are the unedited LM's (attention is causal, and the
+// edit adds nothing there). Undefined when every row starts at 0 (nothing to skip).
+torch::Tensor edited_run_tokens(const EditBatch& batch, const torch::Tensor& flat) {
+  const std::int64_t rows = batch.size();
+  const std::int64_t length = batch_length(batch);
+  const torch::Tensor row = flat.div(length, "floor");
+  const torch::Tensor column = flat - row * length;
+  torch::Tensor first = torch::full({rows}, length, torch::kInt64).scatter_reduce(0, row, column, "amin");
+  const torch::Tensor ranges = batch.edit_ranges.to(torch::kCPU, torch::kInt64);
+  const torch::Tensor begin = ranges.select(1, 0);
+  first = torch::where(begin < ranges.select(1, 1), torch::minimum(first, begin), first);
+  if (first.max().item<std::int64_t>() <= 0) return {};
+  return torch::arange(length, torch::kInt64).unsqueeze(0) >= first.unsqueeze(1);
+}
+
 // Log-probabilities (M, V) at flat positions `flat` (M) of the LM edited at `layer` with
 // `directions` (undefined: unedited).
 torch::Tensor logprobs_at(const lm::CausalLM& model, EditBatch& batch, std::int64_t layer,
@@ -87,6 +103,22 @@ torch::Tensor logprobs_at(const lm::CausalLM& model, EditBatch& batch, std::int6
   options.start_hidden = directions.defined() ? lm::apply_intervention(hidden, edit) : hidden;
   options.logits = lm::LogitsAt::None;
   options.unpadded = true;
+  // With gradients, the positions before each row's edit run once without them (their keys and
+  // values are all the rest needs) instead of through the forward and backward of the edited pass.
+  lm::LayerKeysValues before_edit;
+  if (directions.defined() && torch::GradMode::is_enabled()) {
+    const torch::Tensor run = edited_run_tokens(batch, flat);
+    if (run.defined()) {
+      torch::NoGradGuard no_grad;
+      lm::ForwardOptions unedited = options;
+      unedited.start_hidden = hidden;
+      unedited.run_tokens = run.logical_not();
+      unedited.captured_keys_values = &before_edit;
+      (void)model.forward(batch.tokens, unedited);
+      options.run_tokens = run;
+      options.given_keys_values = &before_edit;
+    }
+  }
   const torch::Tensor last = model.forward(batch.tokens, options).last_hidden;  // (B, T, H)
   return torch::log_softmax(model.logits(rows_at(last, flat)), -1);
 }

@@ -4,7 +4,10 @@
 // unedited last-block output at the positions the loss reads never change while an editor trains,
 // so they are computed once (without gradients) and cached in the EditBatch; each step then runs
 // only blocks l+1..L-1 on the edited hidden states of the real tokens (no padding), and the head
-// only at the (row, position) pairs the loss reads (entity's last token .. last prompt token). Reference mode
+// only at the (row, position) pairs the loss reads (entity's last token .. last prompt token). With
+// gradients, the positions of each row before its edit (and before what the loss reads) go through
+// those blocks once more without gradients, for their keys and values, and only the rest through
+// the forward and backward of the edited pass: their states do not depend on the editor. Reference mode
 // recomputes everything as the original does: full forwards from the embeddings with logits at every
 // position, for both the edited and the unedited pass. Both give the same loss (tests/remedi/loss_test.cpp).
 #pragma once

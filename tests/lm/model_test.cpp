@@ -97,6 +97,73 @@ TEST_P(FamilyTest, UnpaddedForwardMatchesTransformersAtRealTokens) {
   EXPECT_LE(scaled_diff_at(run("right", rest).logits, ref_.at("edited_logits_right"), mask), kTolerance);
 }
 
+// ForwardOptions::run_tokens (remedi/loss.cpp's edited pass): each row's first tokens run alone
+// (capturing their keys and values), the rest run given them; the logits at the rest are
+// transformers'. Unedited from the embeddings, and edited from block edit.layer + 1 with the
+// positions before the edit unedited, as the loss does. Row b leaves its first b + 1 real tokens to
+// the first part (sliding-window layers then read given keys inside and outside their window).
+TEST_P(FamilyTest, RunningTheRestOfEachRowOnGivenKeysAndValuesMatchesTransformers) {
+  torch::NoGradGuard no_grad;
+  for (const std::string side : {"right", "left"}) {
+    SCOPED_TRACE(side);
+    const torch::Tensor& mask = ref_.at("attention_mask_" + side);
+    const std::int64_t rows = mask.size(0);
+    // real tokens counted from each row's first: (B, T) 1-based, 0 at padding
+    const torch::Tensor count = mask.cumsum(1) * mask;
+    const torch::Tensor first = count.gt(0) & count.le(torch::arange(1, rows + 1).unsqueeze(1));
+    const torch::Tensor rest = mask.to(torch::kBool) & first.logical_not();
+    LayerKeysValues before;
+    ForwardOptions head;
+    head.unpadded = true;
+    head.run_tokens = first;
+    head.captured_keys_values = &before;
+    head.logits = LogitsAt::None;
+    (void)run(side, head);
+    ForwardOptions tail;
+    tail.unpadded = true;
+    tail.run_tokens = rest;
+    tail.given_keys_values = &before;
+    const ForwardResult result = run(side, tail);
+    EXPECT_LE(scaled_diff_at(result.logits, ref_.at("logits_" + side), rest.to(torch::kInt64)), kTolerance);
+    // the first tokens come back as zeros
+    EXPECT_EQ((result.last_hidden * first.unsqueeze(-1)).abs().max().item<double>(), 0.0);
+  }
+  const Intervention edit = test::reference_edit(ref_);
+  const torch::Tensor& mask = ref_.at("attention_mask_right");
+  ForwardOptions to_edit;
+  to_edit.stop_after_layer = edit.layer;
+  to_edit.capture_layers = {edit.layer};
+  const torch::Tensor hidden = run("right", to_edit).hidden.at(edit.layer);
+  const torch::Tensor from_edit =
+      torch::arange(mask.size(1)).unsqueeze(0) >= edit.ranges.select(1, 0).unsqueeze(1);  // (B, T)
+  ASSERT_TRUE((mask.to(torch::kBool) & from_edit.logical_not()).any().item<bool>())
+      << "an edit at 0 tests nothing";
+  LayerKeysValues before;
+  ForwardOptions head;
+  head.unpadded = true;
+  head.start_layer = edit.layer + 1;
+  head.start_hidden = hidden;
+  head.run_tokens = from_edit.logical_not();
+  head.captured_keys_values = &before;
+  head.logits = LogitsAt::None;
+  (void)run("right", head);
+  ForwardOptions tail = head;
+  tail.start_hidden = apply_intervention(hidden, edit);
+  tail.run_tokens = from_edit;
+  tail.captured_keys_values = nullptr;
+  tail.given_keys_values = &before;
+  tail.logits = LogitsAt::All;
+  EXPECT_LE(scaled_diff_at(run("right", tail).logits, ref_.at("edited_logits_right"),
+                           (mask.to(torch::kBool) & from_edit).to(torch::kInt64)),
+            kTolerance);
+  // Given keys and values are required for every layer the tail runs.
+  ForwardOptions missing = tail;
+  LayerKeysValues none;
+  missing.given_keys_values = &none;
+  test::expect_error([&] { (void)run("right", missing); }, "<forward>", "given_keys_values",
+                     "no keys and values for layer " + std::to_string(edit.layer + 1));
+}
+
 TEST_P(FamilyTest, LeftAndRightPaddingAgree) {
   torch::NoGradGuard no_grad;
   ForwardOptions last;
