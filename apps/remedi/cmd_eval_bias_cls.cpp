@@ -23,8 +23,12 @@ void register_eval_bias_cls(CLI::App& app, const std::string& name) {
       "--symmetric", a->symmetric,
       "Every label's direction from 'has the occupation of <label>', the gold one too (docs/METHOD.md Q18 "
       "variant; outputs *_symmetric)");
-  cmd->callback([a] {
+  auto dist_flags = std::make_shared<DistFlags>();
+  add_dist_options(*cmd, *dist_flags);
+  cmd->callback([a, dist_flags] {
+    const bool reports = join_eval_group(*a, *dist_flags);  // rank 0 alone reports
     const evaluate::BiasClsResults results = evaluate::bias_cls(load_eval_model(*a), *a);
+    if (!reports) return;
     if (results.computed) {
       nlohmann::json args = classification_options_json(*a);
       args["dataset"] = a->data.dataset;

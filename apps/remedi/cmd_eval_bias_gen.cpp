@@ -44,10 +44,14 @@ void register_eval_bias_gen(CLI::App& app, const std::string& name) {
   cmd->add_option("--max-new-tokens", a->max_new_tokens,
                   "If positive, new tokens per row whatever the prompts' width (overrides --max-length)")
       ->capture_default_str();
-  cmd->callback([a, cmd] {
+  auto dist_flags = std::make_shared<DistFlags>();
+  add_dist_options(*cmd, *dist_flags);
+  cmd->callback([a, cmd, dist_flags] {
     // Without -e, -t or -l only the unedited baseline runs.
     a->run_editors = cmd->count("--editors-dir") + cmd->count("--editor-type") + cmd->count("--layers") > 0;
+    const bool reports = join_eval_group(*a, *dist_flags);  // rank 0 alone reports
     const evaluate::BiasGenResults results = evaluate::bias_gen(load_eval_model(*a), *a);
+    if (!reports) return;
     write_args_file(results.experiment, args_json(*a));
     std::cout << results.summary(a->type).dump(2) << "\n";
   });

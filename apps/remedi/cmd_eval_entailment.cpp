@@ -18,11 +18,12 @@ namespace remedi::cli {
 
 namespace {
 
-void run(const evaluate::EntailmentOptions& a) {
+void run(evaluate::EntailmentOptions a, const DistFlags& dist_flags) {
+  const bool reports = join_eval_group(a, dist_flags);  // rank 0 alone reports
   std::optional<evaluate::EntailmentResults> results = evaluate::finished_entailment(a);
   if (!results) {
     results = evaluate::entailment(load_eval_model(a), a);
-    if (results->computed) {
+    if (results->computed && reports) {
       nlohmann::json args = eval_options_json(a);
       args["dataset"] = a.data.dataset;
       args["dataset_file"] = results->dataset_file;
@@ -32,7 +33,7 @@ void run(const evaluate::EntailmentOptions& a) {
       write_args_file(results->experiment, args);
     }
   }
-  std::cout << results->summary(a.type).dump(2) << "\n";
+  if (reports) std::cout << results->summary(a.type).dump(2) << "\n";
 }
 
 }  // namespace
@@ -51,7 +52,9 @@ void register_eval_entailment(CLI::App& app, const std::string& name) {
   cmd->add_flag("--faithful-target-span", a->target_first_occurrence,
                 "Score the target's first occurrence in the sequence, as the original (docs/METHOD.md Q8), "
                 "not its suffix");
-  cmd->callback([a] { run(*a); });
+  auto dist_flags = std::make_shared<DistFlags>();
+  add_dist_options(*cmd, *dist_flags);
+  cmd->callback([a, dist_flags] { run(*a, *dist_flags); });
 }
 
 }  // namespace remedi::cli

@@ -20,8 +20,12 @@ void register_eval_fact_cls(CLI::App& app, const std::string& name) {
   auto* cmd =
       app.add_subcommand(name, "CounterFact factual-error classification: contextual and decontextual");
   add_classification_options(*cmd, *a);
-  cmd->callback([a] {
+  auto dist_flags = std::make_shared<DistFlags>();
+  add_dist_options(*cmd, *dist_flags);
+  cmd->callback([a, dist_flags] {
+    const bool reports = join_eval_group(*a, *dist_flags);  // rank 0 alone reports
     const evaluate::FactClsResults results = evaluate::fact_cls(load_eval_model(*a), *a);
+    if (!reports) return;
     write_args_file(results.experiment, classification_options_json(*a));
     std::cout << results.summary().dump(2) << "\n";
   });

@@ -19,13 +19,9 @@ namespace remedi::cli {
 namespace {
 
 void run(evaluate::FactGenOptions options, const DistFlags& dist_flags) {
-  evaluate::check_fact_gen_options(options);  // bad flags fail before the model loads
-  options.group = join_group(dist_flags);
-  const bool reports = dist::root(options.group.get());  // rank 0 alone reports
-  if (!reports) options.quiet = true;
-  const lm::LoadedModel model = lm::load_model(
-      options.model, lm::load_options(rank_device(options.device, options.group.get()), options.dtype));
-  const evaluate::FactGenResults results = evaluate::fact_gen(model, options);
+  evaluate::check_fact_gen_options(options);                  // bad flags fail before the model loads
+  const bool reports = join_eval_group(options, dist_flags);  // rank 0 alone reports
+  const evaluate::FactGenResults results = evaluate::fact_gen(load_eval_model(options), options);
   if (reports) std::cout << results.summary().dump(2) << "\n";
 }
 

@@ -22,13 +22,17 @@ void register_eval_fact_mediation(CLI::App& app, const std::string& name) {
       name, "CounterFact mediation with the unedited LM: does it know the fact, does it follow context");
   add_eval_options(*cmd, *a);
   const CLI::Option* type = cmd->get_option("--editor-type");
-  cmd->callback([a, type] {
+  auto dist_flags = std::make_shared<DistFlags>();
+  add_dist_options(*cmd, *dist_flags);
+  cmd->callback([a, type, dist_flags] {
     // The unedited LM only: editor flags would silently do nothing, so they are refused.
     if (!a->layers.empty() || !a->editors.empty() || type->count() > 0) {
       throw Error("<argument>", "--layers/--editors-dir/--editor-type",
                   "fact-mediation runs the unedited LM and takes no editor");
     }
+    const bool reports = join_eval_group(*a, *dist_flags);  // rank 0 alone reports
     const evaluate::FactMediationResults results = evaluate::fact_mediation(load_eval_model(*a), *a);
+    if (!reports) return;
     write_args_file(results.experiment, eval_options_json(*a));
     std::cout << results.metrics.dump(2) << "\n";
   });

@@ -29,8 +29,12 @@ void register_generate_directions(CLI::App& app) {
       cmd->add_option("--size", a->size, "Rows [5000, 5000 + SIZE) of the data set")->capture_default_str();
   size->excludes(rows);
   size->excludes(cmd->get_option("--small"));
-  cmd->callback([a] {
+  auto dist_flags = std::make_shared<DistFlags>();
+  add_dist_options(*cmd, *dist_flags);
+  cmd->callback([a, dist_flags] {
+    const bool reports = join_eval_group(*a, *dist_flags);  // rank 0 alone reports
     const evaluate::DirectionsResults results = evaluate::generate_directions(load_eval_model(*a), *a);
+    if (!reports) return;
     nlohmann::json args = eval_options_json(*a);
     args["rows"] = results.rows;
     args["size"] = a->size;

@@ -122,4 +122,16 @@ std::string rank_device(const std::string& device, const dist::Group* group) {
   return "cuda:" + std::to_string(group->local_rank());
 }
 
+bool join_eval_group(EvalOptions& options, const DistFlags& flags) {
+  options.group = join_group(flags);
+  const bool reports = dist::root(options.group.get());
+  if (!reports) options.quiet = true;
+  return reports;
+}
+
+lm::LoadedModel load_eval_model(const EvalOptions& options) {
+  return lm::load_model(options.model,
+                        lm::load_options(rank_device(options.device, options.group.get()), options.dtype));
+}
+
 }  // namespace remedi::cli

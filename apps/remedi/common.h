@@ -42,9 +42,8 @@ using evaluate::write_json;
 inline constexpr const char* kInferenceDtypes =
     "fp32 | bf16 | fp16 | q8_0 | q4_0 | q4_1 (quantized weights, CPU)";
 
-inline lm::LoadedModel load_eval_model(const EvalOptions& options) {
-  return lm::load_model(options.model, lm::load_options(options.device, options.dtype));
-}
+// In a process group (options.group), "cuda" is this rank's GPU (rank_device).
+lm::LoadedModel load_eval_model(const EvalOptions& options);
 
 // Refuses an empty row selector (`--rows ''`), which would otherwise mean every row: a row option
 // left out selects every row, one given must select something explicitly. Returns `option`.
@@ -64,6 +63,11 @@ struct DistFlags {
 void add_dist_options(CLI::App& cmd, DistFlags& flags);
 // The environment's process group, or nullptr for one process (remedi::dist::Group::from_environment).
 std::shared_ptr<dist::Group> join_group(const DistFlags& flags);
+// What an evaluation command started by torchrun does before it loads its model: joins the group
+// (options.group; null for one process) and makes every rank but 0 quiet. Returns whether this process
+// reports: rank 0 (or the only process) alone prints the summary and writes the args file, as the
+// evaluation writes its results (evaluate/sharded.h).
+bool join_eval_group(EvalOptions& options, const DistFlags& flags);
 // `device` for this rank: "cuda" becomes "cuda:<LOCAL_RANK>" in a process group, so that the ranks
 // of one node take one GPU each.
 std::string rank_device(const std::string& device, const dist::Group* group);

@@ -10,6 +10,7 @@
 #include "eval/layer_selection.h"
 #include "eval/results_layout.h"
 #include "evaluate/results_json.h"
+#include "evaluate/sharded.h"
 #include "remedi/bias_classification.h"
 #include "remedi/classification.h"
 #include "remedi/editor.h"
@@ -141,6 +142,10 @@ BiasClsResults bias_cls_body(const lm::LoadedModel& model, const BiasClsOptions&
   results.type = a.type;
   results.samples = samples.size();
   results.labels = labels.size();
+  // Several ranks: each probes its batches of rows and precomputes their label inputs, every rank
+  // computes the directions and classifies the gathered whole (cheap, and the normalisation and
+  // bootstrap need every row), rank 0 writes.
+  dist::Group* group = a.group.get();
   const std::string suffix =
       std::string(a.symmetric ? "_symmetric" : "") + eval::control_suffix(a.control_task, a.control_model);
   // What is left to do per editor layer (entity layers default to the editor's layer to the last);
@@ -152,7 +157,7 @@ BiasClsResults bias_cls_body(const lm::LoadedModel& model, const BiasClsOptions&
     const std::string folder = editor_folder(results.experiment, a.type, layer);
     for (const std::int64_t entity_layer : entity_layers_for(a, layer, n_layer)) {
       Job job{entity_layer, folder, "error_cls_layer_" + std::to_string(entity_layer) + suffix};
-      if (const nlohmann::json done = finished_metrics(eval::metrics_file(folder, job.stem));
+      if (const nlohmann::json done = finished_metrics(group, eval::metrics_file(folder, job.stem));
           !done.is_null()) {
         results.layers[std::to_string(layer)][std::to_string(entity_layer)] = headline(done);
         continue;
@@ -163,9 +168,10 @@ BiasClsResults bias_cls_body(const lm::LoadedModel& model, const BiasClsOptions&
   }
   if (!probe_layers.empty()) {
     results.computed = true;
-    const InContextProbe probe = probe_in_context(
-        model.lm(), model.tok(), samples, std::vector<std::int64_t>(probe_layers.begin(), probe_layers.end()),
-        label_ids, a.batch_size, !a.quiet);
+    const InContextProbe probe =
+        sharded_in_context_probe(group, model.lm(), model.tok(), samples,
+                                 std::vector<std::int64_t>(probe_layers.begin(), probe_layers.end()),
+                                 label_ids, a.batch_size, !a.quiet);
     ErrorClassifierOptions options;
     options.normalize = !a.no_normalize;
     options.similarity = similarity;
@@ -174,16 +180,26 @@ BiasClsResults bias_cls_body(const lm::LoadedModel& model, const BiasClsOptions&
     for (std::size_t e = 0; e < loaded.editors.size(); ++e) {
       if (jobs[e].empty()) continue;
       const std::int64_t layer = loaded.layers[e];
-      const torch::Tensor directions =
-          label_directions(model.lm(), model.tok(), *loaded.editors[e], samples, labels,
-                           a.attribute_no_entity, a.batch_size, !a.quiet, a.symmetric);
+      Editor& editor = *loaded.editors[e];
+      const std::vector<torch::Tensor> inputs =
+          sharded_rows(group, samples.size(), a.batch_size, 2, [&](std::size_t begin, std::size_t end) {
+            const LabelInputs mine =
+                label_inputs(model.lm(), model.tok(), rows_of(samples, begin, end), labels,
+                             editor.config().layer, editor.config().input_last_entity_token,
+                             a.attribute_no_entity, a.batch_size, !a.quiet, a.symmetric);
+            return std::vector<torch::Tensor>{mine.entity, mine.attribute};
+          });
+      const torch::Tensor directions = label_directions(editor, {inputs[0], inputs[1]}, model.lm().device());
       for (const Job& job : jobs[e]) {
         const ErrorClassificationResult r =
             classify_errors(probe.entity.at(job.entity_layer), directions, probe.logp, gold, options);
         const nlohmann::json metrics = metrics_json(r, labels);
         // Records first: a metrics file is only ever next to the records it summarises.
-        write_json(eval::records_file(job.folder, job.stem), sample_records(samples, labels, probe.logp, r));
-        write_json(eval::metrics_file(job.folder, job.stem), metrics);
+        if (writes(group)) {
+          write_json(eval::records_file(job.folder, job.stem),
+                     sample_records(samples, labels, probe.logp, r));
+          write_json(eval::metrics_file(job.folder, job.stem), metrics);
+        }
         results.layers[std::to_string(layer)][std::to_string(job.entity_layer)] = headline(metrics);
         if (!a.quiet) {
           std::cerr << a.type << "/" << layer << " entity layer " << job.entity_layer << ": F1 "

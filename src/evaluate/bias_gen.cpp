@@ -12,6 +12,7 @@
 #include "eval/metrics.h"
 #include "eval/results_layout.h"
 #include "evaluate/results_json.h"
+#include "evaluate/sharded.h"
 #include "remedi/bias_generation.h"
 #include "remedi/editor.h"
 #include "remedi/editor_file.h"
@@ -102,10 +103,18 @@ Evaluation evaluate(const Setup& s, Editor* editor) {
   options.progress = !a.quiet;
   options.label = editor != nullptr ? "edited generations" : "unedited generations";
   const auto start = std::chrono::steady_clock::now();
-  const std::vector<std::string> texts = generate_texts(s.model.lm(), s.model.tok(), editor, s.rows, options);
+  // Several ranks: each generates and scores its batches of rows; every rank computes the records and
+  // metrics of the gathered whole (rank 0 writes them).
+  dist::Group* group = a.group.get();
+  const std::vector<std::string> texts =
+      sharded_texts(group, s.model.lm(), s.model.tok(), editor, s.rows, options);
   const double seconds = seconds_since(start);
-  const torch::Tensor logp = label_logprobs(s.model.lm(), s.model.tok(), editor, s.rows, s.labels,
-                                            bias_edit_occurrence(contextual), a.batch_size, !a.quiet);
+  const torch::Tensor logp =
+      sharded_rows(group, s.rows.size(), a.batch_size, 1, [&](std::size_t begin, std::size_t end) {
+        return std::vector<torch::Tensor>{
+            label_logprobs(s.model.lm(), s.model.tok(), editor, rows_of(s.rows, begin, end), s.labels,
+                           bias_edit_occurrence(contextual), a.batch_size, !a.quiet)};
+      })[0];
   Evaluation e;
   e.records = bias_correction_records(s.rows, texts, logp, s.labels, s.references, kBiasGenTopPredictions);
   e.metrics = metrics_json(bias_correction_metrics(e.records, kBiasGenTopPredictions));
@@ -179,12 +188,14 @@ BiasGenResults bias_gen_body(const lm::LoadedModel& model, const BiasGenOptions&
               << ": they get one new token (docs/METHOD.md Q12)\n";
   }
 
+  dist::Group* group = a.group.get();  // rank 0 decides what is skipped and writes
   const std::string baseline_file = eval::records_file(folder, kBaselineStem);
-  if (const nlohmann::json earlier = finished_metrics(baseline_file); !earlier.is_null()) {
+  if (const nlohmann::json earlier = finished_metrics(group, baseline_file); !earlier.is_null()) {
     results.baseline = earlier.value("metrics", nlohmann::json());
   } else {
     const Evaluation e = evaluate(s, nullptr);
-    write_json(baseline_file, {{"samples", records_json(e.records)}, {"metrics", e.metrics}});
+    if (writes(group))
+      write_json(baseline_file, {{"samples", records_json(e.records)}, {"metrics", e.metrics}});
     results.baseline = e.metrics;
     if (!a.quiet) print_line(results.setting + " baseline", e.metrics);
   }
@@ -193,21 +204,26 @@ BiasGenResults bias_gen_body(const lm::LoadedModel& model, const BiasGenOptions&
   for (std::size_t i = 0; i < loaded.editors.size(); ++i) {
     const std::int64_t layer = loaded.layers[i];
     const std::string out = editor_folder(folder, a.type, layer);
-    if (nlohmann::json earlier = finished_metrics(eval::metrics_file(out, kEditedStem)); !earlier.is_null()) {
+    if (nlohmann::json earlier = finished_metrics(group, eval::metrics_file(out, kEditedStem));
+        !earlier.is_null()) {
       results.layers[std::to_string(layer)] = std::move(earlier);
       continue;
     }
     const Evaluation e = evaluate(s, loaded.editors[i].get());
     // Records first: a metrics file is only ever next to the records it summarises.
-    write_json(eval::records_file(out, kEditedStem), records_json(e.records));
-    write_json(eval::metrics_file(out, kEditedStem), e.metrics);
+    if (writes(group)) {
+      write_json(eval::records_file(out, kEditedStem), records_json(e.records));
+      write_json(eval::metrics_file(out, kEditedStem), e.metrics);
+    }
     results.layers[std::to_string(layer)] = e.metrics;
     if (!a.quiet) print_line(results.setting + " " + a.type + "/" + std::to_string(layer), e.metrics);
   }
   if (a.decontextualized) {
     results.layer_selection = select_layer(loaded.layers, results.layers);
-    write_json(eval::layer_selection_file((std::filesystem::path(folder) / a.type).string()),
-               results.layer_selection);
+    if (writes(group)) {
+      write_json(eval::layer_selection_file((std::filesystem::path(folder) / a.type).string()),
+                 results.layer_selection);
+    }
   }
   return results;
 }

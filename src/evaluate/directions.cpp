@@ -11,6 +11,7 @@
 #include "data/derived.h"
 #include "eval/results_layout.h"
 #include "evaluate/results_json.h"
+#include "evaluate/sharded.h"
 #include "io/safetensors.h"
 #include "remedi/edit_batch.h"
 #include "remedi/editor.h"
@@ -168,12 +169,19 @@ DirectionsResults generate_directions_body(const lm::LoadedModel& model, const D
   const LoadedEditors loaded = load_eval_editors(a.editors, a.type, a.layers, model.lm());
   results.experiment = experiment_folder(a);
   results.samples = samples.size();
+  // Several ranks: each dumps its batches of rows, rank 0 writes the gathered dump.
+  dist::Group* group = a.group.get();
   for (std::size_t e = 0; e < loaded.editors.size(); ++e) {
     const std::int64_t layer = loaded.layers[e];
-    const DirectionDump dump =
-        compute_direction_dump(model, *loaded.editors[e], samples, a.batch_size, !a.quiet);
+    const std::vector<torch::Tensor> all =
+        sharded_rows(group, samples.size(), a.batch_size, 4, [&](std::size_t begin, std::size_t end) {
+          const DirectionDump d = compute_direction_dump(
+              model, *loaded.editors[e], rows_of(samples, begin, end), a.batch_size, !a.quiet);
+          return std::vector<torch::Tensor>{d.directions, d.attributes, d.h_entity_pre, d.h_entity_post};
+        });
+    const DirectionDump dump{all[0], all[1], all[2], all[3]};
     const std::string folder = editor_folder(results.experiment, a.type, layer);
-    write_dump(folder, dump, samples, model.lm(), a, layer, results.rows);
+    if (writes(group)) write_dump(folder, dump, samples, model.lm(), a, layer, results.rows);
     results.dumps[layer] = (std::filesystem::path(folder) / kTensorsFile).string();
   }
   return results;

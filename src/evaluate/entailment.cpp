@@ -5,12 +5,15 @@
 #include <algorithm>
 #include <filesystem>
 #include <iostream>
+#include <map>
+#include <numeric>
 #include <vector>
 
 #include "data/datasets.h"
 #include "eval/metrics.h"
 #include "eval/results_layout.h"
 #include "evaluate/results_json.h"
+#include "evaluate/sharded.h"
 #include "remedi/editor.h"
 #include "remedi/editor_file.h"
 #include "remedi/entailment.h"
@@ -179,24 +182,28 @@ Prepared prepare(const EntailmentOptions& a) {
   return p;
 }
 
-// Said once everything has been checked, so that bad input still gives exactly one line.
-void warn_if_synthetic(const Prepared& p) {
-  if (p.results.synthetic) {
+// Said once everything has been checked, so that bad input still gives exactly one line; by rank 0
+// alone under several ranks.
+void warn_if_synthetic(const Prepared& p, const dist::Group* group) {
+  if (p.results.synthetic && dist::root(group)) {
     std::cerr << "remedi: warning: " << p.results.dataset_file
               << " is synthetic test data in the McRae layout: these numbers are not McRae results\n";
   }
 }
 
-// Every folder of `p` read back, when each has its metrics file.
-std::optional<EntailmentResults> read_back(const Prepared& p) {
+// Every folder of `p` read back, when each has its metrics file (as rank 0 sees them: collective
+// under several ranks).
+std::optional<EntailmentResults> read_back(const Prepared& p, dist::Group* group) {
   const auto done = [](const std::string& folder) {
     return std::filesystem::exists(eval::metrics_file(folder, kStem));
   };
-  if (p.folders.empty() || !std::all_of(p.folders.begin(), p.folders.end(), done)) return std::nullopt;
-  warn_if_synthetic(p);
+  bool finished = !p.folders.empty() && std::all_of(p.folders.begin(), p.folders.end(), done);
+  if (group != nullptr) finished = from_root(*group, finished).get<bool>();
+  if (!finished) return std::nullopt;
+  warn_if_synthetic(p, group);
   EntailmentResults results = p.results;
   for (const std::string& folder : p.folders) {
-    nlohmann::json metrics = finished_metrics(eval::metrics_file(folder, kStem));
+    nlohmann::json metrics = finished_metrics(group, eval::metrics_file(folder, kStem));
     metrics["skipped_existing"] = true;
     if (p.prefix) {
       results.metrics = metrics;
@@ -243,14 +250,55 @@ std::string entailment_dataset_file(const EntailmentOptions& a) {
 }
 
 std::optional<EntailmentResults> finished_entailment(const EntailmentOptions& options) {
-  return read_back(prepare(options));
+  return read_back(prepare(options), options.group.get());
 }
 
 namespace {
 
+// score_feature_targets of every row, each rank scoring its batches of the sequences one process
+// scores: every row with an editor; unedited, each distinct sequence once (first occurrences, in
+// order, as score_feature_targets itself keeps them), so that the batches are the same. Group null:
+// score_feature_targets itself. Collective.
+std::vector<double> sharded_feature_scores(dist::Group* group, const lm::LoadedModel& model, Editor* editor,
+                                           const EditorInputs* inputs,
+                                           const std::vector<data::MediationSample>& samples,
+                                           const std::vector<FeatureRow>& rows,
+                                           const TargetScoringOptions& options) {
+  if (group == nullptr)
+    return score_feature_targets(model.lm(), model.tok(), editor, inputs, samples, rows, options);
+  std::vector<FeatureRow> scored;                   // what one process runs, in order
+  std::vector<std::size_t> result_of(rows.size());  // index into `scored` whose score a row takes
+  std::map<std::string, std::size_t> seen;
+  for (std::size_t r = 0; r < rows.size(); ++r) {
+    if (editor == nullptr) {
+      const auto [at, added] = seen.emplace(feature_sequence(rows[r]), scored.size());
+      result_of[r] = at->second;
+      if (!added) continue;
+    } else {
+      result_of[r] = scored.size();
+    }
+    scored.push_back(rows[r]);
+  }
+  const torch::Tensor sums =
+      sharded_rows(group, scored.size(), options.batch_size, 1, [&](std::size_t begin, std::size_t end) {
+        TargetScoringOptions local = options;
+        local.progress = options.progress && group->root();
+        const std::vector<double> mine = score_feature_targets(model.lm(), model.tok(), editor, inputs,
+                                                               samples, rows_of(scored, begin, end), local);
+        return std::vector<torch::Tensor>{torch::tensor(mine, torch::kFloat64)};
+      })[0];
+  std::vector<double> out(rows.size());
+  for (std::size_t r = 0; r < rows.size(); ++r)
+    out[r] = sums[static_cast<std::int64_t>(result_of[r])].item<double>();
+  return out;
+}
+
 EntailmentResults entailment_body(const lm::LoadedModel& model, const EntailmentOptions& a) {
   const Prepared p = prepare(a);
-  if (std::optional<EntailmentResults> done = read_back(p)) return *done;
+  // Several ranks: each scores its batches of feature rows and precomputes its batches of samples;
+  // every rank groups the gathered scores, rank 0 writes.
+  dist::Group* group = a.group.get();
+  if (std::optional<EntailmentResults> done = read_back(p, group)) return *done;
   const std::string& file = p.results.dataset_file;
   EntailmentResults results = p.results;
   TargetScoringOptions scoring;
@@ -260,12 +308,13 @@ EntailmentResults entailment_body(const lm::LoadedModel& model, const Entailment
   const auto write = [&](const std::string& folder, const nlohmann::json& metrics,
                          const nlohmann::json& records) {
     results.computed = true;
+    if (!writes(group)) return;
     // Records first, metrics last: an existing metrics file marks a finished run (finished_metrics).
     write_json(eval::records_file(folder, kStem), records);
     write_json(eval::metrics_file(folder, kStem), metrics);
   };
   if (p.prefix) {
-    warn_if_synthetic(p);
+    warn_if_synthetic(p, group);
     // The plain prompts' unedited scores give the notebook's prefix Δp (prefix minus no context).
     // Scored in one pass with the prefix rows, so that a sequence both have (every unrelated
     // feature) gets one score and a Δp of exactly 0.
@@ -274,7 +323,7 @@ EntailmentResults entailment_body(const lm::LoadedModel& model, const Entailment
     both.insert(both.end(), plain.begin(), plain.end());
     scoring.label = "prefix";
     const std::vector<double> scores =
-        score_feature_targets(model.lm(), model.tok(), nullptr, nullptr, p.samples, both, scoring);
+        sharded_feature_scores(group, model, nullptr, nullptr, p.samples, both, scoring);
     const auto half = scores.begin() + static_cast<std::ptrdiff_t>(p.rows.size());
     const std::vector<double> pre(scores.begin(), half);
     const std::vector<double> no_context(half, scores.end());
@@ -286,29 +335,30 @@ EntailmentResults entailment_body(const lm::LoadedModel& model, const Entailment
     return results;
   }
   const LoadedEditors loaded = load_eval_editors(a.editors, a.type, a.layers, model.lm());
-  warn_if_synthetic(p);
+  warn_if_synthetic(p, group);
   results.layers = nlohmann::json::object();
   std::optional<std::vector<double>> pre;  // unedited: the same for every layer
   for (std::size_t e = 0; e < loaded.editors.size(); ++e) {
     const std::int64_t layer = loaded.layers[e];
     const std::string folder = editor_folder(results.experiment, a.type, layer);
-    if (nlohmann::json metrics = finished_metrics(eval::metrics_file(folder, kStem)); !metrics.is_null()) {
+    if (nlohmann::json metrics = finished_metrics(group, eval::metrics_file(folder, kStem));
+        !metrics.is_null()) {
       metrics["skipped_existing"] = true;
       results.layers[std::to_string(layer)] = metrics;
       continue;
     }
     if (!pre) {
       scoring.label = "unedited";
-      pre = score_feature_targets(model.lm(), model.tok(), nullptr, nullptr, p.samples, p.rows, scoring);
+      pre = sharded_feature_scores(group, model, nullptr, nullptr, p.samples, p.rows, scoring);
     }
     PrecomputeOptions precompute;
     precompute.layer = layer;
     precompute.batch_size = a.batch_size;
     precompute.progress = !a.quiet;
-    const EditorInputs inputs = precompute_editor_inputs(model.lm(), model.tok(), p.samples, precompute);
+    const EditorInputs inputs = sharded_editor_inputs(group, model.lm(), model.tok(), p.samples, precompute);
     scoring.label = a.type + "/" + std::to_string(layer);
-    const std::vector<double> post = score_feature_targets(model.lm(), model.tok(), loaded.editors[e].get(),
-                                                           &inputs, p.samples, p.rows, scoring);
+    const std::vector<double> post =
+        sharded_feature_scores(group, model, loaded.editors[e].get(), &inputs, p.samples, p.rows, scoring);
     const std::vector<SampleEntailment> grouped =
         group_features(p.samples.size(), p.rows, *pre, &post, nullptr);
     const nlohmann::json metrics = metrics_json(grouped, true, true, file, a.target_first_occurrence);

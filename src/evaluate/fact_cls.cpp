@@ -10,6 +10,7 @@
 #include "eval/layer_selection.h"
 #include "eval/results_layout.h"
 #include "evaluate/results_json.h"
+#include "evaluate/sharded.h"
 #include "remedi/classification.h"
 #include "remedi/editor.h"
 #include "remedi/editor_file.h"
@@ -117,6 +118,9 @@ FactClsResults fact_cls_body(const lm::LoadedModel& model, const ClassificationO
   results.experiment = experiment_folder(a);
   results.type = a.type;
   const std::string suffix = eval::control_suffix(a.control_task, a.control_model);
+  // Several ranks: each probes and precomputes its batches of rows, every rank classifies the gathered
+  // whole (cheap, and the normalisation and bootstrap need every row), rank 0 writes.
+  dist::Group* group = a.group.get();
   // Entity layers per editor layer (default: the editor's layer to the last), probed in one pass;
   // pairs whose metrics file exists were run before (METHOD §8.14) and are read back instead.
   std::vector<std::vector<std::int64_t>> entity_layers;  // per editor: the pairs still to run
@@ -128,7 +132,7 @@ FactClsResults fact_cls_body(const lm::LoadedModel& model, const ClassificationO
     const std::vector<std::int64_t> wanted = entity_layers_for(a, layer, n_layer);
     for (const std::int64_t l : wanted) {
       if (nlohmann::json earlier =
-              finished_metrics(eval::metrics_file(folder, eval::fact_cls_stem(l, suffix)));
+              finished_metrics(group, eval::metrics_file(folder, eval::fact_cls_stem(l, suffix)));
           !earlier.is_null()) {
         results.layers[std::to_string(layer)][std::to_string(l)] = headline(earlier);
         continue;
@@ -141,9 +145,10 @@ FactClsResults fact_cls_body(const lm::LoadedModel& model, const ClassificationO
   }
   EntityProbes probes;
   if (!all_entity_layers.empty()) {
-    probes = probe_entities(model.lm(), model.tok(), samples,
-                            std::vector<std::int64_t>(all_entity_layers.begin(), all_entity_layers.end()),
-                            a.batch_size, !a.quiet);
+    probes =
+        sharded_entity_probes(group, model.lm(), model.tok(), samples,
+                              std::vector<std::int64_t>(all_entity_layers.begin(), all_entity_layers.end()),
+                              a.batch_size, !a.quiet);
   }
   ClassifierOptions options;
   options.normalize = !a.no_normalize;
@@ -158,9 +163,9 @@ FactClsResults fact_cls_body(const lm::LoadedModel& model, const ClassificationO
     precompute.batch_size = a.batch_size;
     precompute.progress = !a.quiet;
     const EditorInputs mediated_inputs =
-        precompute_editor_inputs(model.lm(), model.tok(), samples, precompute);
+        sharded_editor_inputs(group, model.lm(), model.tok(), samples, precompute);
     const EditorInputs unmediated_inputs =
-        precompute_editor_inputs(model.lm(), model.tok(), unmediated, precompute);
+        sharded_editor_inputs(group, model.lm(), model.tok(), unmediated, precompute);
     const torch::Tensor d_new =
         directions(editor, mediated_inputs, mediated_inputs.attribute_average, model.lm().device());
     const torch::Tensor d_true =
@@ -170,8 +175,10 @@ FactClsResults fact_cls_body(const lm::LoadedModel& model, const ClassificationO
       const PairResult pair = classify_pair(samples, probes, entity_layer, d_new, d_true, options);
       const std::string stem = eval::fact_cls_stem(entity_layer, suffix);
       // Records first: a metrics file is only ever next to the records it summarises.
-      write_json(eval::records_file(folder, stem), pair.records);
-      write_json(eval::metrics_file(folder, stem), pair.metrics);
+      if (writes(group)) {
+        write_json(eval::records_file(folder, stem), pair.records);
+        write_json(eval::metrics_file(folder, stem), pair.metrics);
+      }
       results.layers[std::to_string(layer)][std::to_string(entity_layer)] = headline(pair.metrics);
       if (!a.quiet) {
         std::cerr << a.type << "/" << layer << " entity layer " << entity_layer << ": contextual F1 "

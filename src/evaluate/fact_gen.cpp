@@ -177,7 +177,7 @@ nlohmann::json run_baseline(const FactGenOptions& o, const lm::LoadedModel& mode
   const std::string folder = (std::filesystem::path(experiment) / o.baseline).string();
   nlohmann::json summary = nlohmann::json::object();
   for (const std::string& benchmark : o.benchmarks) {
-    nlohmann::json metrics = finished_metrics(eval::metrics_file(folder, benchmark));
+    nlohmann::json metrics = finished_metrics(o.group.get(), eval::metrics_file(folder, benchmark));
     if (!metrics.is_null()) {
       summary[benchmark] = std::move(metrics);
       continue;
@@ -265,8 +265,8 @@ nlohmann::json run_editors(const FactGenOptions& o, const lm::LoadedModel& model
   std::set<std::pair<std::int64_t, std::string>> finished;
   for (const std::int64_t layer : layers) {
     for (const std::string& benchmark : o.benchmarks) {
-      nlohmann::json earlier =
-          finished_metrics(eval::metrics_file(editor_folder(experiment, o.type, layer), benchmark));
+      nlohmann::json earlier = finished_metrics(
+          o.group.get(), eval::metrics_file(editor_folder(experiment, o.type, layer), benchmark));
       if (earlier.is_null()) continue;
       summary[std::to_string(layer)][benchmark] = std::move(earlier);
       finished.insert({layer, benchmark});

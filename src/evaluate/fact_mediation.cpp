@@ -8,6 +8,7 @@
 #include "eval/metrics.h"
 #include "eval/results_layout.h"
 #include "evaluate/results_json.h"
+#include "evaluate/sharded.h"
 #include "remedi/scoring.h"
 
 namespace remedi::evaluate {
@@ -43,8 +44,10 @@ FactMediationResults fact_mediation_body(const lm::LoadedModel& model, const Eva
   options.top_k = kTopTokens;
   options.progress = !a.quiet;
   options.allow_missing_entity = true;  // nothing is edited, so the entity need not be located
-  const TargetScores bare = score_targets(model.lm(), model.tok(), nullptr, samples, options);
-  const TargetScores contextual = score_targets(model.lm(), model.tok(), nullptr, in_context, options);
+  dist::Group* group = a.group.get();   // each rank scores its batches; rank 0 writes
+  const TargetScores bare = sharded_scores(group, model.lm(), model.tok(), nullptr, samples, options);
+  const TargetScores contextual =
+      sharded_scores(group, model.lm(), model.tok(), nullptr, in_context, options);
   nlohmann::json records = nlohmann::json::array();
   std::vector<double> knows;
   std::vector<double> follows;
@@ -76,8 +79,10 @@ FactMediationResults fact_mediation_body(const lm::LoadedModel& model, const Eva
                      {"contextual", {{"accuracy", aggregate_json(follows_rate)}}},
                      {"samples", samples.size()}};
   // Records first: a metrics file is only ever next to the records it summarises.
-  write_json(eval::records_file(results.experiment, kStem), records);
-  write_json(eval::metrics_file(results.experiment, kStem), results.metrics);
+  if (writes(group)) {
+    write_json(eval::records_file(results.experiment, kStem), records);
+    write_json(eval::metrics_file(results.experiment, kStem), results.metrics);
+  }
   return results;
 }
 

@@ -86,8 +86,9 @@ struct EvalOptions {
   std::string dtype = "fp32";
   std::string results;
   bool quiet = false;
-  // The job's process group (remedi/distributed.h); null: one process. The evaluations that support it
-  // (docs/DISTRIBUTED.md) split their rows across the ranks (evaluate/sharded.h) and rank 0 writes.
+  // The job's process group (remedi/distributed.h); null: one process. Every evaluation splits its
+  // per-row work across the ranks (evaluate/sharded.h; docs/DISTRIBUTED.md says what each shards), and
+  // rank 0 alone writes; with a group, each evaluation function is a collective every rank calls.
   std::shared_ptr<dist::Group> group;
 };
 nlohmann::json eval_options_json(const EvalOptions& options);

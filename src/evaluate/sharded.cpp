@@ -3,7 +3,11 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <stdexcept>
 #include <string>
+
+#include "evaluate/setup.h"
+#include "util/error.h"
 
 namespace remedi::evaluate {
 
@@ -40,30 +44,54 @@ std::vector<torch::Tensor> gather_rows(dist::Group& group, const std::vector<tor
   return gathered;
 }
 
-namespace {
-
-std::vector<data::MediationSample> slice(const std::vector<data::MediationSample>& rows,
-                                         std::pair<std::size_t, std::size_t> range) {
-  return {rows.begin() + static_cast<std::ptrdiff_t>(range.first),
-          rows.begin() + static_cast<std::ptrdiff_t>(range.second)};
+std::vector<torch::Tensor> sharded_rows(dist::Group* group, std::size_t count, std::int64_t batch_size,
+                                        std::size_t columns, const RowWork& work) {
+  if (group == nullptr) return work(0, count);
+  // Checked here, not only by `work`: a rank without rows would otherwise wait for the failed ones.
+  if (batch_size < 1) throw Error("<argument>", "--batch-size", "must be at least 1");
+  const auto [begin, end] = shard_batches(count, batch_size, group->rank(), group->size());
+  std::vector<torch::Tensor> mine(columns);  // undefined: a rank without rows
+  if (end > begin) {
+    mine = work(begin, end);
+    if (mine.size() != columns) throw std::logic_error("sharded_rows: work returned the wrong column count");
+  }
+  return gather_rows(*group, mine);
 }
 
-}  // namespace
+std::vector<std::string> sharded_strings(
+    dist::Group* group, std::size_t count, std::int64_t batch_size,
+    const std::function<std::vector<std::string>(std::size_t begin, std::size_t end)>& work) {
+  if (group == nullptr) return work(0, count);
+  if (batch_size < 1) throw Error("<argument>", "--batch-size", "must be at least 1");
+  const auto [begin, end] = shard_batches(count, batch_size, group->rank(), group->size());
+  // Length-prefixed, not JSON: a generated text may end inside a multi-byte character.
+  std::string mine;
+  if (end > begin) {
+    for (const std::string& text : work(begin, end)) mine += std::to_string(text.size()) + ":" + text;
+  }
+  std::vector<std::string> strings;
+  for (const std::string& part : group->all_gather(mine)) {
+    for (std::size_t at = 0; at < part.size();) {
+      const std::size_t colon = part.find(':', at);
+      const std::size_t length = std::stoull(part.substr(at, colon - at));
+      strings.push_back(part.substr(colon + 1, length));
+      at = colon + 1 + length;
+    }
+  }
+  return strings;
+}
 
 TargetScores sharded_scores(dist::Group* group, const lm::CausalLM& model, const tok::Tokenizer& tokenizer,
                             Editor* editor, const std::vector<data::MediationSample>& rows,
                             const ScoringOptions& options) {
   if (group == nullptr) return score_targets(model, tokenizer, editor, rows, options);
-  const auto range = shard_batches(rows.size(), options.batch_size, group->rank(), group->size());
-  std::vector<torch::Tensor> mine;
-  if (range.second > range.first) {
-    ScoringOptions local = options;
-    local.progress = options.progress && group->root();
-    const TargetScores s = score_targets(model, tokenizer, editor, slice(rows, range), local);
-    mine = {s.mediated_logp, s.unmediated_logp, s.top_ids, s.top_logp};
-  }
   const std::vector<torch::Tensor> all =
-      gather_rows(*group, mine.empty() ? std::vector<torch::Tensor>(4) : mine);
+      sharded_rows(group, rows.size(), options.batch_size, 4, [&](std::size_t begin, std::size_t end) {
+        ScoringOptions local = options;
+        local.progress = options.progress && group->root();
+        const TargetScores s = score_targets(model, tokenizer, editor, rows_of(rows, begin, end), local);
+        return std::vector<torch::Tensor>{s.mediated_logp, s.unmediated_logp, s.top_ids, s.top_logp};
+      });
   return {all[0], all[1], all[2], all[3]};
 }
 
@@ -72,29 +100,95 @@ std::vector<std::string> sharded_texts(dist::Group* group, const lm::CausalLM& m
                                        const std::vector<data::MediationSample>& rows,
                                        const GenerationOptions& options) {
   if (group == nullptr) return generate_texts(model, tokenizer, editor, rows, options);
-  const auto range = shard_batches(rows.size(), options.batch_size, group->rank(), group->size());
-  // Length-prefixed, not JSON: a generated text may end inside a multi-byte character.
-  std::string mine;
-  if (range.second > range.first) {
+  const auto step = static_cast<std::uint64_t>(std::max<std::int64_t>(1, options.batch_size));
+  return sharded_strings(group, rows.size(), options.batch_size, [&](std::size_t begin, std::size_t end) {
     GenerationOptions local = options;
     local.progress = options.progress && group->root();
     // Batch b of one process samples with seed + b: this rank's first batch is batch begin / size.
-    local.seed = options.seed + static_cast<std::uint64_t>(range.first) /
-                                    static_cast<std::uint64_t>(std::max<std::int64_t>(1, options.batch_size));
-    for (const std::string& text : generate_texts(model, tokenizer, editor, slice(rows, range), local)) {
-      mine += std::to_string(text.size()) + ":" + text;
-    }
+    local.seed = options.seed + static_cast<std::uint64_t>(begin) / step;
+    return generate_texts(model, tokenizer, editor, rows_of(rows, begin, end), local);
+  });
+}
+
+EditorInputs sharded_editor_inputs(dist::Group* group, const lm::CausalLM& model,
+                                   const tok::Tokenizer& tokenizer,
+                                   const std::vector<data::MediationSample>& samples,
+                                   const PrecomputeOptions& options) {
+  if (group == nullptr) return precompute_editor_inputs(model, tokenizer, samples, options);
+  const std::vector<torch::Tensor> all =
+      sharded_rows(group, samples.size(), options.batch_size, 4, [&](std::size_t begin, std::size_t end) {
+        PrecomputeOptions local = options;
+        local.progress = options.progress && group->root();
+        const EditorInputs in =
+            precompute_editor_inputs(model, tokenizer, rows_of(samples, begin, end), local);
+        return std::vector<torch::Tensor>{in.entity_last, in.entity_average, in.attribute_last,
+                                          in.attribute_average};
+      });
+  return {all[0], all[1], all[2], all[3]};
+}
+
+EntityProbes sharded_entity_probes(dist::Group* group, const lm::CausalLM& model,
+                                   const tok::Tokenizer& tokenizer,
+                                   const std::vector<data::MediationSample>& samples,
+                                   const std::vector<std::int64_t>& layers, std::int64_t batch_size,
+                                   bool progress) {
+  if (group == nullptr) return probe_entities(model, tokenizer, samples, layers, batch_size, progress);
+  // Columns: the four log-probs, then in_context and in_prompt per layer.
+  const std::vector<torch::Tensor> all = sharded_rows(
+      group, samples.size(), batch_size, 4 + 2 * layers.size(), [&](std::size_t begin, std::size_t end) {
+        const EntityProbes p = probe_entities(model, tokenizer, rows_of(samples, begin, end), layers,
+                                              batch_size, progress && group->root());
+        std::vector<torch::Tensor> columns{p.in_context_new_logp, p.in_context_true_logp,
+                                           p.in_prompt_new_logp, p.in_prompt_true_logp};
+        for (const std::int64_t layer : layers) {
+          columns.push_back(p.in_context.at(layer));
+          columns.push_back(p.in_prompt.at(layer));
+        }
+        return columns;
+      });
+  EntityProbes probes;
+  probes.in_context_new_logp = all[0];
+  probes.in_context_true_logp = all[1];
+  probes.in_prompt_new_logp = all[2];
+  probes.in_prompt_true_logp = all[3];
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    probes.in_context[layers[i]] = all[4 + 2 * i];
+    probes.in_prompt[layers[i]] = all[5 + 2 * i];
   }
-  std::vector<std::string> texts;
-  for (const std::string& part : group->all_gather(mine)) {
-    for (std::size_t at = 0; at < part.size();) {
-      const std::size_t colon = part.find(':', at);
-      const std::size_t length = std::stoull(part.substr(at, colon - at));
-      texts.push_back(part.substr(colon + 1, length));
-      at = colon + 1 + length;
-    }
-  }
-  return texts;
+  return probes;
+}
+
+InContextProbe sharded_in_context_probe(dist::Group* group, const lm::CausalLM& model,
+                                        const tok::Tokenizer& tokenizer,
+                                        const std::vector<data::MediationSample>& samples,
+                                        const std::vector<std::int64_t>& layers,
+                                        const std::vector<std::int64_t>& token_ids, std::int64_t batch_size,
+                                        bool progress) {
+  if (group == nullptr)
+    return probe_in_context(model, tokenizer, samples, layers, token_ids, batch_size, progress);
+  // Columns: the log-probs, then the entity per layer.
+  const std::vector<torch::Tensor> all = sharded_rows(
+      group, samples.size(), batch_size, 1 + layers.size(), [&](std::size_t begin, std::size_t end) {
+        const InContextProbe p = probe_in_context(model, tokenizer, rows_of(samples, begin, end), layers,
+                                                  token_ids, batch_size, progress && group->root());
+        std::vector<torch::Tensor> columns{p.logp};
+        for (const std::int64_t layer : layers) columns.push_back(p.entity.at(layer));
+        return columns;
+      });
+  InContextProbe probe;
+  probe.logp = all[0];
+  for (std::size_t i = 0; i < layers.size(); ++i) probe.entity[layers[i]] = all[1 + i];
+  return probe;
+}
+
+nlohmann::json from_root(dist::Group& group, const nlohmann::json& value) {
+  const std::vector<std::string> parts = group.all_gather(group.root() ? value.dump() : std::string());
+  return nlohmann::json::parse(parts.front());
+}
+
+nlohmann::json finished_metrics(dist::Group* group, const std::string& metrics_path) {
+  if (group == nullptr) return finished_metrics(metrics_path);
+  return from_root(*group, group->root() ? finished_metrics(metrics_path) : nlohmann::json());
 }
 
 }  // namespace remedi::evaluate

@@ -43,30 +43,53 @@ data::MediationSample label_sample(const data::MediationSample& sample, const st
   return out;
 }
 
-torch::Tensor label_directions(const lm::CausalLM& model, const tok::Tokenizer& tokenizer, Editor& editor,
-                               const std::vector<data::MediationSample>& samples,
-                               const std::vector<std::string>& labels, bool attribute_alone,
-                               std::int64_t batch_size, bool progress, bool symmetric) {
+LabelInputs label_inputs(const lm::CausalLM& model, const tok::Tokenizer& tokenizer,
+                         const std::vector<data::MediationSample>& samples,
+                         const std::vector<std::string>& labels, std::int64_t layer, bool entity_last_token,
+                         bool attribute_alone, std::int64_t batch_size, bool progress, bool symmetric) {
   torch::NoGradGuard no_grad;
   const auto rows = static_cast<std::int64_t>(samples.size());
   const auto count = static_cast<std::int64_t>(labels.size());
-  torch::Tensor directions = torch::empty({rows, count, model.config().hidden_size}, torch::kFloat32);
+  const std::int64_t hidden = model.config().hidden_size;
+  LabelInputs out{torch::empty({rows, count, hidden}, torch::kFloat32),
+                  torch::empty({rows, count, hidden}, torch::kFloat32)};
   PrecomputeOptions precompute;
-  precompute.layer = editor.config().layer;
+  precompute.layer = layer;
   precompute.batch_size = batch_size;
-  ProgressBar bar("directions layer " + std::to_string(precompute.layer), rows * count, progress);
+  ProgressBar bar("directions layer " + std::to_string(layer), rows * count, progress);
   for (std::int64_t k = 0; k < count; ++k) {
     std::vector<data::MediationSample> rewritten;
     for (const data::MediationSample& s : samples)
       rewritten.push_back(label_sample(s, labels[static_cast<std::size_t>(k)], attribute_alone, symmetric));
     const EditorInputs inputs = precompute_editor_inputs(model, tokenizer, rewritten, precompute);
-    const torch::Tensor entity = inputs.entity(editor.config().input_last_entity_token);
-    directions.select(1, k).copy_(
-        editor.forward(entity.to(model.device()), inputs.attribute_average.to(model.device()))
-            .to(torch::kCPU, torch::kFloat32));
+    out.entity.select(1, k).copy_(inputs.entity(entity_last_token));
+    out.attribute.select(1, k).copy_(inputs.attribute_average);
     bar.advance(rows);
   }
+  return out;
+}
+
+torch::Tensor label_directions(Editor& editor, const LabelInputs& inputs, torch::Device device) {
+  torch::NoGradGuard no_grad;
+  torch::Tensor directions = torch::empty(inputs.attribute.sizes(), torch::kFloat32);
+  for (std::int64_t k = 0; k < inputs.attribute.size(1); ++k) {
+    // Contiguous (N, H) per label, as precompute_editor_inputs returned them.
+    directions.select(1, k).copy_(editor
+                                      .forward(inputs.entity.select(1, k).contiguous().to(device),
+                                               inputs.attribute.select(1, k).contiguous().to(device))
+                                      .to(torch::kCPU, torch::kFloat32));
+  }
   return directions;
+}
+
+torch::Tensor label_directions(const lm::CausalLM& model, const tok::Tokenizer& tokenizer, Editor& editor,
+                               const std::vector<data::MediationSample>& samples,
+                               const std::vector<std::string>& labels, bool attribute_alone,
+                               std::int64_t batch_size, bool progress, bool symmetric) {
+  const LabelInputs inputs =
+      label_inputs(model, tokenizer, samples, labels, editor.config().layer,
+                   editor.config().input_last_entity_token, attribute_alone, batch_size, progress, symmetric);
+  return label_directions(editor, inputs, model.device());
 }
 
 std::vector<std::int64_t> top_k_indices(const torch::Tensor& scores, std::size_t k) {

@@ -45,9 +45,25 @@ std::vector<std::int64_t> gold_label_indices(const std::vector<data::MediationSa
 data::MediationSample label_sample(const data::MediationSample& sample, const std::string& label,
                                    bool attribute_alone, bool symmetric = false);
 
-// The editor's direction for every sample and label, (N, K, H) float32 on the CPU: the editor's layer
-// representation of each label_sample()'s attribute (mean over its tokens) with the entity input
-// from the entity string alone (as in training; METHOD Q29). One precompute pass per label.
+// What the editor reads for every sample and label, (N, K, H) float32 on the CPU, at layer `layer`:
+// the representation of each label_sample()'s attribute (mean over its tokens) and the entity input
+// from the entity string alone (its last token with `entity_last_token`, else the mean over its
+// tokens; as in training, METHOD Q29). One precompute pass per label, in batches of `batch_size`.
+struct LabelInputs {
+  torch::Tensor entity;     // (N, K, H)
+  torch::Tensor attribute;  // (N, K, H)
+};
+LabelInputs label_inputs(const lm::CausalLM& model, const tok::Tokenizer& tokenizer,
+                         const std::vector<data::MediationSample>& samples,
+                         const std::vector<std::string>& labels, std::int64_t layer, bool entity_last_token,
+                         bool attribute_alone, std::int64_t batch_size, bool progress,
+                         bool symmetric = false);
+
+// The editor's direction for every sample and label of `inputs` (label_inputs at the editor's layer,
+// with its entity input), (N, K, H) float32 on the CPU; one editor pass per label over every sample.
+torch::Tensor label_directions(Editor& editor, const LabelInputs& inputs, torch::Device device);
+
+// label_directions of label_inputs: the editor's direction for every sample and label, (N, K, H).
 torch::Tensor label_directions(const lm::CausalLM& model, const tok::Tokenizer& tokenizer, Editor& editor,
                                const std::vector<data::MediationSample>& samples,
                                const std::vector<std::string>& labels, bool attribute_alone,

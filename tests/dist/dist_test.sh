@@ -8,8 +8,12 @@
 #             one-line error within --dist-timeout (plus start-up slack); a 2-rank run killed after a
 #             checkpoint and resumed by one process ends with the uninterrupted 1-process editor.
 #   eval      `eval fact-gen` on 2 ranks writes the 1-process records and metrics.
+#   evals     every other sharded evaluation (eval fact-cls, fact-mediation, bias-gen, bias-cls,
+#             entailment and its prefix baseline, generate-directions) on 2 ranks writes the 1-process
+#             files, byte for byte where binary, equal JSON (less timings) otherwise, and prints the
+#             1-process summary.
 #
-#   tests/dist/dist_test.sh REMEDI_BINARY train|failure|eval
+#   tests/dist/dist_test.sh REMEDI_BINARY train|failure|eval|evals
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 remedi=$(realpath "$1")
@@ -200,8 +204,81 @@ print(f"dist: {len(files)} files equal ({records} record files)")
 PY
   echo "dist: eval ok"
   ;;
+evals)
+  # Editors at layers 1 and 2 (one epoch). Every command runs in batches that split unevenly over the
+  # two ranks (the second rank's last batch short), once as one process (results under one/) and once
+  # on 2 ranks (under two/), with the same experiment names.
+  "$remedi" "${train_args[@]}" -l 1 2 --max-epochs 1 --patience 1 -n editors >/dev/null
+  # Seven short Bias in Bios rows (LabHC layout) of three occupations: the tiny model's 128 positions
+  # hold a bio and its prompt.
+  cat >"$work/bios.csv" <<'CSV'
+hard_text,profession,gender
+She works long night shifts caring for sick patients at the city hospital.,nurse,Female
+He flies large passenger planes between the busy airports of the north coast.,pilot,Male
+She teaches young children how to read and write at the village school.,teacher,Female
+He looks after the old patients of the ward and gives them their daily medicine.,nurse,Male
+She has flown cargo planes across the ocean for more than ten long years.,pilot,Female
+He shows his students in the small school how numbers and letters work together.,teacher,Male
+She checks the heart rate of every patient on the morning round of the clinic.,nurse,Female
+CSV
+  editors=(-e "$REMEDI_RESULTS/editors" -l 1 2)
+  counterfact=(--rows 'train[5000:5005]' --batch-size 2)
+  bios=(-f "$work/bios.csv" --rows 'train[:7]' --batch-size 2)
+  mcrae=(-f tests/fixtures/data/mcrae_synthetic.tsv --rows 'train[:5]' --batch-size 4)
+  runs=(
+    "eval fact-cls ${editors[*]} ${counterfact[*]} -n fact_cls"
+    "eval fact-mediation ${counterfact[*]} -n fact_mediation"
+    "eval bias-gen ${editors[*]} ${bios[*]} --decontextualized --max-new-tokens 4 -n bias_gen"
+    "eval bias-cls ${editors[*]} ${bios[*]} -n bias_cls"
+    "eval entailment ${editors[*]} ${mcrae[*]} -n entailment"
+    "eval entailment --baseline prefix ${mcrae[*]} -n entailment_prefix"
+    "generate-directions ${editors[*]} -d counterfact ${counterfact[*]} -n directions"
+  )
+  for i in "${!runs[@]}"; do
+    read -r -a run <<<"${runs[$i]}"  # no argument above holds a space
+    "$remedi" "${run[@]}" -m "$model" --results-dir "$work/one" -q >"$work/one_$i.json" 2>"$work/one.err" ||
+      { cat "$work/one.err"; exit 1; }
+    "${two[@]}" "${run[@]}" -m "$model" --results-dir "$work/two" -q >"$work/two_$i.json" 2>"$work/two.err" ||
+      { cat "$work/two.err"; exit 1; }
+  done
+  "$python" - "$work" "${#runs[@]}" <<'PY'
+import json, os, sys
+work, runs = sys.argv[1], int(sys.argv[2])
+one, two = os.path.join(work, "one"), os.path.join(work, "two")
+TIMING = ("generation_seconds",)  # bias-gen: wall-clock seconds of the generations
+def strip(value):
+    if isinstance(value, dict):
+        return {k: strip(v) for k, v in value.items() if k not in TIMING}
+    if isinstance(value, list):
+        return [strip(v) for v in value]
+    return value
+def listing(root):
+    return sorted(os.path.relpath(os.path.join(d, n), root) for d, _, names in os.walk(root) for n in names
+                  if not n.startswith("args-"))
+files = listing(one)
+if files != listing(two):
+    sys.exit(f"dist: files differ: {files} vs {listing(two)}")
+for name in files:
+    a, b = (open(os.path.join(root, name), "rb").read() for root in (one, two))
+    if name.endswith(".json"):
+        equal = strip(json.loads(a)) == strip(json.loads(b))
+    else:
+        equal = a == b  # dump.safetensors: byte for byte
+    if not equal:
+        sys.exit(f"dist: {name} differs between one process and two ranks")
+experiments = sorted({name.split(os.sep)[0] for name in files})
+# Rank 0 alone prints: one JSON document per run, the 1-process one up to the results folder.
+for i in range(runs):
+    a, b = (open(os.path.join(work, f"{which}_{i}.json")).read().replace(os.path.join(work, which), "ROOT")
+            for which in ("one", "two"))
+    if strip(json.loads(a)) != strip(json.loads(b)):
+        sys.exit(f"dist: run {i}: the printed summaries differ")
+print(f"dist: {len(files)} files of {len(experiments)} experiments equal: {', '.join(experiments)}")
+PY
+  echo "dist: evals ok"
+  ;;
 *)
-  echo "usage: $0 REMEDI_BINARY train|failure|eval" >&2
+  echo "usage: $0 REMEDI_BINARY train|failure|eval|evals" >&2
   exit 2
   ;;
 esac

@@ -234,6 +234,8 @@ TEST(BiasClassification, ProbeAndDirectionsMatchDirectPasses) {
   ASSERT_EQ(directions.sizes(), (std::vector<std::int64_t>{2, 3, model->config().hidden_size}));
   PrecomputeOptions precompute;
   precompute.layer = 2;
+  const LabelInputs averaged = label_inputs(*model, tokenizer, samples, labels, 2, false, false, 2, false);
+  const LabelInputs last = label_inputs(*model, tokenizer, samples, labels, 2, true, false, 2, false);
   for (std::size_t k = 0; k < labels.size(); ++k) {
     std::vector<data::MediationSample> rewritten;
     for (const data::MediationSample& s : samples) rewritten.push_back(label_sample(s, labels[k], false));
@@ -241,6 +243,13 @@ TEST(BiasClassification, ProbeAndDirectionsMatchDirectPasses) {
     EXPECT_TRUE(torch::allclose(directions.select(1, static_cast<std::int64_t>(k)), inputs.attribute_average,
                                 1e-5, 1e-5))
         << labels[k];
+    // label_inputs (what eval bias-cls gathers over ranks) holds the same precompute, exactly: the
+    // entity input the flag asks for and the attribute mean of every label's context.
+    const auto column = static_cast<std::int64_t>(k);
+    EXPECT_TRUE(torch::equal(averaged.entity.select(1, column), inputs.entity_average)) << labels[k];
+    EXPECT_TRUE(torch::equal(averaged.attribute.select(1, column), inputs.attribute_average)) << labels[k];
+    EXPECT_TRUE(torch::equal(last.entity.select(1, column), inputs.entity_last)) << labels[k];
+    EXPECT_TRUE(torch::equal(last.attribute.select(1, column), inputs.attribute_average)) << labels[k];
   }
 }
 
