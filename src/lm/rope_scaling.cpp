@@ -184,7 +184,7 @@ void rope_scaling_from_json(const JsonConfig& json, const JsonConfig& dict, cons
                               ? static_cast<double>(config.max_positions) / static_cast<double>(context)
                               : positive(dict, dict_key, "factor", std::nullopt);
     double attention = yarn_mscale(factor);
-    if (const std::optional<double> given = dict.optional_number("attention_factor")) {
+    if (dict.optional_number("attention_factor")) {
       attention = positive(dict, dict_key, "attention_factor", std::nullopt);
     } else {
       const double mscale = dict.optional_number("mscale").value_or(0);
@@ -193,10 +193,11 @@ void rope_scaling_from_json(const JsonConfig& json, const JsonConfig& dict, cons
         attention = yarn_mscale(factor, mscale) / yarn_mscale(factor, mscale_all_dim);
     }
     // 0 or null: the paper's 32 and 1, as transformers reads them.
-    const double beta_fast = dict.optional_number("beta_fast").value_or(0);
-    const double beta_slow = dict.optional_number("beta_slow").value_or(0);
-    set_yarn(config, path, dict_key, factor, context, beta_fast != 0 ? beta_fast : 32,
-             beta_slow != 0 ? beta_slow : 1, dict.flag("truncate", true), attention);
+    const auto beta = [&](const std::string& key, double paper) {
+      return dict.optional_number(key).value_or(0) == 0 ? paper : positive(dict, dict_key, key, std::nullopt);
+    };
+    set_yarn(config, path, dict_key, factor, context, beta("beta_fast", 32), beta("beta_slow", 1),
+             dict.flag("truncate", true), attention);
   } else if (type == "longrope") {
     config.rope_original_max_positions = original();
     const double factor = dict.optional_number("factor").value_or(

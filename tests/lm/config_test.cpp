@@ -145,6 +145,9 @@ TEST_F(HfConfigErrors, MissingOrInvalidFields) {
                   "rope_scaling.factor", "must be positive");
   expect_rejected(R"({"model_type": "llama", "rope_parameters": {"rope_type": "yarn"}})",
                   "rope_parameters.factor", "missing");
+  expect_rejected(
+      R"({"model_type": "llama", "rope_scaling": {"rope_type": "yarn", "factor": 4, "beta_fast": -1}})",
+      "rope_scaling.beta_fast", "must be positive");
   expect_rejected(R"({"model_type": "qwen2", "rope_scaling": {"rope_type": "su", "factor": 2.0}})",
                   "rope_scaling",
                   "rope type 'su' is not supported (default, linear, dynamic, llama3, yarn, longrope)");
