@@ -12,6 +12,7 @@
 #include "io/gguf.h"
 #include "lm/config_reader.h"
 #include "lm/family.h"
+#include "lm/rope_scaling.h"
 #include "util/error.h"
 #include "util/read_file.h"
 
@@ -314,7 +315,7 @@ void check_rotary(const ModelConfig& config, const std::string& path, const std:
 }
 
 void rotary_from_json(const JsonConfig& json_config, ModelConfig& config, double default_theta,
-                      double default_partial, const std::string& check_key) {
+                      double default_partial, const std::string& check_key, bool phi3) {
   std::string dict_key;
   const json* dict = nullptr;
   for (const char* key : {"rope_parameters", "rope_scaling"}) {
@@ -330,14 +331,11 @@ void rotary_from_json(const JsonConfig& json_config, ModelConfig& config, double
                      .value_or(json_config.optional_number("rotary_emb_base").value_or(default_theta));
   double partial = json_config.optional_number("partial_rotary_factor")
                        .value_or(json_config.optional_number("rotary_pct").value_or(default_partial));
+  std::optional<JsonConfig> inner;
   if (dict != nullptr) {
-    const JsonConfig inner(*dict, json_config.path());
-    const std::string type = inner.text("rope_type", inner.text("type", "default"));
-    if (type != "default") {
-      throw Error(json_config.path(), dict_key, "rope type '" + type + "' is not supported (only 'default')");
-    }
-    theta = inner.optional_number("rope_theta").value_or(theta);
-    partial = inner.optional_number("partial_rotary_factor").value_or(partial);
+    inner.emplace(*dict, json_config.path());
+    theta = inner->optional_number("rope_theta").value_or(theta);
+    partial = inner->optional_number("partial_rotary_factor").value_or(partial);
   }
   if (!(theta > 0)) throw Error(json_config.path(), "rope_theta", "must be positive");
   if (!(partial > 0 && partial <= 1)) {
@@ -347,6 +345,7 @@ void rotary_from_json(const JsonConfig& json_config, ModelConfig& config, double
   config.rotary_dim = static_cast<std::int64_t>(static_cast<double>(config.head_dim) * partial);
   check_rotary(config, json_config.path(), check_key);
   config.rope_theta = theta;
+  if (inner) rope_scaling_from_json(json_config, *inner, dict_key, config, phi3);
 }
 
 void rotary_from_llama_json(const JsonConfig& json_config, ModelConfig& config) {
@@ -380,11 +379,7 @@ void rotary_from_gguf(const GgufKeys& keys, ModelConfig& config) {
   config.rotary_dim = keys.size("rope.dimension_count", config.head_dim);
   check_rotary(config, keys.path(), keys.name("rope.dimension_count"));
   config.rope_theta = keys.number("rope.freq_base", 10000.0);
-  const std::string scaling = keys.text("rope.scaling.type", "none");
-  if (scaling != "none") {
-    throw Error(keys.path(), keys.name("rope.scaling.type"),
-                "rope scaling '" + scaling + "' is not supported");
-  }
+  rope_scaling_from_gguf(keys, config);
 }
 
 // ---- The readers ----

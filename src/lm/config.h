@@ -32,6 +32,15 @@ std::ostream& operator<<(std::ostream& out, Family family);  // the name (test f
 
 enum class Activation { GeluNew, GeluExact, Silu };
 
+// How rotary frequencies stretch past the context a model was trained on (lm/rope_scaling.h reads
+// every type into one of these and computes each forward's table).
+enum class RopeScaling : std::uint8_t {
+  None,
+  Fixed,     // each inverse frequency divided by its rope_divisors entry (linear, llama3, yarn)
+  Dynamic,   // NTK: a forward reaching past rope_original_max_positions grows the base
+  LongRope,  // rope_divisors within rope_original_max_positions, rope_long_divisors past it
+};
+
 struct ModelConfig {
   Family family = Family::GPT2;
   std::int64_t n_layer = 0;
@@ -62,15 +71,17 @@ struct ModelConfig {
   // layer slides (Phi-3).
   std::int64_t sliding_window = 0;
   std::int64_t global_every = 1;
-  // "longrope" rotary scaling (Phi-3): frequencies divided by per-dimension factors, the short ones
-  // while a forward's positions stay within rope_original_max_positions and the long ones past it;
-  // cos and sin times rope_attention_factor. rope_factor_count 0: no such scaling.
+  // Rotary scaling (lm/rope_scaling.h): the kind, the divisors of the inverse frequencies (Fixed,
+  // LongRope: rope_factor_count = rotary_dim / 2 of them), the factor on cos and sin (YaRN,
+  // longrope), and Dynamic's factor; Dynamic and LongRope switch past rope_original_max_positions.
+  RopeScaling rope_scaling = RopeScaling::None;
   std::int64_t rope_original_max_positions = 0;
   double rope_attention_factor = 1.0;
-  std::int64_t rope_factor_count = 0;  // rotary_dim / 2 when set
-  std::array<float, 128> rope_short_factors{};
-  std::array<float, 128> rope_long_factors{};
-  double rope_local_theta = 0;       // rotary base of sliding layers (Gemma 3); 0: rope_theta
+  double rope_scaling_factor = 1.0;  // Dynamic
+  std::int64_t rope_factor_count = 0;
+  std::array<float, 128> rope_divisors{};       // Fixed; LongRope's short factors
+  std::array<float, 128> rope_long_divisors{};  // LongRope's long factors
+  double rope_local_theta = 0;       // rotary base of sliding layers, never scaled (Gemma 3); 0: rope_theta
   double query_pre_attn_scalar = 0;  // scores are scaled by its -1/2 power; 0: head_dim (Gemma sets it)
   double attention_softcap = 0;      // scores <- cap * tanh(scores / cap) before masking; 0: none
   double final_softcap = 0;          // logits likewise (Gemma 2)

@@ -55,6 +55,7 @@ class GgufKeys {
   GgufKeys(const io::GgufFile& gguf, std::string arch) : gguf_(gguf), arch_(std::move(arch)) {}
 
   const std::string& path() const;
+  const io::GgufFile& file() const { return gguf_; }  // its tensors (rope factors) and whole keys
   std::string name(const std::string& suffix) const { return arch_ + "." + suffix; }  // as errors name it
   bool has(const std::string& suffix) const;
 
@@ -75,9 +76,11 @@ void check_rotary(const ModelConfig& config, const std::string& path, const std:
 // Rotary settings of config.json across transformers versions: `rope_parameters` (5.x) or
 // `rope_scaling` (4.x) may hold the type, theta and partial factor; older keys sit at the top level
 // (`rope_theta`, NeoX's `rotary_emb_base` / `rotary_pct`). Values inside the dict win, as in
-// transformers. Sets rope_theta and rotary_dim = int(head_dim * factor), checked under `check_key`.
+// transformers. Sets rope_theta and rotary_dim = int(head_dim * factor), checked under `check_key`,
+// then the dict's scaling (rope_scaling_from_json; `phi3`: Phi-3's names and defaults). Runs after
+// max_position_embeddings is read (some scalings derive their factor from it).
 void rotary_from_json(const JsonConfig& json, ModelConfig& config, double default_theta,
-                      double default_partial, const std::string& check_key);
+                      double default_partial, const std::string& check_key, bool phi3 = false);
 
 // Llama's rotary settings and those of the families built like it: rotary_from_json with theta
 // 10000 and the whole head unless partial_rotary_factor says less.
@@ -90,8 +93,8 @@ void require_silu(const JsonConfig& json, ModelConfig& config);
 // as is_sliding_layer(config, l) says: "sliding_attention" or "full_attention".
 void check_layer_types(const JsonConfig& json, const ModelConfig& config);
 
-// GGUF rope.dimension_count (default head_dim), rope.freq_base (default 10000) and
-// rope.scaling.type (only "none").
+// GGUF rope.dimension_count (default head_dim), rope.freq_base (default 10000) and the scaling
+// (rope_scaling_from_gguf); after context_length.
 void rotary_from_gguf(const GgufKeys& keys, ModelConfig& config);
 
 }  // namespace remedi::lm

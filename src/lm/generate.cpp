@@ -57,7 +57,7 @@ GenerateResult generate(const CausalLM& model, const Batch& batch, const Generat
     if (options.eos_id >= 0) finished = finished | (next == options.eos_id);
     if (step + 1 == budget || finished.all().item<bool>()) break;
     const ModelConfig& c = model.config();
-    if (c.rope_factor_count > 0 && cache.length() + 1 > c.rope_original_max_positions &&
+    if (c.rope_scaling == RopeScaling::LongRope && cache.length() + 1 > c.rope_original_max_positions &&
         cache.length() <= c.rope_original_max_positions) {
       // The step that first passes longrope's original context: transformers' Phi-3 drops the
       // cache (keys rotated with the short factors) and runs the whole sequence again, so that

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <vector>
 
+#include "lm/rope_scaling.h"
+
 namespace remedi::lm {
 
 namespace F = torch::nn::functional;
@@ -52,25 +54,26 @@ torch::Tensor activation(const torch::Tensor& x, Activation kind) {
 }
 
 std::pair<torch::Tensor, torch::Tensor> rotary_tables(const ModelConfig& config, double theta,
-                                                      const torch::Tensor& positions) {
+                                                      const torch::Tensor& positions, bool scaled) {
   const std::int64_t rotary_dim = config.rotary_dim;
   auto float_options = torch::TensorOptions().dtype(torch::kFloat32).device(positions.device());
-  // inv_freq[i] = theta^(-2i / rotary_dim), i < rotary_dim / 2
+  // The forward's length, for the scalings that choose by it as transformers does per forward
+  // (dynamic, longrope; a KV cache keeps the keys rotated before). One device sync, only for those.
+  const std::int64_t length = scaled && rotary_depends_on_length(config) && positions.numel() > 0
+                                  ? positions.max().item<std::int64_t>() + 1
+                                  : 0;
+  const RotaryFrequencies frequencies = rotary_frequencies(config, theta, length, scaled);
+  // inv_freq[i] = theta^(-2i / rotary_dim) / divisor[i], i < rotary_dim / 2
   const torch::Tensor exponents =
       torch::arange(0, rotary_dim, 2, float_options) / static_cast<double>(rotary_dim);
-  torch::Tensor inv_freq = torch::pow(theta, -exponents);
-  double scale = 1.0;
-  if (config.rope_factor_count > 0) {
-    // longrope: the long factors once this forward reaches past the original context, as
-    // transformers decides per forward (a KV cache keeps the keys rotated before).
-    const bool long_context = positions.numel() > 0 &&
-                              positions.max().item<std::int64_t>() + 1 > config.rope_original_max_positions;
-    const auto& factors = long_context ? config.rope_long_factors : config.rope_short_factors;
-    const torch::Tensor divisors = torch::tensor(
-        std::vector<float>(factors.begin(), factors.begin() + config.rope_factor_count), float_options);
-    inv_freq = 1.0 / (divisors * torch::pow(theta, exponents));
-    scale = config.rope_attention_factor;
+  torch::Tensor inv_freq;
+  if (frequencies.divisors.empty()) {
+    inv_freq = torch::pow(frequencies.theta, -exponents);
+  } else {
+    const torch::Tensor divisors = torch::tensor(frequencies.divisors, float_options);
+    inv_freq = 1.0 / (divisors * torch::pow(frequencies.theta, exponents));
   }
+  const double scale = frequencies.attention_scale;
   // angles (B, T, rotary_dim / 2)
   const torch::Tensor angles = positions.to(torch::kFloat32).unsqueeze(-1) * inv_freq;
   torch::Tensor cos = angles.cos();

@@ -18,8 +18,9 @@ struct AttentionInputs {
   torch::Tensor allowed;  // (B, 1, T_new, T_past + T_new) bool: key visible to query
   torch::Tensor cos;      // (B, 1, T_new, rotary_dim) float32, undefined without rotary
   torch::Tensor sin;
-  // Sliding layers (ModelConfig::sliding_window): `allowed` within the window, and the rotary tables
-  // of rope_local_theta (undefined when it is rope_theta). Undefined without a window.
+  // Sliding layers (ModelConfig::sliding_window): `allowed` within the window, and the unscaled
+  // rotary tables of rope_local_theta (undefined when the global tables serve). Undefined without a
+  // window.
   torch::Tensor allowed_local;
   torch::Tensor cos_local;
   torch::Tensor sin_local;
@@ -69,9 +70,10 @@ torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& weight, doub
                        bool one_plus = false);
 torch::Tensor activation(const torch::Tensor& x, Activation kind);
 
-// cos/sin tables of base `theta` for `positions` (B, T) int64, each (B, 1, T, rotary_dim), float32.
+// cos/sin tables of base `theta` for `positions` (B, T) int64, each (B, 1, T, rotary_dim), float32,
+// with the config's rotary scaling (lm/rope_scaling.h) unless `scaled` is false.
 std::pair<torch::Tensor, torch::Tensor> rotary_tables(const ModelConfig& config, double theta,
-                                                      const torch::Tensor& positions);
+                                                      const torch::Tensor& positions, bool scaled = true);
 
 // What differs between the attention of one layer and another's.
 struct AttentionLayer {

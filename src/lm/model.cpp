@@ -197,8 +197,11 @@ ForwardResult CausalLM::forward(const Batch& batch, const ForwardOptions& option
   }
   if (c.rotary_dim > 0) {
     std::tie(inputs.cos, inputs.sin) = rotary_tables(c, c.rope_theta, positions);
-    if (c.sliding_window > 0 && c.rope_local_theta > 0 && c.rope_local_theta != c.rope_theta) {
-      std::tie(inputs.cos_local, inputs.sin_local) = rotary_tables(c, c.rope_local_theta, positions);
+    // Gemma 3's sliding layers: their own base, never scaled.
+    if (c.sliding_window > 0 && c.rope_local_theta > 0 &&
+        (c.rope_local_theta != c.rope_theta || c.rope_scaling != RopeScaling::None)) {
+      std::tie(inputs.cos_local, inputs.sin_local) =
+          rotary_tables(c, c.rope_local_theta, positions, /*scaled=*/false);
     }
   }
 

@@ -269,8 +269,9 @@ TensorInitPlan RandomInitRule::plan(const io::TensorView& view) const {
   const bool bias = name.ends_with(".bias");
   const std::size_t dims = view.shape.size();
   if (!io::dtype_is_float_like(view.dtype) || (!weight && !bias) || dims < 1 || dims > 2) return {};
-  // llama.cpp's rotary frequency factors: a buffer derived from the config, not a parameter.
-  if (gguf && name.ends_with("rope_freqs.weight")) return {};
+  // llama.cpp's rotary frequency factors (Llama 3's rope_freqs, longrope's rope_factors_long /
+  // _short): the config's scaling, not parameters.
+  if (gguf && (name == "rope_freqs.weight" || name.starts_with("rope_factors_"))) return {};
   if (dims == 2) {
     return {TensorInit::Normal, is_residual_projection(name) ? residual_std() : initializer_range};
   }

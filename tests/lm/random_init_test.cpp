@@ -50,13 +50,15 @@ TEST(RandomInitRule, PlansEveryKindOfTensor) {
   expect(hf_gpt2.plan(view("h.0.attn.masked_bias", {})), TensorInit::Copy, 0, "scalar");
   expect(hf_gpt2.plan(view("positions.weight", {8, 4}, io::DType::I64)), TensorInit::Copy, 0, "integers");
   expect(hf_gpt2.plan(view("inv_freq", {8})), TensorInit::Copy, 0, "neither weight nor bias");
-  // GGUF names: the residual projections are attn_output / ffn_down; rope_freqs is a buffer.
+  // GGUF names: the residual projections are attn_output / ffn_down; the rope factors are buffers.
   RandomInitRule gguf_gpt2{0.02, true, true, 8};
   expect(gguf_gpt2.plan(view("blk.0.attn_output.weight", {64, 64}, io::DType::Q8_0)), TensorInit::Normal,
          0.005, "quantized attn_output");
   expect(gguf_gpt2.plan(view("blk.0.attn.c_proj.weight", {64, 64})), TensorInit::Normal, 0.02,
          "HF name in GGUF");
   expect(gguf_gpt2.plan(view("rope_freqs.weight", {8})), TensorInit::Copy, 0, "rope_freqs");
+  expect(gguf_gpt2.plan(view("rope_factors_long.weight", {8})), TensorInit::Copy, 0, "rope_factors_long");
+  expect(gguf_gpt2.plan(view("rope_factors_short.weight", {8})), TensorInit::Copy, 0, "rope_factors_short");
   // Other families have no scaled projections.
   RandomInitRule llama{0.03, false, false, 8};
   expect(llama.plan(view("model.layers.0.mlp.down_proj.weight", {64, 128})), TensorInit::Normal, 0.03,

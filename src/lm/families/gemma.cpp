@@ -3,8 +3,9 @@
 // queries scaled by query_pre_attn_scalar^-1/2, and sliding-window layers between global ones
 // (Gemma 2: every other layer; Gemma 3: five of every six). Gemma 2 soft-caps attention scores
 // and final logits; Gemma 3 instead norms each query and key head and gives sliding layers their
-// own rotary base. llama.cpp keeps HF's half-split rotary (rope type NEOX) and folds the 1 of
-// (1 + w) into its norm weights, which the tensor table undoes.
+// own rotary base (never scaled; the global one may be). llama.cpp keeps HF's half-split rotary
+// (rope type NEOX) and folds the 1 of (1 + w) into its norm weights, which the tensor table undoes.
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -12,6 +13,7 @@
 #include "lm/config_reader.h"
 #include "lm/families/tables.h"
 #include "lm/family.h"
+#include "lm/rope_scaling.h"
 #include "util/error.h"
 
 namespace remedi::lm {
@@ -59,37 +61,48 @@ void gemma2_options(const JsonConfig& json, ModelConfig& config) {
   sliding_window_from_json(json, config);
 }
 
-// One rotary table of Gemma 3's: rope_type must be "default"; its theta wins over `theta`.
-double gemma3_theta(const JsonConfig& json, const std::string& key, double theta) {
-  const nlohmann::json* dict = json.find(key);
-  if (dict == nullptr) return theta;
-  if (!dict->is_object())
-    throw Error(json.path(), key, "expected an object, found " + JsonConfig::describe(*dict));
-  const JsonConfig inner(*dict, json.path());
-  const std::string type = inner.text("rope_type", inner.text("type", "default"));
-  if (type != "default") {
-    throw Error(json.path(), key, "rope type '" + type + "' is not supported (only 'default')");
-  }
-  return inner.optional_number("rope_theta").value_or(theta);
+// An object-valued key of `json`, or nullopt when absent or null.
+std::optional<JsonConfig> object_at(const JsonConfig& json, const std::string& key) {
+  const nlohmann::json* value = json.find(key);
+  if (value == nullptr) return std::nullopt;
+  if (!value->is_object())
+    throw Error(json.path(), key, "expected an object, found " + JsonConfig::describe(*value));
+  return JsonConfig(*value, json.path());
 }
 
 // Gemma 3's rotary settings: transformers 5 writes rope_parameters with one table per attention
-// type; older files give rope_theta (global), rope_local_base_freq and rope_scaling (global).
+// type; older files give rope_theta (global), rope_local_base_freq and rope_scaling (global). The
+// global table may be scaled (Gemma 3 4B and larger: linear, factor 8); the sliding one keeps its
+// own base unscaled.
 void gemma3_options(const JsonConfig& json, ModelConfig& config) {
   config.rotary_dim = config.head_dim;
-  double global = json.optional_number("rope_theta").value_or(1e6);
-  double local = json.optional_number("rope_local_base_freq").value_or(1e4);
-  global = gemma3_theta(json, "rope_scaling", global);
-  if (const nlohmann::json* parameters = json.find("rope_parameters")) {
-    const JsonConfig inner(*parameters, json.path());
-    if (!parameters->is_object()) throw Error(json.path(), "rope_parameters", "expected an object");
-    global = gemma3_theta(inner, "full_attention", global);
-    local = gemma3_theta(inner, "sliding_attention", local);
+  config.rope_theta = json.optional_number("rope_theta").value_or(1e6);
+  config.rope_local_theta = json.optional_number("rope_local_base_freq").value_or(1e4);
+  std::optional<JsonConfig> global;  // the dict describing the global table, and its key
+  std::string global_key;
+  if (const std::optional<JsonConfig> parameters = object_at(json, "rope_parameters")) {
+    if (const std::optional<JsonConfig> full = object_at(*parameters, "full_attention")) {
+      global.emplace(*full);
+      global_key = "rope_parameters.full_attention";
+    }
+    if (const std::optional<JsonConfig> sliding = object_at(*parameters, "sliding_attention")) {
+      const std::string type = sliding->text("rope_type", sliding->text("type", "default"));
+      if (type != "default") {
+        throw Error(json.path(), "rope_parameters.sliding_attention",
+                    "rope type '" + type + "' is not supported (only 'default')");
+      }
+      config.rope_local_theta = sliding->optional_number("rope_theta").value_or(config.rope_local_theta);
+    }
   }
-  if (!(global > 0) || !(local > 0))
+  // transformers merges a 4.x rope_scaling into the global table.
+  if (const std::optional<JsonConfig> scaling = object_at(json, "rope_scaling")) {
+    global.emplace(*scaling);
+    global_key = "rope_scaling";
+  }
+  if (global) config.rope_theta = global->optional_number("rope_theta").value_or(config.rope_theta);
+  if (!(config.rope_theta > 0) || !(config.rope_local_theta > 0))
     throw Error(json.path(), "rope_parameters", "rope_theta must be positive");
-  config.rope_theta = global;
-  config.rope_local_theta = local;
+  if (global) rope_scaling_from_json(json, *global, global_key, config);
   config.attention_softcap = softcap(json, "attn_logit_softcapping", 0);
   config.final_softcap = softcap(json, "final_logit_softcapping", 0);
   sliding_window_from_json(json, config);
