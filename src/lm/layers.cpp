@@ -131,7 +131,8 @@ torch::Tensor pad(const torch::Tensor& x, const AttentionInputs& inputs) {
 }
 
 torch::Tensor self_attention(const ModelConfig& config, const torch::Tensor& packed_qkv,
-                             const AttentionInputs& inputs, LayerCache cache, const AttentionLayer& layer) {
+                             const AttentionInputs& inputs, const LayerCache& cache,
+                             const AttentionLayer& layer) {
   const bool unpadded = inputs.real_tokens.defined();
   const torch::Tensor qkv = unpadded ? pad(packed_qkv, inputs) : packed_qkv;
   const std::int64_t batch = qkv.size(0);
@@ -240,7 +241,7 @@ torch::Tensor self_attention(const ModelConfig& config, const torch::Tensor& pac
 
 torch::Tensor transformer_block(const BlockRecipe& recipe, const ModelConfig& config, std::int64_t layer,
                                 const LayerWeights& w, const torch::Tensor& x, const AttentionInputs& inputs,
-                                LayerCache cache) {
+                                const LayerCache& cache) {
   // A norm whose weight the layer lacks is no norm (OLMo 2 has no pre-norms; only OLMo 2 and Gemma
   // have post-norms).
   const auto normed = [&](const torch::Tensor& input, const torch::Tensor& weight,

@@ -88,7 +88,8 @@ struct AttentionLayer {
 // (B, T, n_head * head_dim). The output projection is the caller's. In an unpadded forward `qkv`
 // is (1, N, ...) and so is the result.
 torch::Tensor self_attention(const ModelConfig& config, const torch::Tensor& qkv,
-                             const AttentionInputs& inputs, LayerCache cache, const AttentionLayer& layer);
+                             const AttentionInputs& inputs, const LayerCache& cache,
+                             const AttentionLayer& layer);
 
 // The norm of `kind`; RMSNorm ignores `bias`.
 torch::Tensor norm(Norm kind, const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
@@ -97,6 +98,6 @@ torch::Tensor norm(Norm kind, const torch::Tensor& x, const torch::Tensor& weigh
 // Block `layer` of any family, x (B, T, H) -> (B, T, H), as `recipe` (lm/family.h) and the config say.
 torch::Tensor transformer_block(const BlockRecipe& recipe, const ModelConfig& config, std::int64_t layer,
                                 const LayerWeights& w, const torch::Tensor& x, const AttentionInputs& inputs,
-                                LayerCache cache);
+                                const LayerCache& cache);
 
 }  // namespace remedi::lm

@@ -331,8 +331,15 @@ ForwardResult CausalLM::forward(const Batch& batch, const ForwardOptions& option
 }
 
 torch::Tensor CausalLM::logits(const torch::Tensor& last_block_output) const {
-  const torch::Tensor normed = norm(family_->block.norm, last_block_output, weights_.final_norm_weight,
-                                    weights_.final_norm_bias, config_.norm_eps);
+  return head(final_norm(last_block_output));
+}
+
+torch::Tensor CausalLM::final_norm(const torch::Tensor& last_block_output) const {
+  return norm(family_->block.norm, last_block_output, weights_.final_norm_weight, weights_.final_norm_bias,
+              config_.norm_eps);
+}
+
+torch::Tensor CausalLM::head(const torch::Tensor& normed) const {
   const torch::Tensor logits =
       project(normed, weights_.lm_head_weight, weights_.lm_head_bias).to(torch::kFloat32);
   const double cap = config_.final_softcap;

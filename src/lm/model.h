@@ -110,6 +110,9 @@ class CausalLM {
   ForwardResult forward(const Batch& batch, const ForwardOptions& options = {}) const;
   // The final norm and the head on last-block outputs (..., H) -> float32 logits (..., V).
   torch::Tensor logits(const torch::Tensor& last_block_output) const;
+  // Its two parts: logits(h) == head(final_norm(h)). final_norm keeps the activations' dtype.
+  torch::Tensor final_norm(const torch::Tensor& last_block_output) const;
+  torch::Tensor head(const torch::Tensor& normed) const;
 
   const ModelConfig& config() const { return config_; }
   const ModelWeights& weights() const { return weights_; }

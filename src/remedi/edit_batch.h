@@ -38,6 +38,12 @@ struct EditBatch {
   torch::Tensor cached_layer_output;     // (B, T, H)
   torch::Tensor cached_read_positions;   // (M) int64 flat positions b * T + t
   torch::Tensor cached_reference_final;  // (M, H)
+  // Instead of cached_reference_final where the head allows (remedi/loss.cpp, reference_kl): what
+  // the KL term needs of the unedited LM at those positions: the final-normed states n (M, H), the
+  // logsumexp of the logits (M) and Σ_v p_v W_v (M, H) for the distribution p and the head's weight W.
+  torch::Tensor cached_reference_normed;
+  torch::Tensor cached_reference_lse;
+  torch::Tensor cached_reference_mean_head;
 
   std::int64_t size() const { return tokens.input_ids.size(0); }
 };

@@ -55,6 +55,9 @@ const torch::Tensor& layer_output(const lm::CausalLM& model, EditBatch& batch, s
     batch.cached_layer = layer;
     batch.cached_read_positions = torch::Tensor();
     batch.cached_reference_final = torch::Tensor();
+    batch.cached_reference_normed = torch::Tensor();
+    batch.cached_reference_lse = torch::Tensor();
+    batch.cached_reference_mean_head = torch::Tensor();
   }
   return batch.cached_layer_output;
 }
@@ -85,17 +88,24 @@ torch::Tensor edited_run_tokens(const EditBatch& batch, const torch::Tensor& fla
   return torch::arange(length, torch::kInt64).unsqueeze(0) >= first.unsqueeze(1);
 }
 
-// Log-probabilities (M, V) at flat positions `flat` (M) of the LM edited at `layer` with
-// `directions` (undefined: unedited).
-torch::Tensor logprobs_at(const lm::CausalLM& model, EditBatch& batch, std::int64_t layer,
-                          const torch::Tensor& directions, const torch::Tensor& flat, ComputeMode mode) {
+// The LM's outputs at the positions a loss reads.
+struct Reads {
+  torch::Tensor logp;    // (M, V) log-probabilities
+  torch::Tensor normed;  // (M, H) final-normed last-block states; efficient mode only
+  torch::Tensor lse;     // (M) logsumexp of the logits; efficient mode only
+};
+
+// The outputs (log-probabilities (M, V) and, in efficient mode, what reference_kl needs) at flat
+// positions `flat` (M) of the LM edited at `layer` with `directions` (undefined: unedited).
+Reads reads_at(const lm::CausalLM& model, EditBatch& batch, std::int64_t layer,
+               const torch::Tensor& directions, const torch::Tensor& flat, ComputeMode mode) {
   lm::Intervention edit;
   if (directions.defined()) edit = {layer, directions, batch.edit_ranges, 1.0, 1.0};
   if (mode == ComputeMode::Reference) {  // as the original: every position, padding included
     lm::ForwardOptions options;
     options.logits = lm::LogitsAt::All;
     if (directions.defined()) options.interventions.push_back(edit);
-    return rows_at(torch::log_softmax(model.forward(batch.tokens, options).logits, -1), flat);
+    return {rows_at(torch::log_softmax(model.forward(batch.tokens, options).logits, -1), flat), {}, {}};
   }
   const torch::Tensor& hidden = layer_output(model, batch, layer);  // (B, T, H)
   lm::ForwardOptions options;
@@ -120,25 +130,80 @@ torch::Tensor logprobs_at(const lm::CausalLM& model, EditBatch& batch, std::int6
     }
   }
   const torch::Tensor last = model.forward(batch.tokens, options).last_hidden;  // (B, T, H)
-  return torch::log_softmax(model.logits(rows_at(last, flat)), -1);
+  Reads reads;
+  reads.normed = model.final_norm(rows_at(last, flat));
+  const torch::Tensor logits = model.head(reads.normed);  // (M, V) float32
+  reads.lse = torch::logsumexp(logits, -1);
+  reads.logp = logits - reads.lse.unsqueeze(-1);
+  return reads;
 }
 
-// Unedited log-probabilities at `flat`; efficient mode caches the last block's output there.
-torch::Tensor reference_logprobs(const lm::CausalLM& model, EditBatch& batch, std::int64_t layer,
-                                 const torch::Tensor& flat, ComputeMode mode) {
+torch::Tensor logprobs_at(const lm::CausalLM& model, EditBatch& batch, std::int64_t layer,
+                          const torch::Tensor& directions, const torch::Tensor& flat, ComputeMode mode) {
+  return reads_at(model, batch, layer, directions, flat, mode).logp;
+}
+
+// The unedited last block's output at `flat` (M, H), from the cached block `layer` output.
+torch::Tensor reference_final(const lm::CausalLM& model, EditBatch& batch, std::int64_t layer,
+                              const torch::Tensor& flat) {
   torch::NoGradGuard no_grad;
-  if (mode == ComputeMode::Reference) return logprobs_at(model, batch, layer, torch::Tensor(), flat, mode);
-  const torch::Tensor& hidden = layer_output(model, batch, layer);
-  if (!batch.cached_reference_final.defined() || !batch.cached_read_positions.equal(flat)) {
-    lm::ForwardOptions options;
-    options.start_layer = layer + 1;
-    options.start_hidden = hidden;
-    options.logits = lm::LogitsAt::None;
-    options.unpadded = true;
-    batch.cached_reference_final = rows_at(model.forward(batch.tokens, options).last_hidden, flat);
+  lm::ForwardOptions options;
+  options.start_layer = layer + 1;
+  options.start_hidden = layer_output(model, batch, layer);
+  options.logits = lm::LogitsAt::None;
+  options.unpadded = true;
+  return rows_at(model.forward(batch.tokens, options).last_hidden, flat);
+}
+
+// Whether the KL term can be taken from the unedited distribution's statistics (reference_kl): the
+// logits must be an affine map of the final-normed states (no soft-capping) with a float32 weight (a
+// bf16 head rounds each logit, which the statistics would not; a quantized one is not a matrix here).
+bool kl_from_statistics(const lm::CausalLM& model) {
+  return model.config().final_softcap <= 0 && model.weights().lm_head_weight.scalar_type() == torch::kFloat32;
+}
+
+// KL(p_ref || p_edit) per read position (M) of `edited` (reads_at at `flat`). With the logits
+// z = W n + b of final-normed states n, p = p_ref and lse the logsumexp of each side's logits,
+//   KL = Σ_v p_v (z_ref,v − lse_ref − z_edit,v + lse_edit)
+//      = (lse_edit − lse_ref) − (Σ_v p_v W_v)·(n_edit − n_ref)
+// (the bias cancels), so efficient mode caches n_ref, lse_ref and Σ_v p_v W_v once per batch and never
+// recomputes the unedited logits (M × V × H per step); both differences vanish with the edit, so an
+// unchanged state gives exactly 0. Elsewhere the unedited log-probabilities are recomputed (reference
+// mode) or computed from the cached last-block states.
+torch::Tensor reference_kl(const lm::CausalLM& model, EditBatch& batch, std::int64_t layer,
+                           const torch::Tensor& flat, const Reads& edited, ComputeMode mode) {
+  if (mode == ComputeMode::Reference) {
+    torch::Tensor reference;
+    {
+      torch::NoGradGuard no_grad;
+      reference = logprobs_at(model, batch, layer, torch::Tensor(), flat, mode);
+    }
+    return kl_per_position(reference, edited.logp);
+  }
+  const bool fresh = batch.cached_read_positions.defined() && batch.cached_read_positions.equal(flat);
+  if (!kl_from_statistics(model)) {
+    if (!fresh || !batch.cached_reference_final.defined()) {
+      batch.cached_reference_final = reference_final(model, batch, layer, flat);
+      batch.cached_read_positions = flat;
+    }
+    torch::Tensor reference;
+    {
+      torch::NoGradGuard no_grad;
+      reference = torch::log_softmax(model.logits(batch.cached_reference_final), -1);
+    }
+    return kl_per_position(reference, edited.logp);
+  }
+  if (!fresh || !batch.cached_reference_normed.defined()) {
+    torch::NoGradGuard no_grad;
+    batch.cached_reference_normed = model.final_norm(reference_final(model, batch, layer, flat));  // (M, H)
+    const torch::Tensor logits = model.head(batch.cached_reference_normed);                        // (M, V)
+    batch.cached_reference_lse = torch::logsumexp(logits, -1);                                     // (M)
+    const torch::Tensor p = (logits - batch.cached_reference_lse.unsqueeze(-1)).exp();
+    batch.cached_reference_mean_head = p.matmul(model.weights().lm_head_weight);  // (M, H)
     batch.cached_read_positions = flat;
   }
-  return torch::log_softmax(model.logits(batch.cached_reference_final), -1);
+  const torch::Tensor moved = edited.normed - batch.cached_reference_normed;  // (M, H)
+  return (edited.lse - batch.cached_reference_lse) - (moved * batch.cached_reference_mean_head).sum(-1);
 }
 
 }  // namespace
@@ -166,8 +231,8 @@ LossResult remedi_loss(const lm::CausalLM& model, Editor& editor, EditBatch& bat
 
   // The loss reads positions from the entity's last token to the last prompt token.
   const ReadPositions read = read_positions(batch.entity_ends - 1, batch.lengths, batch_length(batch));
-  const torch::Tensor edited = logprobs_at(model, batch, layer, directions, read.flat, mode);  // (M, V)
-  const torch::Tensor edited_last = edited.index_select(0, read.last.to(device));              // (B, V)
+  const Reads edited = reads_at(model, batch, layer, directions, read.flat, mode);
+  const torch::Tensor edited_last = edited.logp.index_select(0, read.last.to(device));  // (B, V)
 
   // The mean over the batch's rows; for a share of a larger batch, this rank's part of that mean.
   const auto row_mean = [&](const torch::Tensor& per_row) {
@@ -193,9 +258,9 @@ LossResult remedi_loss(const lm::CausalLM& model, Editor& editor, EditBatch& bat
     add("unmediated", *weights.unmediated, -row_mean(torch::log1p(-logp.exp().clamp_max(1.0 - 1e-7))));
   }
   if (weights.kl) {
-    const torch::Tensor reference = reference_logprobs(model, batch, layer, read.flat, mode);
     // KL positions: s in [entity_end - 1, length - 1), i.e. every read position but the last
-    const torch::Tensor per_position = kl_per_position(reference, edited) * read.not_last.to(device);  // (M)
+    const torch::Tensor per_position =
+        reference_kl(model, batch, layer, read.flat, edited, mode) * read.not_last.to(device);  // (M)
     const torch::Tensor per_row =
         torch::zeros({rows}, per_position.options()).index_add(0, read.row.to(device), per_position);  // (B)
     const torch::Tensor nonempty_rows = read.count > 1;  // (B) rows with a KL position
@@ -231,9 +296,9 @@ LossResult remedi_loss(const lm::CausalLM& model, Editor& editor, EditBatch& bat
     if (essence == nullptr) throw Error("<argument>", "--lam-ess", "set, but no essence prompts were built");
     const std::int64_t length = batch_length(*essence);
     const torch::Tensor at = torch::arange(essence->size(), torch::kInt64) * length + essence->lengths - 1;
-    const torch::Tensor edited_essence = logprobs_at(model, *essence, layer, directions, at, mode);  // (B, V)
-    const torch::Tensor reference_essence = reference_logprobs(model, *essence, layer, at, mode);
-    add("essence", *weights.essence, row_mean(kl_per_position(reference_essence, edited_essence)));
+    const Reads edited_essence = reads_at(model, *essence, layer, directions, at, mode);
+    add("essence", *weights.essence,
+        row_mean(reference_kl(model, *essence, layer, at, edited_essence, mode)));
   }
   result.total = total;
   result.terms["total"] = total.item<double>();

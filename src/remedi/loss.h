@@ -7,7 +7,9 @@
 // only at the (row, position) pairs the loss reads (entity's last token .. last prompt token). With
 // gradients, the positions of each row before its edit (and before what the loss reads) go through
 // those blocks once more without gradients, for their keys and values, and only the rest through
-// the forward and backward of the edited pass: their states do not depend on the editor. Reference mode
+// the forward and backward of the edited pass: their states do not depend on the editor. The KL term
+// reads the unedited distribution through cached statistics instead of recomputing its logits (loss.cpp,
+// reference_kl). Reference mode
 // recomputes everything as the original does: full forwards from the embeddings with logits at every
 // position, for both the edited and the unedited pass. Both give the same loss (tests/remedi/loss_test.cpp).
 #pragma once
