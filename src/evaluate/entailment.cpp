@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <filesystem>
 #include <iostream>
-#include <map>
 #include <numeric>
 #include <vector>
 
@@ -266,19 +265,9 @@ std::vector<double> sharded_feature_scores(dist::Group* group, const lm::LoadedM
                                            const TargetScoringOptions& options) {
   if (group == nullptr)
     return score_feature_targets(model.lm(), model.tok(), editor, inputs, samples, rows, options);
-  std::vector<FeatureRow> scored;                   // what one process runs, in order
-  std::vector<std::size_t> result_of(rows.size());  // index into `scored` whose score a row takes
-  std::map<std::string, std::size_t> seen;
-  for (std::size_t r = 0; r < rows.size(); ++r) {
-    if (editor == nullptr) {
-      const auto [at, added] = seen.emplace(feature_sequence(rows[r]), scored.size());
-      result_of[r] = at->second;
-      if (!added) continue;
-    } else {
-      result_of[r] = scored.size();
-    }
-    scored.push_back(rows[r]);
-  }
+  const FeatureRuns runs = feature_runs(rows, editor != nullptr);  // what one process runs, in order
+  std::vector<FeatureRow> scored;
+  for (const std::size_t r : runs.run) scored.push_back(rows[r]);
   const torch::Tensor sums =
       sharded_rows(group, scored.size(), options.batch_size, 1, [&](std::size_t begin, std::size_t end) {
         TargetScoringOptions local = options;
@@ -289,7 +278,7 @@ std::vector<double> sharded_feature_scores(dist::Group* group, const lm::LoadedM
       })[0];
   std::vector<double> out(rows.size());
   for (std::size_t r = 0; r < rows.size(); ++r)
-    out[r] = sums[static_cast<std::int64_t>(result_of[r])].item<double>();
+    out[r] = sums[static_cast<std::int64_t>(runs.result_of[r])].item<double>();
   return out;
 }
 

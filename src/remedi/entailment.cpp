@@ -154,6 +154,23 @@ tok::TokenRange target_token_range(const std::vector<tok::Offset>& offsets, cons
   return range;
 }
 
+FeatureRuns feature_runs(const std::vector<FeatureRow>& rows, bool edited) {
+  FeatureRuns runs;
+  runs.result_of.resize(rows.size());
+  std::map<std::string, std::size_t> seen;
+  for (std::size_t r = 0; r < rows.size(); ++r) {
+    if (!edited) {
+      const auto [at, added] = seen.emplace(feature_sequence(rows[r]), runs.run.size());
+      runs.result_of[r] = at->second;
+      if (!added) continue;
+    } else {
+      runs.result_of[r] = runs.run.size();
+    }
+    runs.run.push_back(r);
+  }
+  return runs;
+}
+
 std::vector<double> score_feature_targets(const lm::CausalLM& model, const tok::Tokenizer& tokenizer,
                                           Editor* editor, const EditorInputs* inputs,
                                           const std::vector<data::MediationSample>& samples,
@@ -166,20 +183,7 @@ std::vector<double> score_feature_targets(const lm::CausalLM& model, const tok::
   EditorConfig config;
   config.hidden_size = model.config().hidden_size;
   if (editor != nullptr) config = editor->config();
-  // The unedited score of a sequence does not depend on its sample: each distinct one is scored once.
-  std::vector<std::size_t> scored;                  // rows that are run, in order
-  std::vector<std::size_t> result_of(rows.size());  // index into `scored` whose score a row takes
-  std::map<std::string, std::size_t> seen;
-  for (std::size_t r = 0; r < rows.size(); ++r) {
-    if (editor == nullptr) {
-      const auto [at, added] = seen.emplace(feature_sequence(rows[r]), scored.size());
-      result_of[r] = at->second;
-      if (!added) continue;
-    } else {
-      result_of[r] = scored.size();
-    }
-    scored.push_back(r);
-  }
+  const auto [scored, result_of] = feature_runs(rows, editor != nullptr);
   std::vector<double> sums(scored.size());
   ProgressBar progress(options.label, static_cast<std::int64_t>(scored.size()), options.progress);
   const auto step = static_cast<std::size_t>(options.batch_size);

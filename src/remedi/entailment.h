@@ -7,6 +7,7 @@
 
 #include <torch/types.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -64,6 +65,15 @@ tok::CharSpan target_span(const std::string& sequence, const std::string& target
 tok::TokenRange target_token_range(const std::vector<tok::Offset>& offsets, const std::string& sequence,
                                    const std::string& target, bool first_occurrence,
                                    const std::string& where);
+
+// Which rows score_feature_targets runs: with an editor every row; without one (`edited` false) each
+// distinct sequence once, as its unedited score does not depend on its sample. `run` lists the rows
+// run, in order; row r takes the score of run[result_of[r]].
+struct FeatureRuns {
+  std::vector<std::size_t> run;
+  std::vector<std::size_t> result_of;
+};
+FeatureRuns feature_runs(const std::vector<FeatureRow>& rows, bool edited);
 
 struct TargetScoringOptions {
   std::int64_t batch_size = 16;

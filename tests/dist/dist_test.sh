@@ -175,32 +175,15 @@ eval)
   "$remedi" "${eval_args[@]}" -n eval_one >"$work/one.json"
   "${two[@]}" "${eval_args[@]}" -n eval_two >"$work/two.json" 2>"$work/two.err" || { cat "$work/two.err"; exit 1; }
   "$python" - "$REMEDI_RESULTS/eval_one" "$REMEDI_RESULTS/eval_two" "$work/one.json" "$work/two.json" <<'PY'
-import json, os, sys
-one, two = sys.argv[1], sys.argv[2]
-TIMING = ("generation_seconds",)
-def strip(value):
-    if isinstance(value, dict):
-        return {k: strip(v) for k, v in value.items() if k not in TIMING}
-    if isinstance(value, list):
-        return [strip(v) for v in value]
-    return value
-files = sorted(os.path.relpath(os.path.join(d, n), one) for d, _, names in os.walk(one) for n in names
-               if not n.startswith("args-"))
-others = sorted(os.path.relpath(os.path.join(d, n), two) for d, _, names in os.walk(two) for n in names
-                if not n.startswith("args-"))
-if files != others:
-    sys.exit(f"dist: files differ: {files} vs {others}")
-records = 0
-for name in files:
-    a, b = (json.load(open(os.path.join(root, name))) for root in (one, two))
-    if strip(a) != strip(b):
-        sys.exit(f"dist: {name} differs between one process and two ranks")
-    records += isinstance(a, list)
+import json, sys
+sys.path.insert(0, "tests/dist")
+from same_results import compare_folders, strip
+files = compare_folders(sys.argv[1], sys.argv[2])
 summary = [strip(json.load(open(path))) for path in sys.argv[3:5]]
 summary[1]["experiment"] = summary[0]["experiment"]
 if summary[0] != summary[1]:
     sys.exit("dist: the printed summaries differ")
-print(f"dist: {len(files)} files equal ({records} record files)")
+print(f"dist: {len(files)} files equal")
 PY
   echo "dist: eval ok"
   ;;
@@ -243,29 +226,10 @@ CSV
   done
   "$python" - "$work" "${#runs[@]}" <<'PY'
 import json, os, sys
+sys.path.insert(0, "tests/dist")
+from same_results import compare_folders, strip
 work, runs = sys.argv[1], int(sys.argv[2])
-one, two = os.path.join(work, "one"), os.path.join(work, "two")
-TIMING = ("generation_seconds",)  # bias-gen: wall-clock seconds of the generations
-def strip(value):
-    if isinstance(value, dict):
-        return {k: strip(v) for k, v in value.items() if k not in TIMING}
-    if isinstance(value, list):
-        return [strip(v) for v in value]
-    return value
-def listing(root):
-    return sorted(os.path.relpath(os.path.join(d, n), root) for d, _, names in os.walk(root) for n in names
-                  if not n.startswith("args-"))
-files = listing(one)
-if files != listing(two):
-    sys.exit(f"dist: files differ: {files} vs {listing(two)}")
-for name in files:
-    a, b = (open(os.path.join(root, name), "rb").read() for root in (one, two))
-    if name.endswith(".json"):
-        equal = strip(json.loads(a)) == strip(json.loads(b))
-    else:
-        equal = a == b  # dump.safetensors: byte for byte
-    if not equal:
-        sys.exit(f"dist: {name} differs between one process and two ranks")
+files = compare_folders(os.path.join(work, "one"), os.path.join(work, "two"))
 experiments = sorted({name.split(os.sep)[0] for name in files})
 # Rank 0 alone prints: one JSON document per run, the 1-process one up to the results folder.
 for i in range(runs):

@@ -18,13 +18,7 @@ namespace {
 
 constexpr double kTolerance = 1e-4;
 
-// The largest difference at real tokens, relative to the reference's largest value when that is
-// above 1. fp32 sums in another order move these outputs by more than 1e-4 absolute: with 4 threads
-// (or 2 on a loaded machine) GPT-2's layer-0 states, of size up to 15.5, moved by 2.4e-4, its
-// logits (size 14) by 3.1e-4 (CI once measured 2.6e-4 too); a wrong computation moves them by O(1).
-double scaled_diff_at(const torch::Tensor& actual, const torch::Tensor& expected, const torch::Tensor& mask) {
-  return test::max_abs_diff_at(actual, expected, mask) / std::max(1.0, expected.abs().max().item<double>());
-}
+using test::scaled_diff_at;
 
 class FamilyTest : public ::testing::TestWithParam<std::string> {
  protected:

@@ -4,6 +4,7 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <string>
@@ -34,6 +35,15 @@ inline std::map<std::string, torch::Tensor> load_reference(const std::string& pa
 inline double max_abs_diff_at(const torch::Tensor& a, const torch::Tensor& b, const torch::Tensor& mask) {
   const torch::Tensor keep = mask.to(torch::kBool);
   return (a.index({keep}) - b.index({keep})).abs().max().item<double>();
+}
+
+// The largest difference at real tokens, relative to the reference's largest value when that is
+// above 1. fp32 sums in another order move these outputs by more than 1e-4 absolute: with 4 threads
+// (or 2 on a loaded machine) GPT-2's layer-0 states, of size up to 15.5, moved by 2.4e-4, its
+// logits (size 14) by 3.1e-4 (CI once measured 2.6e-4 too); a wrong computation moves them by O(1).
+inline double scaled_diff_at(const torch::Tensor& actual, const torch::Tensor& expected,
+                             const torch::Tensor& mask) {
+  return max_abs_diff_at(actual, expected, mask) / std::max(1.0, expected.abs().max().item<double>());
 }
 
 // The reference's edit (edit_layer, edit_direction, edit_range: what the transformers hook added).

@@ -19,11 +19,7 @@
 namespace remedi::lm {
 namespace {
 
-// As the family tests (model_test.cpp): the largest difference at real tokens, relative to the
-// reference's size when above 1.
-double scaled_diff_at(const torch::Tensor& actual, const torch::Tensor& expected, const torch::Tensor& mask) {
-  return test::max_abs_diff_at(actual, expected, mask) / std::max(1.0, expected.abs().max().item<double>());
-}
+using test::scaled_diff_at;
 
 class RopeScalingTest : public ::testing::TestWithParam<std::string> {
  protected:
