@@ -6,7 +6,7 @@
 #   sampled decode, 16 and 64 rows (16 prompt + 84 new tokens): `bench_runtime sample` vs
 #     `llama-batched-bench` (F32) S_TG;
 #   greedy decode with an edit applied against without (`bench_runtime edit`, interleaved runs);
-#   training samples/s at layers 1 and 15: scripts/bench-train.sh vs the original REMEDI
+#   training samples/s at layers 1 and 15, the LM in fp32 and in bf16: scripts/bench-train.sh vs the original REMEDI
 #     ($PEERS_DIR/bench-original.sh, in its PyPI torch env where set up, else its Debian torch env).
 # A peer that is not set up is skipped with a message. The peers live outside this repository: their
 # set-up scripts (setup.sh, bench-original.sh, README.md) are wherever PEERS_DIR points.
@@ -97,9 +97,11 @@ elif [ -x "$work/venv-debian/bin/python" ]; then
   original_env=debian
 fi
 if [ "$training" = 1 ]; then
-  scripts/bench-train.sh --layers "1 15" >"$tmp/train.txt"
+  scripts/bench-train.sh --layers "1 15" --modes "efficient bf16" >"$tmp/train.txt"
+  cat "$tmp/train.txt"
   for layer in 1 15; do
     ours=$(awk -v l="$layer" '$1 == l && $2 == "efficient" { print $3 }' "$tmp/train.txt")
+    ours_bf16=$(awk -v l="$layer" '$1 == l && $2 == "bf16" { print $3 }' "$tmp/train.txt")
     theirs="-"
     if [ -n "$peers" ] && [ -n "$original_env" ] && [ -x "$peers/bench-original.sh" ]; then
       rm -f "$work/results/result-$original_env-layer$layer.json"
@@ -112,6 +114,7 @@ if [ "$training" = 1 ]; then
       original_label="$original_env env, torch $torch_version"
     fi
     rows+=("training, layer $layer (samples/s)|$ours|original REMEDI ($original_label)|$theirs")
+    rows+=("training, layer $layer, LM in bf16 (samples/s)|$ours_bf16|original REMEDI ($original_label)|$theirs")
   done
   if [ -z "$peers" ] || [ -z "$original_env" ]; then
     echo "original REMEDI: PEERS_DIR unset or its environment not set up in $work: its column is empty"

@@ -90,6 +90,10 @@ void register_train(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--results-dir", a->results, "Results root (default $REMEDI_RESULTS or ./results)");
   cmd->add_option("--cache-dir", a->cache_dir, "Cache precomputed editor inputs here");
+  cmd->add_option("--prefix-cache-mib", a->prefix_cache_mib,
+                  "Memory for keeping the keys and values before each batch's edits across epochs "
+                  "(faster, same results; 0: recompute them every step)")
+      ->capture_default_str();
   cmd->add_flag("--resume", a->resume, "Skip saved editors and continue a killed run from its checkpoint");
   cmd->add_flag("--clear-results-dir", a->clear, "Delete the experiment folder first");
   cmd->add_flag(

@@ -129,6 +129,7 @@ void bind_runs(py::module_& m) {
             .member("seed", &TrainRunOptions::seed)
             .member("results_dir", &TrainRunOptions::results)
             .member("cache_dir", &TrainRunOptions::cache_dir)
+            .member("prefix_cache_mib", &TrainRunOptions::prefix_cache_mib)
             .member("resume", &TrainRunOptions::resume)
             .member("clear_results_dir", &TrainRunOptions::clear)
             .member("reference_mode", &TrainRunOptions::reference_mode)

@@ -11,6 +11,23 @@
 
 namespace remedi {
 
+std::int64_t EditBatch::prefix_cache_bytes() const {
+  std::int64_t bytes = 0;
+  for (const auto* tensors : {&cached_prefix_keys_values.keys, &cached_prefix_keys_values.values}) {
+    for (const torch::Tensor& t : *tensors) {
+      if (t.defined()) bytes += static_cast<std::int64_t>(t.nbytes());
+    }
+  }
+  return bytes;
+}
+
+void EditBatch::drop_prefix_cache() {
+  keep_prefix_keys_values = false;
+  cached_prefix_flat = torch::Tensor();
+  cached_prefix_run_tokens = torch::Tensor();
+  cached_prefix_keys_values = {};
+}
+
 EditBatch make_edit_batch(const tok::Tokenizer& tokenizer, const std::vector<std::string>& prompts,
                           const std::vector<std::string>& entities, const EditBatchOptions& options) {
   if (prompts.size() != entities.size()) throw Error("<batch>", "entities", "one entity per prompt needed");

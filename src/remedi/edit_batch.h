@@ -44,8 +44,21 @@ struct EditBatch {
   torch::Tensor cached_reference_normed;
   torch::Tensor cached_reference_lse;
   torch::Tensor cached_reference_mean_head;
+  // Training only, where the trainer's memory budget allows (TrainOptions::prefix_cache_bytes): the
+  // keys and values of blocks layer + 1.. at each row's positions before its edit, which the edited
+  // pass reads instead of computing them (remedi/loss.cpp, reads_at). Kept across steps, so the
+  // forward that computes them runs once per batch instead of once per step. Stored in the padded
+  // layout narrowed to the first columns that hold any of them: (B, n_kv_head, columns, head_dim).
+  bool keep_prefix_keys_values = false;
+  torch::Tensor cached_prefix_flat;        // the read positions they were computed for; undefined: none
+  torch::Tensor cached_prefix_run_tokens;  // (B, T) bool: what the edited pass runs; undefined: all
+  lm::LayerKeysValues cached_prefix_keys_values;
 
   std::int64_t size() const { return tokens.input_ids.size(0); }
+  // Bytes held by cached_prefix_keys_values.
+  std::int64_t prefix_cache_bytes() const;
+  // Forgets them (and stops keeping them).
+  void drop_prefix_cache();
 };
 
 struct EditBatchOptions {

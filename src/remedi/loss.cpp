@@ -58,6 +58,9 @@ const torch::Tensor& layer_output(const lm::CausalLM& model, EditBatch& batch, s
     batch.cached_reference_normed = torch::Tensor();
     batch.cached_reference_lse = torch::Tensor();
     batch.cached_reference_mean_head = torch::Tensor();
+    batch.cached_prefix_flat = torch::Tensor();
+    batch.cached_prefix_run_tokens = torch::Tensor();
+    batch.cached_prefix_keys_values = {};
   }
   return batch.cached_layer_output;
 }
@@ -86,6 +89,57 @@ torch::Tensor edited_run_tokens(const EditBatch& batch, const torch::Tensor& fla
   first = torch::where(begin < ranges.select(1, 1), torch::minimum(first, begin), first);
   if (first.max().item<std::int64_t>() <= 0) return {};
   return torch::arange(length, torch::kInt64).unsqueeze(0) >= first.unsqueeze(1);
+}
+
+// Tensors of `kv` (B, n_kv_head, C, head_dim) zero-padded to `length` columns, or narrowed to their
+// first `length` columns and copied (so that the full tensors' memory is freed); undefined stay so.
+lm::LayerKeysValues with_columns(const lm::LayerKeysValues& kv, std::int64_t length) {
+  const auto resize = [length](const torch::Tensor& t) {
+    if (!t.defined()) return t;
+    if (t.size(2) >= length) return t.narrow(2, 0, length).clone();
+    return torch::constant_pad_nd(t, {0, 0, 0, length - t.size(2)});
+  };
+  lm::LayerKeysValues out;
+  for (const torch::Tensor& t : kv.keys) out.keys.push_back(resize(t));
+  for (const torch::Tensor& t : kv.values) out.values.push_back(resize(t));
+  return out;
+}
+
+// The keys and values of the blocks after the edited layer at each row's positions before its edit
+// (`kv`, padded layout) and the tokens the edited pass must run (undefined: all of them). `options`
+// are the edited pass's, `hidden` the unedited output of the edited layer. Computed by one forward
+// without gradients over those positions alone, or taken from the batch where it keeps them
+// (EditBatch::keep_prefix_keys_values): the same values, as the positions before the edit do not
+// depend on the editor.
+torch::Tensor before_edit_keys_values(const lm::CausalLM& model, EditBatch& batch,
+                                      const torch::Tensor& hidden, const lm::ForwardOptions& options,
+                                      const torch::Tensor& flat, lm::LayerKeysValues& kv) {
+  if (batch.keep_prefix_keys_values && batch.cached_prefix_flat.defined() &&
+      batch.cached_prefix_flat.equal(flat)) {
+    if (batch.cached_prefix_run_tokens.defined()) {
+      kv = with_columns(batch.cached_prefix_keys_values, batch_length(batch));
+    }
+    return batch.cached_prefix_run_tokens;
+  }
+  const torch::Tensor run = edited_run_tokens(batch, flat);
+  if (run.defined()) {
+    torch::NoGradGuard no_grad;
+    lm::ForwardOptions unedited = options;
+    unedited.start_hidden = hidden;
+    unedited.run_tokens = run.logical_not();
+    unedited.captured_keys_values = &kv;
+    (void)model.forward(batch.tokens, unedited);
+  }
+  if (batch.keep_prefix_keys_values) {
+    batch.cached_prefix_flat = flat;
+    batch.cached_prefix_run_tokens = run;
+    if (run.defined()) {
+      // Only the columns before the last row's edit hold keys and values that are read.
+      const std::int64_t columns = run.logical_not().sum(1).max().item<std::int64_t>();
+      batch.cached_prefix_keys_values = with_columns(kv, columns);
+    }
+  }
+  return run;
 }
 
 // The LM's outputs at the positions a loss reads.
@@ -117,14 +171,8 @@ Reads reads_at(const lm::CausalLM& model, EditBatch& batch, std::int64_t layer,
   // values are all the rest needs) instead of through the forward and backward of the edited pass.
   lm::LayerKeysValues before_edit;
   if (directions.defined() && torch::GradMode::is_enabled()) {
-    const torch::Tensor run = edited_run_tokens(batch, flat);
+    const torch::Tensor run = before_edit_keys_values(model, batch, hidden, options, flat, before_edit);
     if (run.defined()) {
-      torch::NoGradGuard no_grad;
-      lm::ForwardOptions unedited = options;
-      unedited.start_hidden = hidden;
-      unedited.run_tokens = run.logical_not();
-      unedited.captured_keys_values = &before_edit;
-      (void)model.forward(batch.tokens, unedited);
       options.run_tokens = run;
       options.given_keys_values = &before_edit;
     }

@@ -36,6 +36,7 @@ TrainOptions trainer_options(const TrainRunOptions& o) {
   options.mode = o.reference_mode ? ComputeMode::Reference : ComputeMode::Efficient;
   options.resume = o.resume;
   options.progress = !o.quiet;
+  options.prefix_cache_bytes = o.prefix_cache_mib << 20;
   return options;
 }
 
@@ -187,6 +188,9 @@ void check_train_run_options(const TrainRunOptions& o) {
   if (!(o.hold_out > 0 && o.hold_out < 1)) throw Error("<argument>", "--hold-out", "must be in (0, 1)");
   if (!(o.lr > 0)) throw Error("<argument>", "--lr", "must be positive");
   if (o.train_size < 0) throw Error("<argument>", "--train-size", "must be >= 0");
+  if (o.prefix_cache_mib < 0 || o.prefix_cache_mib > (std::int64_t{1} << 30)) {
+    throw Error("<argument>", "--prefix-cache-mib", "must be in [0, 2^30]");
+  }
   for (const std::string& type : o.types) {
     if (std::find(editor_types().begin(), editor_types().end(), type) == editor_types().end()) {
       make_editor({type, 0, 1}, 0);  // throws the registry's error naming the known types

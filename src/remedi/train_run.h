@@ -56,14 +56,15 @@ struct TrainRunOptions {
   std::int64_t rank = 0;
   std::string device = "cpu";  // how the caller loaded the model, recorded in the args file
   std::string dtype = "fp32";
-  std::uint64_t seed = 123456;  // the hold-out split; editor initialisation (seed + layer)
-  std::string results;          // --results-dir (evaluate::results_dir)
-  std::string cache_dir;        // precomputed editor inputs cached here; empty: none
-  bool resume = false;          // skip saved editors, continue a killed run from its checkpoint
-  bool clear = false;           // --clear-results-dir: delete the experiment folder first
-  bool reference_mode = false;  // compute as the original does (METHOD Q4)
-  bool faithful = false;        // quirks Q1 (KL of the last row) and Q2 (keep the last epoch)
-  bool quiet = false;           // no progress bars or per-epoch lines on stderr
+  std::uint64_t seed = 123456;          // the hold-out split; editor initialisation (seed + layer)
+  std::string results;                  // --results-dir (evaluate::results_dir)
+  std::string cache_dir;                // precomputed editor inputs cached here; empty: none
+  bool resume = false;                  // skip saved editors, continue a killed run from its checkpoint
+  bool clear = false;                   // --clear-results-dir: delete the experiment folder first
+  bool reference_mode = false;          // compute as the original does (METHOD Q4)
+  bool faithful = false;                // quirks Q1 (KL of the last row) and Q2 (keep the last epoch)
+  bool quiet = false;                   // no progress bars or per-epoch lines on stderr
+  std::int64_t prefix_cache_mib = 512;  // TrainOptions::prefix_cache_bytes, in MiB (same results)
   // The job's process group (remedi/distributed.h; docs/DISTRIBUTED.md); null: one process. Nothing
   // of it is recorded in the args file or the checkpoints: --resume works with any number of ranks.
   std::shared_ptr<dist::Group> group;

@@ -131,6 +131,25 @@ void reduce_gradients(dist::Group& group, const std::vector<torch::Tensor>& para
   }
 }
 
+// Whether a training step's batches keep their keys and values before the edit across epochs, within
+// TrainOptions::prefix_cache_bytes: offered before a batch's first training step (`before`), kept
+// after it while `kept` bytes fit the budget, else dropped for good.
+void budget_prefix_cache(const Step& step, bool before, std::int64_t budget, std::int64_t& kept) {
+  for (EditBatch* batch : {step.batch, step.essence}) {
+    if (batch == nullptr) continue;
+    if (before) {
+      batch->keep_prefix_keys_values = kept < budget;
+      continue;
+    }
+    const std::int64_t bytes = batch->prefix_cache_bytes();
+    if (kept + bytes > budget) {
+      batch->drop_prefix_cache();
+    } else {
+      kept += bytes;
+    }
+  }
+}
+
 std::string format_loss(double value) {
   std::ostringstream out;
   out.precision(4);
@@ -466,6 +485,9 @@ TrainReport train_editor(const lm::CausalLM& model, Editor& editor, TrainingSpli
   report.train_samples = state.train_samples;
   state.arguments = options.arguments;
   bool stop = state.finished;
+  // Which training steps' batches were offered the prefix cache (budget_prefix_cache), and its bytes.
+  std::vector<bool> offered(step_count(train), options.mode == ComputeMode::Reference);
+  std::int64_t prefix_cache_kept = 0;
   for (std::int64_t epoch = state.epoch + 1; !stop && epoch <= options.max_epochs; ++epoch) {
     const auto epoch_start = Clock::now();
     EpochRecord record;
@@ -486,7 +508,12 @@ TrainReport train_editor(const lm::CausalLM& model, Editor& editor, TrainingSpli
           value = step_loss(model, editor, step, options).terms.at("total");
         } else {
           optimizer.zero_grad();
+          if (!offered[i]) budget_prefix_cache(step, true, options.prefix_cache_bytes, prefix_cache_kept);
           const LossResult loss = step_loss(model, editor, step, options);
+          if (!offered[i]) {
+            budget_prefix_cache(step, false, options.prefix_cache_bytes, prefix_cache_kept);
+            offered[i] = true;
+          }
           // Data parallel: the whole batch's value, so every rank takes the same decision.
           if (!std::isfinite(loss.terms.at("total"))) {
             // Stepping on it would make every weight NaN; the last checkpoint is still good.

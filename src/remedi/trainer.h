@@ -33,6 +33,11 @@ struct TrainOptions {
   std::int64_t max_epochs = 20;
   std::int64_t patience = 2;
   ComputeMode mode = ComputeMode::Efficient;  // Reference: the LM trainable too, as the original (METHOD Q4)
+  // Efficient mode: memory for keeping each training batch's keys and values before its edits across
+  // epochs (EditBatch::keep_prefix_keys_values), so that the forward computing them runs once per
+  // batch instead of once per step. Batches are kept in order until the next would exceed it; 0: none.
+  // The results are the same either way.
+  std::int64_t prefix_cache_bytes = std::int64_t{512} << 20;
   bool restore_best = true;
   std::string checkpoint_path;  // empty: no checkpoints
   bool resume = false;          // continue from checkpoint_path if it exists

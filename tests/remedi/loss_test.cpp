@@ -144,6 +144,47 @@ TEST_F(LossTest, CachedActivationsFollowEditorChanges) {
   EXPECT_NEAR(efficient, reference, 1e-3);
 }
 
+TEST_F(LossTest, KeysAndValuesKeptBeforeTheEditGiveTheSameLossAndGradients) {
+  // A batch that keeps them computes them on its first step and reads them on the next; a batch that
+  // does not recomputes them each step. Both must give the same bits, before and after an editor change.
+  EditBatch kept = batch_;
+  kept.keep_prefix_keys_values = true;
+  torch::Tensor bias = editor_->named_parameters()["w.bias"];
+  for (int step = 0; step < 2; ++step) {
+    std::vector<double> totals;
+    std::vector<torch::Tensor> grads;
+    for (EditBatch* batch : {&batch_, &kept}) {
+      editor_->zero_grad();
+      const LossResult loss = remedi_loss(*model_, *editor_, *batch, nullptr, {}, ComputeMode::Efficient);
+      loss.total.backward();
+      totals.push_back(loss.terms.at("total"));
+      grads.push_back(bias.grad().clone());
+    }
+    EXPECT_EQ(totals[0], totals[1]) << "step " << step;
+    EXPECT_TRUE(torch::equal(grads[0], grads[1])) << "step " << step;
+    torch::NoGradGuard no_grad;
+    bias.add_(0.3);
+  }
+  // Rows start at columns 2, 0 and 4 (their edits): 4 columns of the 6 are kept, for block 2 alone.
+  EXPECT_EQ(batch_.prefix_cache_bytes(), 0);
+  ASSERT_EQ(kept.cached_prefix_keys_values.keys.size(), 3U);
+  EXPECT_FALSE(kept.cached_prefix_keys_values.keys[kLayer].defined());
+  const torch::Tensor& keys = kept.cached_prefix_keys_values.keys[kLayer + 1];
+  EXPECT_EQ(keys.size(0), 3);
+  EXPECT_EQ(keys.size(2), 4);
+  EXPECT_EQ(kept.prefix_cache_bytes(), 2 * keys.numel() * 4);
+  // The kept values are what the next step reads: changing them changes the loss.
+  const double before =
+      remedi_loss(*model_, *editor_, kept, nullptr, {}, ComputeMode::Efficient).terms.at("total");
+  kept.cached_prefix_keys_values.values[kLayer + 1].mul_(2.0);
+  const double changed =
+      remedi_loss(*model_, *editor_, kept, nullptr, {}, ComputeMode::Efficient).terms.at("total");
+  EXPECT_NE(before, changed);
+  kept.drop_prefix_cache();
+  EXPECT_FALSE(kept.keep_prefix_keys_values);
+  EXPECT_EQ(kept.prefix_cache_bytes(), 0);
+}
+
 TEST_F(LossTest, GradientMatchesFiniteDifferences) {
   LossWeights weights;
   weights.norm = 0.1;

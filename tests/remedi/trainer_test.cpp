@@ -51,6 +51,16 @@ class TrainerTest : public ::testing::Test {
     }
     return true;
   }
+  // The weights of a fresh editor trained with `o` on the same splits each time; the training split
+  // (with what its batches kept) in `train_out` when given.
+  std::vector<torch::Tensor> train_fresh(const TrainOptions& o, TrainingSplit* train_out = nullptr) {
+    auto editor = fresh_editor();
+    TrainingSplit train = split(100, 3);
+    TrainingSplit validation = split(200, 1);
+    train_editor(*model_, *editor, train, validation, o);
+    if (train_out != nullptr) *train_out = std::move(train);
+    return weights(*editor);
+  }
   TrainOptions options(std::int64_t epochs) {
     TrainOptions o;
     o.max_epochs = epochs;
@@ -104,15 +114,28 @@ TEST_F(TrainerTest, RestoresTheBestEpochOrKeepsTheLastWhenFaithful) {
 }
 
 TEST_F(TrainerTest, SameSeedSameBits) {
+  EXPECT_TRUE(same_bits(train_fresh(options(2)), train_fresh(options(2))));
+}
+
+// Keeping each batch's keys and values before its edits across epochs (the default budget) trains the
+// same bits as recomputing them each step; a budget below one batch keeps none.
+TEST_F(TrainerTest, KeepingKeysAndValuesBeforeTheEditsTrainsTheSameBits) {
   std::vector<std::vector<torch::Tensor>> results;
-  for (int run = 0; run < 2; ++run) {
-    auto editor = fresh_editor();
-    TrainingSplit train = split(100, 3);
-    TrainingSplit validation = split(200, 1);
-    train_editor(*model_, *editor, train, validation, options(2));
-    results.push_back(weights(*editor));
+  std::vector<std::int64_t> kept;
+  for (const std::int64_t budget : {std::int64_t{0}, std::int64_t{100}, std::int64_t{512} << 20}) {
+    TrainOptions o = options(2);
+    o.prefix_cache_bytes = budget;
+    TrainingSplit train;
+    results.push_back(train_fresh(o, &train));
+    std::int64_t bytes = 0;
+    for (const EditBatch& batch : train.batches) bytes += batch.prefix_cache_bytes();
+    kept.push_back(bytes);
   }
   EXPECT_TRUE(same_bits(results[0], results[1]));
+  EXPECT_TRUE(same_bits(results[0], results[2]));
+  EXPECT_EQ(kept[0], 0);
+  EXPECT_EQ(kept[1], 0);
+  EXPECT_GT(kept[2], 100);
 }
 
 // --reference-mode makes the LM trainable while the editor trains (the original's computation, METHOD Q4):
@@ -120,13 +143,9 @@ TEST_F(TrainerTest, SameSeedSameBits) {
 TEST_F(TrainerTest, ReferenceModeTrainsTheSameEditorAndRefreezesTheLm) {
   std::vector<std::vector<torch::Tensor>> results;
   for (const ComputeMode mode : {ComputeMode::Efficient, ComputeMode::Reference}) {
-    auto editor = fresh_editor();
-    TrainingSplit train = split(100, 3);
-    TrainingSplit validation = split(200, 1);
     TrainOptions o = options(2);
     o.mode = mode;
-    train_editor(*model_, *editor, train, validation, o);
-    results.push_back(weights(*editor));
+    results.push_back(train_fresh(o));
   }
   // The two modes sum the same loss in different orders. Adam divides each gradient by its running
   // RMS, so a last-bit difference in a near-zero gradient component moves that weight by a visible
