@@ -1,6 +1,8 @@
-// One projection of SmolLM2's shapes, y = x W^T at 1..16 rows: libtorch's dense product (fp32, bf16)
-// against remedi's quantized kernels (lm/quantized.h), in microseconds per call and GB/s of weights
-// read. Usage: bench_quantized [N K] (default 1536 576: one half of the gated MLP's input).
+// One projection of SmolLM2's shapes, y = x W^T at 1..64 rows: libtorch's dense product (fp32, bf16)
+// against remedi's streamed dense product (lm/streamed_linear.h) and quantized kernels
+// (lm/quantized.h), in microseconds per call and GB/s of weights read (the weights of one matrix
+// stay in the caches between calls: a kernel comparison, not a decode step).
+// Usage: bench_quantized [N K] (default 1536 576: one half of the gated MLP's input).
 #include <torch/torch.h>
 
 #include <chrono>
@@ -9,6 +11,7 @@
 #include <iostream>
 
 #include "lm/quantized.h"
+#include "lm/streamed_linear.h"
 #include "lm/threads.h"
 
 namespace {
@@ -40,7 +43,7 @@ int main(int argc, char** argv) {
   const torch::Tensor w = torch::randn({n, k}) * 0.05;
   const torch::Tensor w16 = w.to(torch::kBFloat16);
   std::cout << "rows format microseconds weight_GB/s\n";
-  for (const std::int64_t rows : {1, 4, 16}) {
+  for (const std::int64_t rows : {1, 4, 16, 64}) {
     const torch::Tensor x = torch::randn({rows, k});
     const torch::Tensor x16 = x.to(torch::kBFloat16);
     const auto report = [&](const std::string& name, double us, double bytes) {
@@ -48,6 +51,12 @@ int main(int argc, char** argv) {
     };
     report("fp32", microseconds([&] { torch::linear(x, w); }), 4.0 * n * k);
     report("bf16", microseconds([&] { torch::linear(x16, w16); }), 2.0 * n * k);
+    if (remedi::lm::streamed_linear_applies(x, w, torch::Tensor())) {
+      report("fp32-streamed", microseconds([&] { remedi::lm::streamed_linear(x, w, torch::Tensor()); }),
+             4.0 * n * k);
+      report("bf16-streamed", microseconds([&] { remedi::lm::streamed_linear(x16, w16, torch::Tensor()); }),
+             2.0 * n * k);
+    }
     for (const QuantFormat f : {QuantFormat::Q8_0, QuantFormat::Q4_0, QuantFormat::Q4_1}) {
       const torch::Tensor q = remedi::lm::quantize_weight(w, f);
       report(remedi::lm::quant_format_name(f),

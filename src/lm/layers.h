@@ -9,6 +9,7 @@
 #include "lm/config.h"
 #include "lm/family.h"
 #include "lm/quantized.h"
+#include "lm/streamed_linear.h"
 #include "lm/weights.h"
 
 namespace remedi::lm {
@@ -35,11 +36,13 @@ struct AttentionInputs {
 };
 
 // y = x W^T + b for the LM's projections, x (..., in), W (out, in), b (out) or undefined: the one place
-// where a projection's kernel is chosen. Dense weights: libtorch's own (MKL's sgemm on x86-64 wheels)
-// measured faster than calling the BLAS directly (docs/PERFORMANCE.md, "One libtorch"); quantized
-// weights (uint8 blocks, lm/quantized.h): remedi's kernels.
+// where a projection's kernel is chosen. Quantized weights (uint8 blocks, lm/quantized.h): remedi's
+// kernels. Dense weights: a few rows without gradients (decoding) by remedi's streamed product
+// (lm/streamed_linear.h), else libtorch's own (MKL's sgemm on x86-64 wheels), measured faster than
+// calling the BLAS directly (docs/PERFORMANCE.md, "One libtorch").
 inline torch::Tensor project(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias) {
   if (weight.scalar_type() == torch::kUInt8) return quantized_linear(x, weight, bias);
+  if (streamed_linear_applies(x, weight, bias)) return streamed_linear(x, weight, bias);
   return torch::linear(x, weight, bias);
 }
 
