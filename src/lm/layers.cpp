@@ -173,13 +173,16 @@ torch::Tensor self_attention(const ModelConfig& config, const torch::Tensor& pac
                         .view({batch, length, n_kv, head_dim})
                         .transpose(1, 2);
   if (cache.given_keys != nullptr) {  // the tokens that do not run: their keys and values as given
-    // Given ones laid out otherwise (kept ones are compact) are first copied into k's and v's layout:
-    // `where` lays its result out as its inputs, and the products after must see the same strides to
-    // give the same bits either way.
+    // Given ones of another shape or layout (kept ones hold only the first columns, compactly) are
+    // first copied into k's and v's: `where` lays its result out as its inputs, and the products after
+    // must see the same strides to give the same bits either way. The columns after the given ones
+    // are never selected.
     const auto as_laid_out = [](const torch::Tensor& given, const torch::Tensor& like) {
-      if (given.strides() == like.strides()) return given;
+      if (given.sizes() == like.sizes() && given.strides() == like.strides()) return given;
       torch::NoGradGuard no_grad;
-      return torch::empty_like(like).copy_(given);
+      torch::Tensor laid_out = torch::empty_like(like);
+      laid_out.narrow(2, 0, given.size(2)).copy_(given);
+      return laid_out;
     };
     k = torch::where(inputs.given, as_laid_out(*cache.given_keys, k), k);
     v = torch::where(inputs.given, as_laid_out(*cache.given_values, v), v);

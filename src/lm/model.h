@@ -86,7 +86,8 @@ struct ForwardOptions {
   bool unpadded = false;
   // Unpadded forwards of part of each row: the blocks run only on the real tokens where `run_tokens`
   // (B, T) bool is true. Attention reads the keys and values of the other real tokens from
-  // `given_keys_values` (as a forward that ran them captured them); a forward whose run tokens see
+  // `given_keys_values` (as a forward that ran them captured them, or only their first columns, as
+  // long as those hold every token that does not run); a forward whose run tokens see
   // none of the others (e.g. each row's first tokens) needs none. `captured_keys_values` receives
   // every block's keys and values. remedi/loss.cpp's edited pass: the positions before an edit come
   // from the unedited LM without gradients, only the rest is run with them.

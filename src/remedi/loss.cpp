@@ -91,22 +91,21 @@ torch::Tensor edited_run_tokens(const EditBatch& batch, const torch::Tensor& fla
   return torch::arange(length, torch::kInt64).unsqueeze(0) >= first.unsqueeze(1);
 }
 
-// Tensors of `kv` (B, n_kv_head, C, head_dim) zero-padded to `length` columns, or narrowed to their
-// first `length` columns and copied (so that the full tensors' memory is freed); undefined stay so.
-lm::LayerKeysValues with_columns(const lm::LayerKeysValues& kv, std::int64_t length) {
-  const auto resize = [length](const torch::Tensor& t) {
-    if (!t.defined()) return t;
-    if (t.size(2) >= length) return t.narrow(2, 0, length).clone();
-    return torch::constant_pad_nd(t, {0, 0, 0, length - t.size(2)});
+// The first `columns` columns of each tensor of `kv` (B, n_kv_head, T, head_dim), copied so that the
+// full tensors' memory is freed; undefined ones stay so.
+lm::LayerKeysValues first_columns(const lm::LayerKeysValues& kv, std::int64_t columns) {
+  const auto narrow = [columns](const torch::Tensor& t) {
+    return t.defined() ? t.narrow(2, 0, columns).clone() : t;
   };
   lm::LayerKeysValues out;
-  for (const torch::Tensor& t : kv.keys) out.keys.push_back(resize(t));
-  for (const torch::Tensor& t : kv.values) out.values.push_back(resize(t));
+  for (const torch::Tensor& t : kv.keys) out.keys.push_back(narrow(t));
+  for (const torch::Tensor& t : kv.values) out.values.push_back(narrow(t));
   return out;
 }
 
 // The keys and values of the blocks after the edited layer at each row's positions before its edit
-// (`kv`, padded layout) and the tokens the edited pass must run (undefined: all of them). `options`
+// (`kv`, padded layout: every column, or the first ones, which hold them all) and the tokens the
+// edited pass must run (undefined: all of them). `options`
 // are the edited pass's, `hidden` the unedited output of the edited layer. Computed by one forward
 // without gradients over those positions alone, or taken from the batch where it keeps them
 // (EditBatch::keep_prefix_keys_values): the same values, as the positions before the edit do not
@@ -116,9 +115,7 @@ torch::Tensor before_edit_keys_values(const lm::CausalLM& model, EditBatch& batc
                                       const torch::Tensor& flat, lm::LayerKeysValues& kv) {
   if (batch.keep_prefix_keys_values && batch.cached_prefix_flat.defined() &&
       batch.cached_prefix_flat.equal(flat)) {
-    if (batch.cached_prefix_run_tokens.defined()) {
-      kv = with_columns(batch.cached_prefix_keys_values, batch_length(batch));
-    }
+    kv = batch.cached_prefix_keys_values;  // the same tensors: attention only reads them
     return batch.cached_prefix_run_tokens;
   }
   const torch::Tensor run = edited_run_tokens(batch, flat);
@@ -136,7 +133,7 @@ torch::Tensor before_edit_keys_values(const lm::CausalLM& model, EditBatch& batc
     if (run.defined()) {
       // Only the columns before the last row's edit hold keys and values that are read.
       const std::int64_t columns = run.logical_not().sum(1).max().item<std::int64_t>();
-      batch.cached_prefix_keys_values = with_columns(kv, columns);
+      batch.cached_prefix_keys_values = first_columns(kv, columns);
     }
   }
   return run;
