@@ -145,6 +145,28 @@ torch::Tensor random_ids(const CausalLM& model, std::int64_t batch, std::int64_t
 
 }  // namespace
 
+// One timed decode as the sample and edit modes measure it: a run of the prompt pass and its first
+// token alone, then the same prompt to `new_tokens`; the difference over the extra tokens is the
+// decoding step.
+struct DecodeTiming {
+  double prompt_seconds = 0;  // prompt pass and first token
+  double whole_seconds = 0;   // prompt pass and every new token
+  std::int64_t steps = 0;     // tokens after the first
+};
+DecodeTiming time_decode(const CausalLM& model, const torch::Tensor& ids, remedi::lm::GenerateOptions options,
+                         std::int64_t new_tokens) {
+  DecodeTiming timing;
+  options.max_new_tokens = 1;
+  auto start = Clock::now();
+  remedi::lm::generate(model, {ids, torch::Tensor()}, options);
+  timing.prompt_seconds = seconds_since(start);
+  options.max_new_tokens = new_tokens;
+  start = Clock::now();
+  timing.steps = remedi::lm::generate(model, {ids, torch::Tensor()}, options).tokens.size(1) - 1;
+  timing.whole_seconds = seconds_since(start);
+  return timing;
+}
+
 int main(int argc, char** argv) {
   try {
     const Args args = parse(argc, argv);
@@ -204,14 +226,10 @@ int main(int argc, char** argv) {
       double whole = 1e30;
       std::int64_t steps = 0;
       for (int i = 0; i < args.repeats; ++i) {
-        generate_options.max_new_tokens = 1;  // the prompt pass and the first sample
-        start = Clock::now();
-        remedi::lm::generate(*model, {ids, torch::Tensor()}, generate_options);
-        prompt_only = std::min(prompt_only, seconds_since(start));
-        generate_options.max_new_tokens = args.new_tokens;
-        start = Clock::now();
-        steps = remedi::lm::generate(*model, {ids, torch::Tensor()}, generate_options).tokens.size(1) - 1;
-        whole = std::min(whole, seconds_since(start));
+        const DecodeTiming timing = time_decode(*model, ids, generate_options, args.new_tokens);
+        prompt_only = std::min(prompt_only, timing.prompt_seconds);
+        whole = std::min(whole, timing.whole_seconds);
+        steps = timing.steps;
       }
       const double per_step = (whole - prompt_only) / static_cast<double>(steps);
       std::cout << "batch " << args.batch << " x " << args.tokens << " prompt tokens, " << steps + 1
@@ -234,17 +252,11 @@ int main(int argc, char** argv) {
         for (const int edited : {0, 1}) {
           remedi::lm::GenerateOptions run;
           if (edited == 1) run.interventions = {edit};
-          run.max_new_tokens = 1;
-          start = Clock::now();
-          remedi::lm::generate(*model, {ids, torch::Tensor()}, run);
-          const double prompt_seconds = seconds_since(start);
-          run.max_new_tokens = args.new_tokens;
-          start = Clock::now();
-          steps = remedi::lm::generate(*model, {ids, torch::Tensor()}, run).tokens.size(1) - 1;
-          const double whole_seconds = seconds_since(start);
+          const DecodeTiming timing = time_decode(*model, ids, run, args.new_tokens);
+          steps = timing.steps;
           if (i > 0) {
-            prompt[edited] = std::min(prompt[edited], prompt_seconds);
-            whole[edited] = std::min(whole[edited], whole_seconds);
+            prompt[edited] = std::min(prompt[edited], timing.prompt_seconds);
+            whole[edited] = std::min(whole[edited], timing.whole_seconds);
           }
         }
       }

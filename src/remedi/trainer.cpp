@@ -132,15 +132,18 @@ void reduce_gradients(dist::Group& group, const std::vector<torch::Tensor>& para
 }
 
 // Whether a training step's batches keep their keys and values before the edit across epochs, within
-// TrainOptions::prefix_cache_bytes: offered before a batch's first training step (`before`), kept
-// after it while `kept` bytes fit the budget, else dropped for good.
-void budget_prefix_cache(const Step& step, bool before, std::int64_t budget, std::int64_t& kept) {
+// TrainOptions::prefix_cache_bytes (`kept`: the bytes kept so far). Before a batch's first training
+// step: offered while the budget is not spent.
+void offer_prefix_cache(const Step& step, std::int64_t budget, std::int64_t kept) {
+  for (EditBatch* batch : {step.batch, step.essence}) {
+    if (batch != nullptr) batch->keep_prefix_keys_values = kept < budget;
+  }
+}
+
+// After that step: kept while its bytes fit the budget (and counted), else dropped for good.
+void settle_prefix_cache(const Step& step, std::int64_t budget, std::int64_t& kept) {
   for (EditBatch* batch : {step.batch, step.essence}) {
     if (batch == nullptr) continue;
-    if (before) {
-      batch->keep_prefix_keys_values = kept < budget;
-      continue;
-    }
     const std::int64_t bytes = batch->prefix_cache_bytes();
     if (kept + bytes > budget) {
       batch->drop_prefix_cache();
@@ -485,7 +488,7 @@ TrainReport train_editor(const lm::CausalLM& model, Editor& editor, TrainingSpli
   report.train_samples = state.train_samples;
   state.arguments = options.arguments;
   bool stop = state.finished;
-  // Which training steps' batches were offered the prefix cache (budget_prefix_cache), and its bytes.
+  // Which training steps' batches were offered the prefix cache (offer_prefix_cache), and its bytes.
   std::vector<bool> offered(step_count(train), options.mode == ComputeMode::Reference);
   std::int64_t prefix_cache_kept = 0;
   for (std::int64_t epoch = state.epoch + 1; !stop && epoch <= options.max_epochs; ++epoch) {
@@ -508,10 +511,10 @@ TrainReport train_editor(const lm::CausalLM& model, Editor& editor, TrainingSpli
           value = step_loss(model, editor, step, options).terms.at("total");
         } else {
           optimizer.zero_grad();
-          if (!offered[i]) budget_prefix_cache(step, true, options.prefix_cache_bytes, prefix_cache_kept);
+          if (!offered[i]) offer_prefix_cache(step, options.prefix_cache_bytes, prefix_cache_kept);
           const LossResult loss = step_loss(model, editor, step, options);
           if (!offered[i]) {
-            budget_prefix_cache(step, false, options.prefix_cache_bytes, prefix_cache_kept);
+            settle_prefix_cache(step, options.prefix_cache_bytes, prefix_cache_kept);
             offered[i] = true;
           }
           // Data parallel: the whole batch's value, so every rank takes the same decision.
