@@ -143,8 +143,6 @@ torch::Tensor random_ids(const CausalLM& model, std::int64_t batch, std::int64_t
   return torch::randint(0, model.config().vocab_size, {batch, tokens}, torch::kInt64);
 }
 
-}  // namespace
-
 // One timed decode as the sample and edit modes measure it: a run of the prompt pass and its first
 // token alone, then the same prompt to `new_tokens`; the difference over the extra tokens is the
 // decoding step.
@@ -166,6 +164,8 @@ DecodeTiming time_decode(const CausalLM& model, const torch::Tensor& ids, remedi
   timing.whole_seconds = seconds_since(start);
   return timing;
 }
+
+}  // namespace
 
 int main(int argc, char** argv) {
   try {
