@@ -130,11 +130,11 @@ torch::Tensor before_edit_keys_values(const lm::CausalLM& model, EditBatch& batc
   if (batch.keep_prefix_keys_values) {
     batch.cached_prefix_flat = flat;
     batch.cached_prefix_run_tokens = run;
-    if (run.defined()) {
-      // Only the columns before the last row's edit hold keys and values that are read.
-      const std::int64_t columns = run.logical_not().sum(1).max().item<std::int64_t>();
-      batch.cached_prefix_keys_values = first_columns(kv, columns);
-    }
+    // Only the columns before the last row's edit hold keys and values that are read; none when every
+    // token runs (nothing of an earlier computation stays held).
+    batch.cached_prefix_keys_values =
+        run.defined() ? first_columns(kv, run.logical_not().sum(1).max().item<std::int64_t>())
+                      : lm::LayerKeysValues{};
   }
   return run;
 }
